@@ -1,0 +1,152 @@
+"""Throughput of `watcher fetch` against a feed farm, beside the naive loop and the extraction floor.
+
+Builds a farm on 127.0.0.1 (N feeds x M items; article pages are the real pages under
+../shared/fixtures/html/ when present, else generated ones), then in one run measures:
+
+  watcher   `watcher fetch` (a subprocess) over the farm, then again over the unchanged farm;
+  naive     the loop a user would write: sequential httpx + feedparser + trafilatura;
+  floor     trafilatura alone over the same HTML in a pool of as many processes as cores, no I/O.
+
+Prints articles/s for all three, the ratios, the second-run share and the peak RSS of watcher's main
+process and its workers.
+
+    .venv/bin/python bench/pipeline.py [--feeds 200] [--items 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.farm import Farm, load_pages  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    kids = [int(p) for p in text.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def run_watcher(config: Path, cwd: Path) -> tuple[float, int, int, str]:
+    """Wall time, peak RSS of the main process and of all workers together (KiB), and the output."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
+                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_main = peak_all = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_main, peak_all
+        while not stop.is_set():
+            peak_main = max(peak_main, _status_kb(proc.pid, "VmHWM:"))
+            total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in _children(proc.pid))
+            peak_all = max(peak_all, total)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"watcher fetch failed: {err[-2000:]}")
+    return time.perf_counter() - t0, peak_main, peak_all, out.strip().splitlines()[-1]
+
+
+def naive(farm: Farm) -> tuple[float, int]:
+    import feedparser
+    import httpx
+    import trafilatura
+
+    t0 = time.perf_counter()
+    n = 0
+    with httpx.Client(timeout=30) as client:
+        for url in farm.feed_urls():
+            parsed = feedparser.parse(client.get(url).content)
+            for entry in parsed.entries:
+                page = client.get(entry.link).text
+                trafilatura.extract(page, url=entry.link)
+                n += 1
+    return time.perf_counter() - t0, n
+
+
+def _extract(page: bytes) -> int:
+    import trafilatura
+
+    return len(trafilatura.extract(page) or "")
+
+
+def floor(pages: list[bytes]) -> float:
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(os.cpu_count() or 1) as ex:
+        list(ex.map(_extract, pages, chunksize=8))
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--feeds", type=int, default=200)
+    ap.add_argument("--items", type=int, default=20)
+    args = ap.parse_args()
+    farm = Farm(args.feeds, args.items, real_pages=True)
+    pages = load_pages()
+    served = [pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)]
+    total = len(served)
+    tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
+    feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in farm.feed_urls())
+    shipped = (ROOT / "config.toml").read_text(encoding="utf-8")
+    topic = shipped[shipped.index("# --- topics: begin"):shipped.index("# --- topics: end")]
+    config = tmp / "config.toml"
+    config.write_text(
+        '[storage]\ndb = "seen.db"\n[http]\nallow_private_addresses = true\nmin_host_gap = 0.0\n'
+        "per_host_concurrency = 64\nconcurrency = 64\n"
+        + feeds + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
+        encoding="utf-8",
+    )
+    print(f"farm: {args.feeds} feeds x {args.items} items = {total} articles on 127.0.0.1:{farm.port}; "
+          f"{len(pages)} distinct pages; cores: {os.cpu_count()}", flush=True)
+
+    first, peak_main, peak_all, summary = run_watcher(config, tmp)
+    print(f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]", flush=True)
+    second, _, _, summary2 = run_watcher(config, tmp)
+    print(f"watcher second run: {second:7.2f} s  (unchanged farm)          [{summary2}]", flush=True)
+    t_naive, n_naive = naive(farm)
+    print(f"naive loop:         {t_naive:7.2f} s  {n_naive / t_naive:7.1f} articles/s", flush=True)
+    t_floor = floor(served)
+    print(f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s", flush=True)
+    farm.stop()
+    w, nv, fl = total / first, n_naive / t_naive, total / t_floor
+    print()
+    print(f"watcher / naive  = {w / nv:.2f}x   (target >= 1.8)")
+    print(f"watcher / floor  = {w / fl:.2f}x   (target >= 0.8)")
+    print(f"second / first   = {second / first * 100:.1f} %  (target < 5 %)")
+    print(f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
+          f"main + workers {peak_all / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

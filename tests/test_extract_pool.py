@@ -1,0 +1,210 @@
+"""ExtractPool: real worker processes, a per-page timeout, crashes survived, nothing collateral."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.extract_helpers import (
+    EN_PARAGRAPHS,
+    RU_TITLE,
+    english_page,
+    faulty_extract,
+    russian_page,
+    slow_page,
+)
+from watcher.config import ExtractConfig
+from watcher.extract import ExtractPool, extract_article, extract_many
+from watcher.models import Article
+
+EN = english_page().encode()
+RU = russian_page("windows-1251").encode("cp1251")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _batch(n: int) -> list[tuple[bytes, str, str | None]]:
+    return [
+        (EN, f"https://courier.example/en/{i}", None)
+        if i % 2
+        else (RU, f"https://zarechny.example/ru/{i}", "text/html; charset=windows-1251")
+        for i in range(n)
+    ]
+
+
+def test_pool_gives_the_same_articles_as_in_process() -> None:
+    cfg = ExtractConfig(workers=2)
+    pages = _batch(6)
+    pooled = extract_many(cfg, pages)
+    here = [extract_article(h, u, cfg=cfg, content_type=c) for h, u, c in pages]
+    assert pooled == here
+    assert [a.url for a in pooled] == [u for _, u, _ in pages]
+    assert {a.status for a in pooled} == {"ok"}
+
+
+def test_in_process_mode_extracts_without_workers() -> None:
+    async def run() -> tuple[list[Article], list[int]]:
+        async with ExtractPool(ExtractConfig(), workers=0) as pool:
+            articles = await asyncio.gather(*(pool.extract(h, u, c) for h, u, c in _batch(3)))
+            return list(articles), pool.worker_pids()
+
+    articles, pids = asyncio.run(run())
+    assert pids == []
+    assert [a.status for a in articles] == ["ok", "ok", "ok"]
+    assert articles[0].title == RU_TITLE
+
+
+def test_a_hanging_page_times_out_its_worker_is_killed_and_the_batch_completes() -> None:
+    cfg = ExtractConfig(timeout=1.5)
+
+    async def run() -> tuple[list[Article], list[int], list[int], float, int]:
+        async with ExtractPool(cfg, workers=2, extractor=faulty_extract) as pool:
+            await asyncio.gather(*(pool.extract(EN, f"https://w.example/warm{i}") for i in range(2)))
+            before = pool.worker_pids()
+            start = time.perf_counter()
+            pages = [pool.extract(EN, "https://w.example/hang")]
+            pages += [pool.extract(h, u, c) for h, u, c in _batch(8)]
+            articles = await asyncio.gather(*pages)
+            elapsed = time.perf_counter() - start
+            after = await pool.extract(EN, "https://w.example/after")
+            return [*articles, after], before, pool.worker_pids(), elapsed, pool.restarts
+
+    articles, before, after, elapsed, restarts = asyncio.run(run())
+    hung, rest = articles[0], articles[1:]
+    assert hung.status == "timeout" and hung.source == "none"
+    assert hung.error == "extraction took longer than 1.5s"
+    assert [a.status for a in rest] == ["ok"] * len(rest)
+    assert EN_PARAGRAPHS[2] in rest[-1].text
+    assert restarts == 1
+    killed = set(before) - set(after)
+    assert len(killed) == 1 and not _alive(killed.pop())
+    assert elapsed < 1.5 + 10  # cut off at the timeout, not after the hour it asked for
+
+
+def test_a_worker_crash_is_failed_the_pool_recovers_and_other_pages_are_kept() -> None:
+    cfg = ExtractConfig(timeout=30)
+
+    async def run() -> tuple[list[Article], int]:
+        async with ExtractPool(cfg, workers=2, extractor=faulty_extract) as pool:
+            pages = [pool.extract(h, u, c) for h, u, c in _batch(3)]
+            pages.append(pool.extract(EN, "https://w.example/crash"))
+            pages += [pool.extract(h, u, c) for h, u, c in _batch(3)]
+            articles = await asyncio.gather(*pages)
+            return list(articles), pool.restarts
+
+    articles, restarts = asyncio.run(run())
+    crashed = articles[3]
+    assert crashed.status == "failed"
+    assert crashed.error == "extraction worker died (exit code 7)"
+    assert [a.status for i, a in enumerate(articles) if i != 3] == ["ok"] * 6
+    assert restarts == 2  # the crash, then its one retry on a fresh worker
+
+
+def test_a_page_whose_worker_died_once_is_retried_on_a_fresh_worker(tmp_path: Path) -> None:
+    marker = tmp_path / "crashed"
+    url = f"https://w.example/flaky?marker={marker}"
+    articles = extract_many(ExtractConfig(), [(EN, url, None)], workers=1, extractor=faulty_extract)
+    assert marker.exists()  # the first worker really died on it
+    assert articles[0].status == "ok"
+    assert EN_PARAGRAPHS[0] in articles[0].text
+
+
+def test_an_extractor_exception_is_a_failed_article_not_a_dead_worker() -> None:
+    async def run() -> tuple[Article, Article, int]:
+        async with ExtractPool(ExtractConfig(), workers=1, extractor=faulty_extract) as pool:
+            bad = await pool.extract(EN, "https://w.example/raise")
+            good = await pool.extract(EN, "https://w.example/fine")
+            return bad, good, pool.restarts
+
+    bad, good, restarts = asyncio.run(run())
+    assert (bad.status, bad.error) == ("failed", "ValueError: extractor bug")
+    assert good.status == "ok" and restarts == 0
+
+
+@pytest.mark.slow
+def test_a_pathological_page_is_cut_off_by_the_timeout() -> None:
+    slow = slow_page()
+    cfg = ExtractConfig(timeout=1.0)
+    start = time.perf_counter()
+    cost = extract_article(slow, "https://w.example/slow", cfg=ExtractConfig(favor="speed"))
+    assert cost.status == "ok" and time.perf_counter() - start > 1.0  # it really is slow
+    pages = [(slow, "https://w.example/slow", None), *_batch(4)]
+    articles = extract_many(cfg, pages, workers=2)
+    assert articles[0].status == "timeout"
+    assert [a.status for a in articles[1:]] == ["ok"] * 4
+
+
+def test_in_process_timeout_reports_the_page_and_moves_on() -> None:
+    cfg = ExtractConfig(timeout=0.3)
+
+    async def run() -> list[Article]:
+        async with ExtractPool(cfg, workers=0, extractor=faulty_extract) as pool:
+            slow = pool.extract(EN, "https://w.example/sleep?s=1.5")
+            return list(await asyncio.gather(slow, pool.extract(EN, "https://w.example/next")))
+
+    slow, after = asyncio.run(run())
+    assert slow.status == "timeout"
+    assert after.status == "ok"
+
+
+def test_oversized_page_is_refused_without_a_worker() -> None:
+    cfg = ExtractConfig(max_html_bytes=2048)
+
+    async def run() -> tuple[Article, int]:
+        async with ExtractPool(cfg, workers=1, extractor=faulty_extract) as pool:
+            article = await pool.extract(EN, "https://w.example/crash")  # never reaches a worker
+            return article, pool.restarts
+
+    article, restarts = asyncio.run(run())
+    assert article.status == "too_large" and restarts == 0
+
+
+def test_leaving_the_pool_with_a_page_in_flight_stops_every_worker() -> None:
+    async def run() -> tuple[list[int], float]:
+        async with ExtractPool(ExtractConfig(timeout=600), workers=2, extractor=faulty_extract) as pool:
+            pids = pool.worker_pids()
+            task = asyncio.create_task(pool.extract(EN, "https://w.example/hang"))
+            await asyncio.sleep(1.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            start = time.perf_counter()
+        return pids, time.perf_counter() - start
+
+    pids, closing = asyncio.run(run())
+    assert closing < 10
+    assert not any(_alive(pid) for pid in pids)
+
+
+def test_a_cancelled_caller_does_not_leak_its_worker() -> None:
+    async def run() -> Article:
+        async with ExtractPool(ExtractConfig(timeout=1.0), workers=1, extractor=faulty_extract) as pool:
+            task = asyncio.create_task(pool.extract(EN, "https://w.example/hang"))
+            await asyncio.sleep(0.2)
+            task.cancel()
+            # the only worker is freed once the hung page times out, then serves the next one
+            return await asyncio.wait_for(pool.extract(EN, "https://w.example/next"), 30)
+
+    assert asyncio.run(run()).status == "ok"
+
+
+def test_extract_outside_the_context_is_a_programming_error() -> None:
+    pool = ExtractPool(ExtractConfig(), workers=1)
+    with pytest.raises(RuntimeError, match="async with"):
+        asyncio.run(pool.extract(EN, "https://w.example/"))
+
+
+def test_pool_size_follows_the_config() -> None:
+    assert ExtractPool(ExtractConfig(workers=3)).size == 3
+    assert ExtractPool(ExtractConfig(workers=0)).size >= 1
+    assert ExtractPool(ExtractConfig(workers=3), workers=0).size == 0

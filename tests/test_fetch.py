@@ -1,0 +1,206 @@
+"""`watcher fetch` end to end: real HTTP server on 127.0.0.1, real SQLite file, the shipped topic."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.farm import (
+    AFGHAN_REFUGEES_RU,
+    AFGHAN_WORKERS,
+    LOCAL_WEATHER,
+    TALIBAN_TRADE,
+    closed_port,
+    page,
+    rss,
+    write_config,
+)
+from tests.server import Server
+from watcher.cli import main
+
+
+def serve_stories(server: Server) -> dict[str, str]:
+    urls = {}
+    for story in (AFGHAN_WORKERS, AFGHAN_REFUGEES_RU, TALIBAN_TRADE, LOCAL_WEATHER):
+        urls[story.slug] = server.route(f"/news/{story.slug}.html", page(story))
+    return urls
+
+
+def fetch_json(config: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> dict[str, object]:
+    capsys.readouterr()
+    code = main(["fetch", "--config", str(config), "--json", *extra])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    data = json.loads(out)
+    assert isinstance(data, dict)
+    return data
+
+
+def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def test_fetch_stores_matches_once_across_feeds_and_repolls_nothing(
+    tmp_path: Path, http_server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = serve_stories(http_server)
+    # Feed A carries the workers story with tracking parameters; feed B carries it clean.
+    feed_a = http_server.route(
+        "/a.xml",
+        rss(
+            "Feed A",
+            [
+                (
+                    AFGHAN_WORKERS.title,
+                    urls["afghan-workers"] + "?utm_source=rss&utm_medium=feed",
+                    "a-1",
+                ),
+                (TALIBAN_TRADE.title, urls["taliban-trade"], "a-2"),
+                (LOCAL_WEATHER.title, urls["storm"], "a-3"),
+            ],
+        ),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    feed_b = http_server.route(
+        "/b.xml",
+        rss(
+            "Feed B",
+            [
+                (AFGHAN_WORKERS.title, urls["afghan-workers"], "b-1"),
+                (AFGHAN_REFUGEES_RU.title, urls["afgancy-ubezhishche"], "b-2"),
+            ],
+        ),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    config = write_config(tmp_path, [("Feed A", feed_a), ("Feed B", feed_b)])
+
+    first = fetch_json(config, capsys)
+    assert first["feeds"] == 2
+    assert first["new_entries"] == 4
+    assert first["errors"] == []
+    matches = first["matches"]
+    assert isinstance(matches, list)
+    matched_urls = sorted(str(m["url"]).split("?")[0] for m in matches)
+    assert matched_urls == sorted([urls["afghan-workers"], urls["afgancy-ubezhishche"]])
+    for m in matches:
+        assert set(m) >= {"entry_id", "url", "title", "topic", "score", "reasons"}
+        assert 0.0 <= m["score"] <= 1.0 and m["reasons"]
+
+    db = tmp_path / "seen.db"
+    assert rows(db, "select count(*) from entries") == [(4,)]
+    workers = rows(db, f"select id from entries where url = '{urls['afghan-workers']}'")
+    assert len(workers) == 1, (
+        "the article reached through two feeds (once with utm_*) is stored once"
+    )
+    assert rows(db, f"select count(*) from entry_feeds where entry_id = {workers[0][0]}") == [(2,)]
+    # Evidence kept for matches: compressed page, text, extractor version, times.
+    evidence = rows(
+        db,
+        "select a.raw_html is not null, length(a.text) > 200, a.extractor_version != '', "
+        "e.first_seen_at is not null, a.fetched_at is not null from matches m "
+        "join articles a on a.entry_id = m.entry_id join entries e on e.id = m.entry_id",
+    )
+    assert evidence and all(all(r) for r in evidence)
+    page_hits = {slug: http_server.hits(f"/news/{slug}.html") for slug in urls}
+    assert all(n == 1 for n in page_hits.values()), page_hits
+
+    second = fetch_json(config, capsys)
+    assert second["new_entries"] == 0 and second["matches"] == []
+    assert {slug: http_server.hits(f"/news/{slug}.html") for slug in urls} == page_hits
+    assert rows(db, "select count(*) from entries") == [(4,)]
+    assert rows(db, "select count(*) from matches") == [(2,)]
+
+
+def test_bad_feeds_each_give_one_line_and_the_rest_is_stored(
+    tmp_path: Path, http_server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = serve_stories(http_server)
+    good = http_server.route(
+        "/good.xml",
+        rss("Good", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "g-1")]),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    missing = http_server.url("/missing.xml")  # 404
+    html_page = http_server.route(
+        "/front.html", "<html><head><title>Front</title></head><body>Hi</body></html>"
+    )
+    malformed = http_server.route(
+        "/broken.xml",
+        "<?xml version='1.0'?><rss><channel><title>x</ti",
+        200,
+        {"Content-Type": "application/rss+xml"},
+    )
+    unreachable = f"http://127.0.0.1:{closed_port()}/feed.xml"
+    feeds = [
+        ("Good", good),
+        ("Missing", missing),
+        ("Front page", html_page),
+        ("Broken", malformed),
+        ("Down", unreachable),
+    ]
+    config = write_config(tmp_path, feeds)
+
+    data = fetch_json(config, capsys)
+    errors = data["errors"]
+    assert isinstance(errors, list)
+    assert sorted(e["feed"] for e in errors) == sorted(["Missing", "Front page", "Broken", "Down"])
+    for e in errors:
+        assert e["error"] and "\n" not in e["error"]
+    assert [m["url"] for m in data["matches"]] == [urls["afghan-workers"]]
+
+    capsys.readouterr()
+    assert main(["fetch", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    error_lines = [line for line in out.splitlines() if line.startswith("error ")]
+    assert len(error_lines) == 4
+    for name in ("Missing", "Front page", "Broken", "Down"):
+        assert sum(name in line for line in error_lines) == 1
+    assert "5 feeds polled, 0 new entries, 0 matches, 4 errors" in out
+
+
+def test_feed_option_polls_just_that_feed(
+    tmp_path: Path, http_server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = serve_stories(http_server)
+    configured = http_server.route(
+        "/c.xml",
+        rss("C", [(LOCAL_WEATHER.title, urls["storm"], "c-1")]),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    other = http_server.route(
+        "/o.xml",
+        rss("O", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "o-1")]),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    config = write_config(tmp_path, [("C", configured)])
+    data = fetch_json(config, capsys, "--feed", other)
+    assert data["feeds"] == 1 and data["new_entries"] == 1
+    assert http_server.hits("/c.xml") == 0
+    assert rows(tmp_path / "seen.db", f"select count(*) from feeds where url = '{other}'") == [(1,)]
+
+
+def test_config_and_usage_errors_have_their_exit_codes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[http]\nallow_private_adresses = true\n", encoding="utf-8")
+    assert main(["fetch", "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "http.allow_private_adresses" in err and "allow_private_addresses" in err
+    assert main(["fetch", "--no-such-flag"]) == 2
+    assert main(["fetch", "--config", str(tmp_path / "absent.toml")]) == 1
+    assert "no such config file" in capsys.readouterr().err
+
+
+def test_unreachable_configured_feeds_report_one_line_each_and_exit_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feeds = [(f"Feed {i}", f"http://127.0.0.1:{closed_port()}/rss") for i in range(3)]
+    config = write_config(tmp_path, feeds)
+    assert main(["fetch", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert sum(line.startswith("error Feed ") for line in out.splitlines()) == 3

@@ -1,0 +1,1 @@
+"""CLI subcommands, one module an area; each exposes ``register(subparsers)``."""

@@ -1,0 +1,141 @@
+"""``watcher fetch`` (one cycle against the configured feeds) and ``watcher demo`` (the same, offline)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .. import demo, pipeline
+from ..pipeline import CycleReport
+from ..textsafe import terminal_safe
+from . import common
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("fetch", help="poll every enabled feed once and print the new matches")
+    common.add_common(p)
+    p.add_argument(
+        "--feed",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="poll just this feed (repeatable)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--digest", action="store_true", help="also write the Markdown digest of pending matches"
+    )
+    p.set_defaults(func=run_fetch)
+
+    d = sub.add_parser(
+        "demo", help="run the whole pipeline offline on bundled demo feeds served on 127.0.0.1"
+    )
+    common.add_common(d)
+    d.add_argument("dir", nargs="?", type=Path, default=Path("watcher-demo"), help="output folder")
+    d.add_argument("--json", action="store_true", help="print one JSON object")
+    d.set_defaults(func=run_demo)
+
+
+@contextmanager
+def progress_bar(enabled: bool, feeds: int) -> Iterator[pipeline.Progress | None]:
+    """A progress bar on a terminal; nothing in pipes and logs."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        tasks = {
+            "feed": bar.add_task("feeds polled", total=feeds),
+            "article": bar.add_task("articles extracted", total=None),
+            "match": bar.add_task("matches", total=None),
+        }
+
+        def advance(event: str, n: int) -> None:
+            bar.advance(tasks[event], n)
+
+        yield advance
+
+
+def report_json(report: CycleReport) -> dict[str, object]:
+    return {
+        "feeds": len(report.feeds),
+        "new_entries": report.new_entries,
+        "matches": [
+            {
+                "entry_id": m.entry_id,
+                "url": m.url,
+                "title": m.title,
+                "topic": m.score.topic,
+                "score": round(m.score.score, 4),
+                "reasons": m.score.reasons(),
+            }
+            for m in report.matches
+        ],
+        "errors": [{"feed": f.feed, "error": f.error} for f in report.errors],
+    }
+
+
+def print_report(report: CycleReport, console: Console) -> None:
+    for m in sorted(report.matches, key=lambda m: -m.score.score):
+        console.print(
+            f"[bold green]{m.score.score:.2f}[/] [bold]{escape(terminal_safe(m.title))}[/]  "
+            f"[dim]{escape(terminal_safe(m.url))}[/]\n      [cyan]{escape(m.score.topic)}[/]: "
+            f"{escape(terminal_safe(m.score.reasons()))}",
+            highlight=False,
+        )
+    for f in report.errors:
+        console.print(
+            f"[red]error[/] {escape(terminal_safe(f.feed))}: {escape(terminal_safe(f.error or ''))}",
+            highlight=False,
+        )
+    console.print(
+        f"{len(report.feeds)} feeds polled, {report.new_entries} new entries, "
+        f"{len(report.matches)} matches, {len(report.errors)} errors",
+        highlight=False,
+    )
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    cfg = common.load_config(args)
+    engine = common.open_store(cfg)
+    feeds = len(args.feed) or len([f for f in cfg.feeds if f.enabled])
+    with progress_bar(common.is_tty() and not args.json, feeds) as progress:
+        report = pipeline.run_cycle(cfg, engine, urls=args.feed or None, progress=progress)
+    if args.json:
+        print(json.dumps(report_json(report), ensure_ascii=False))
+    else:
+        print_report(report, Console(highlight=False, soft_wrap=True))
+    if args.digest:
+        path = demo.write_digest(cfg, engine)
+        if path is not None and not args.json:
+            print(f"digest: {path}")
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    base = common.load_config(args)
+    outcome = demo.run(base, args.dir, progress_enabled=common.is_tty() and not args.json)
+    if args.json:
+        data = report_json(outcome.report)
+        data["digest"] = str(outcome.digest) if outcome.digest else None
+        data["db"] = str(outcome.db)
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    print_report(outcome.report, Console(highlight=False, soft_wrap=True))
+    print(f"database: {outcome.db}")
+    print(f"digest: {outcome.digest}" if outcome.digest else "digest: nothing to report")
+    return 0

@@ -1,0 +1,567 @@
+"""TOML -> validated, frozen dataclasses.
+
+The only module that reads environment variables and resolves paths.  Every error names the field path
+(``feeds[3].url``) and, for an unknown key, suggests the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+DEFAULT_USER_AGENT = "watcher/0.1 (+{contact})"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    allow_private_addresses: bool = False
+    allow_networks: tuple[str, ...] = ()
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_redirects: int = 5
+    concurrency: int = 32
+    per_host_concurrency: int = 2
+    min_host_gap: float = 0.25
+    contact: str = "https://github.com/watcher-news/watcher"
+    user_agent: str = ""
+
+    @property
+    def agent(self) -> str:
+        return self.user_agent or DEFAULT_USER_AGENT.format(contact=self.contact)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractConfig:
+    fetch_articles: bool = True
+    timeout: float = 20.0
+    workers: int = 0  # 0: one per core
+    max_html_bytes: int = 4 * 1024 * 1024
+    max_tree_nodes: int = 200_000
+    max_tree_depth: int = 200  # libxml2 silently flattens nesting beyond 256
+    min_text_chars: int = 200
+    favor: str = "precision"  # trafilatura trade-off: precision, balanced, recall or speed
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    poll_interval: float = 900.0
+    min_interval: float = 600.0
+    max_interval: float = 6 * 3600.0
+    backoff_cap: float = 24 * 3600.0
+    unconditional_every: float = 12 * 3600.0
+    digest_at: str = "07:00"
+    timezone: str = "UTC"
+    retention: float = 90 * 86400.0
+    lease: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class EmailConfig:
+    enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    from_: str = "watcher@localhost"
+    to: tuple[str, ...] = ()
+    starttls: bool = True
+    ssl: bool = False
+    username: str = ""
+    password_env: str = ""
+    subject: str = "watcher digest {date}: {count} new"
+    timeout: float = 30.0
+
+    def password(self, environ: Mapping[str, str]) -> str | None:
+        """The SMTP password from the named environment variable, never from the file."""
+        return environ.get(self.password_env) if self.password_env else None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    dir: Path = Path("digests")
+    formats: tuple[str, ...] = ("markdown", "json", "atom")
+    empty: str = "skip"  # "skip" or "note"
+    max_items: int = 50
+    summary_sentences: int = 3
+    atom_items: int = 100
+    templates: Path | None = None  # folder whose files override the bundled templates
+    email: EmailConfig = field(default_factory=EmailConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    url: str
+    name: str = ""
+    enabled: bool = True
+    interval: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptGroup:
+    """Any-of terms; a topic's required groups must all match (AND of ORs)."""
+
+    name: str
+    terms: tuple[str, ...]
+    required: bool = True
+    weight: float = 1.0
+    contrast: str = ""  # name of a group this one competes with (e.g. other destinations vs Russia)
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarityConfig:
+    backend: str = "tfidf"  # "tfidf" or "embedding"
+    weight: float = 0.5
+    model: str = ""
+    scale: float = 0.4  # the cosine to the seeds that counts as full similarity
+    negative_weight: float = (
+        1.0  # how hard look-alikes of articles labelled irrelevant are pushed down
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TopicConfig:
+    name: str
+    seeds: tuple[str, ...] = ()  # resolved file paths or URLs
+    groups: tuple[ConceptGroup, ...] = ()
+    exclude: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("en", "ru")
+    threshold: float = 0.5
+    similarity: SimilarityConfig = field(default_factory=SimilarityConfig)
+    description: str = ""
+    min_groups: int | None = None  # required groups that must match (default: all of them)
+    saturation: float = 2.0  # keyword evidence at which a group is ~63% present
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: Path | None
+    base_dir: Path
+    db: str  # a file path or an SQLAlchemy URL
+    http: HttpConfig = field(default_factory=HttpConfig)
+    extract: ExtractConfig = field(default_factory=ExtractConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    digest: DigestConfig = field(default_factory=DigestConfig)
+    feeds: tuple[FeedConfig, ...] = ()
+    topics: tuple[TopicConfig, ...] = ()
+
+    @property
+    def db_url(self) -> str:
+        return self.db if "://" in self.db else f"sqlite:///{self.db}"
+
+    def topic(self, name: str | None) -> TopicConfig:
+        """The named topic, or the first one."""
+        if not self.topics:
+            raise ConfigError("topics: no topic is configured")
+        if name is None:
+            return self.topics[0]
+        for topic in self.topics:
+            if topic.name == name:
+                return topic
+        names = [t.name for t in self.topics]
+        raise ConfigError(f"topic {name!r} is not configured{_hint(name, names)}")
+
+
+def parse_duration(value: object, where: str) -> float:
+    """Seconds from a number or a string such as "15m", "6h", "90d"."""
+    if isinstance(value, bool):
+        raise ConfigError(f'{where}: expected a duration such as "15m", got {value!r}')
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ConfigError(f"{where}: must be positive, got {value!r}")
+        return float(value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+        if seconds > 0:
+            return seconds
+    raise ConfigError(f'{where}: expected a duration such as "15m" or "6h", got {value!r}')
+
+
+def _hint(key: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class _Table:
+    """One TOML table being read: typed getters that name the path, and a check for unknown keys."""
+
+    def __init__(self, raw: object, path: str) -> None:
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path or 'config'}: expected a table, got {type(raw).__name__}")
+        self.raw: dict[str, Any] = raw
+        self.path = path
+        self.known: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def _get(self, key: str, kinds: tuple[type, ...], label: str) -> Any:
+        self.known.add(key)
+        if key not in self.raw:
+            return None
+        value = self.raw[key]
+        if isinstance(value, bool) and bool not in kinds:
+            raise ConfigError(f"{self.where(key)}: expected {label}, got {value!r}")
+        if not isinstance(value, kinds):
+            raise ConfigError(f"{self.where(key)}: expected {label}, got {value!r}")
+        return value
+
+    def str(self, key: str, default: str) -> str:
+        value = self._get(key, (str,), "a string")
+        return default if value is None else value
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self._get(key, (bool,), "true or false")
+        return default if value is None else value
+
+    def int(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self._get(key, (int,), "a whole number")
+        if value is None:
+            return default
+        if value < minimum:
+            raise ConfigError(f"{self.where(key)}: must be at least {minimum}, got {value}")
+        return int(value)
+
+    def float(self, key: str, default: float, lo: float = 0.0, hi: float = float("inf")) -> float:
+        value = self._get(key, (int, float), "a number")
+        if value is None:
+            return default
+        if not lo <= value <= hi:
+            raise ConfigError(f"{self.where(key)}: must be between {lo} and {hi}, got {value}")
+        return float(value)
+
+    def duration(self, key: str, default: float) -> float:
+        self.known.add(key)
+        return default if key not in self.raw else parse_duration(self.raw[key], self.where(key))
+
+    def strs(self, key: str, default: Sequence[str]) -> tuple[str, ...]:
+        value = self._get(key, (list, str), "a list of strings")
+        if value is None:
+            return tuple(default)
+        items = [value] if isinstance(value, str) else value
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise ConfigError(f"{self.where(key)}[{i}]: expected a string, got {item!r}")
+        return tuple(items)
+
+    def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
+        value = self.str(key, default)
+        if value not in choices:
+            raise ConfigError(
+                f"{self.where(key)}: must be one of {', '.join(choices)}, got {value!r}"
+                f"{_hint(value, choices)}"
+            )
+        return value
+
+    def table(self, key: str) -> _Table:
+        self.known.add(key)
+        return _Table(self.raw.get(key, {}), self.where(key))
+
+    def tables(self, key: str) -> Iterator[_Table]:
+        self.known.add(key)
+        value = self.raw.get(key, [])
+        if not isinstance(value, list):
+            raise ConfigError(f"{self.where(key)}: expected an array of tables ([[{key}]])")
+        for i, item in enumerate(value):
+            yield _Table(item, f"{self.where(key)}[{i}]")
+
+    def finish(self) -> None:
+        for key in self.raw:
+            if key not in self.known:
+                raise ConfigError(f"{self.where(key)}: unknown key{_hint(key, sorted(self.known))}")
+
+
+def _path(base: Path, value: str) -> Path:
+    p = Path(os.path.expanduser(value))
+    return p if p.is_absolute() else base / p
+
+
+def _http(t: _Table) -> HttpConfig:
+    d = HttpConfig()
+    cfg = HttpConfig(
+        allow_private_addresses=t.bool("allow_private_addresses", d.allow_private_addresses),
+        allow_networks=t.strs("allow_networks", d.allow_networks),
+        connect_timeout=t.float("connect_timeout", d.connect_timeout, 0.01),
+        read_timeout=t.float("read_timeout", d.read_timeout, 0.01),
+        max_body_bytes=t.int("max_body_bytes", d.max_body_bytes, 1024),
+        max_redirects=t.int("max_redirects", d.max_redirects, 0),
+        concurrency=t.int("concurrency", d.concurrency, 1),
+        per_host_concurrency=t.int("per_host_concurrency", d.per_host_concurrency, 1),
+        min_host_gap=t.float("min_host_gap", d.min_host_gap),
+        contact=t.str("contact", d.contact),
+        user_agent=t.str("user_agent", d.user_agent),
+    )
+    t.finish()
+    return cfg
+
+
+def _extract(t: _Table) -> ExtractConfig:
+    d = ExtractConfig()
+    cfg = ExtractConfig(
+        fetch_articles=t.bool("fetch_articles", d.fetch_articles),
+        timeout=t.float("timeout", d.timeout, 0.01),
+        workers=t.int("workers", d.workers, 0),
+        max_html_bytes=t.int("max_html_bytes", d.max_html_bytes, 1024),
+        max_tree_nodes=t.int("max_tree_nodes", d.max_tree_nodes, 100),
+        max_tree_depth=t.int("max_tree_depth", d.max_tree_depth, 10),
+        min_text_chars=t.int("min_text_chars", d.min_text_chars, 0),
+        favor=t.choice("favor", d.favor, ("precision", "balanced", "recall", "speed")),
+    )
+    t.finish()
+    return cfg
+
+
+def _schedule(t: _Table) -> ScheduleConfig:
+    d = ScheduleConfig()
+    digest_at = t.str("digest_at", d.digest_at)
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", digest_at):
+        raise ConfigError(
+            f'{t.where("digest_at")}: expected a time such as "07:00", got {digest_at!r}'
+        )
+    tz = t.str("timezone", d.timezone)
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ConfigError(f"{t.where('timezone')}: unknown IANA time zone {tz!r}") from e
+    cfg = ScheduleConfig(
+        poll_interval=t.duration("poll_interval", d.poll_interval),
+        min_interval=t.duration("min_interval", d.min_interval),
+        max_interval=t.duration("max_interval", d.max_interval),
+        backoff_cap=t.duration("backoff_cap", d.backoff_cap),
+        unconditional_every=t.duration("unconditional_every", d.unconditional_every),
+        digest_at=digest_at,
+        timezone=tz,
+        retention=t.duration("retention", d.retention),
+        lease=t.duration("lease", d.lease),
+    )
+    t.finish()
+    if cfg.min_interval > cfg.max_interval:
+        raise ConfigError("schedule.min_interval: must not exceed schedule.max_interval")
+    return cfg
+
+
+def _email(t: _Table) -> EmailConfig:
+    d = EmailConfig()
+    if "password" in t.raw:
+        raise ConfigError(
+            f"{t.where('password')}: passwords are not read from the file; "
+            "name an environment variable in password_env"
+        )
+    cfg = EmailConfig(
+        enabled=t.bool("enabled", d.enabled),
+        smtp_host=t.str("smtp_host", d.smtp_host),
+        smtp_port=t.int("smtp_port", d.smtp_port, 1),
+        from_=t.str("from", d.from_),
+        to=t.strs("to", d.to),
+        starttls=t.bool("starttls", d.starttls),
+        ssl=t.bool("ssl", d.ssl),
+        username=t.str("username", d.username),
+        password_env=t.str("password_env", d.password_env),
+        subject=t.str("subject", d.subject),
+        timeout=t.float("timeout", d.timeout, 0.01),
+    )
+    t.finish()
+    if cfg.ssl and cfg.starttls:
+        raise ConfigError(f"{t.where('ssl')}: ssl (implicit TLS) and starttls exclude each other")
+    if cfg.enabled and not cfg.to:
+        raise ConfigError(f"{t.where('to')}: e-mail is enabled but has no recipient")
+    return cfg
+
+
+def _digest(t: _Table, base: Path) -> DigestConfig:
+    d = DigestConfig()
+    formats = t.strs("formats", d.formats)
+    for i, f in enumerate(formats):
+        valid = ("markdown", "html", "text", "json", "atom")
+        if f not in valid:
+            raise ConfigError(f"{t.where('formats')}[{i}]: unknown format {f!r}{_hint(f, valid)}")
+    templates = t.str("templates", "")
+    cfg = DigestConfig(
+        dir=_path(base, t.str("dir", str(d.dir))),
+        formats=formats,
+        empty=t.choice("empty", d.empty, ("skip", "note")),
+        max_items=t.int("max_items", d.max_items, 1),
+        summary_sentences=t.int("summary_sentences", d.summary_sentences, 1),
+        atom_items=t.int("atom_items", d.atom_items, 1),
+        templates=_path(base, templates) if templates else None,
+        email=_email(t.table("email")),
+    )
+    t.finish()
+    return cfg
+
+
+def _feeds(root: _Table) -> tuple[FeedConfig, ...]:
+    feeds: list[FeedConfig] = []
+    seen: dict[str, str] = {}
+    for t in root.tables("feeds"):
+        url = t.str("url", "")
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise ConfigError(f"{t.where('url')}: expected an http(s) URL, got {url!r}")
+        if url in seen:
+            raise ConfigError(f"{t.where('url')}: {url} is already listed as {seen[url]}")
+        seen[url] = t.path
+        interval = t.duration("interval", 0) if "interval" in t.raw else None
+        t.known.add("interval")
+        feeds.append(
+            FeedConfig(
+                url=url, name=t.str("name", ""), enabled=t.bool("enabled", True), interval=interval
+            )
+        )
+        t.finish()
+    return tuple(feeds)
+
+
+def _seeds(t: _Table, base: Path) -> tuple[str, ...]:
+    out: list[str] = []
+    for i, item in enumerate(t.strs("seeds", ())):
+        if re.match(r"^https?://", item):
+            out.append(item)
+            continue
+        pattern = str(_path(base, item))
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches or not all(Path(m).is_file() for m in matches):
+            raise ConfigError(f"{t.where('seeds')}[{i}]: no seed file at {pattern}")
+        out.extend(matches)
+    return tuple(out)
+
+
+def _topic(t: _Table, base: Path) -> TopicConfig:
+    name = t.str("name", "")
+    if not name:
+        raise ConfigError(f"{t.where('name')}: a topic needs a name")
+    groups = []
+    for g in t.tables("groups"):
+        gname = g.str("name", "")
+        terms = g.strs("terms", ())
+        if not gname or not terms:
+            raise ConfigError(f"{g.path}: a concept group needs a name and terms")
+        contrast = g.str("contrast", "")
+        groups.append(
+            ConceptGroup(
+                gname,
+                terms,
+                g.bool("required", not contrast),
+                g.float("weight", 1.0, 0.0, 100.0),
+                contrast,
+            )
+        )
+        g.finish()
+    names = [g.name for g in groups]
+    for i, g in enumerate(groups):
+        if g.contrast and (g.contrast not in names or g.contrast == g.name or g.required):
+            raise ConfigError(
+                f"{t.where('groups')}[{i}].contrast: must name another group and the group must "
+                f"not be required{_hint(g.contrast, names)}"
+            )
+    s = t.table("similarity")
+    sim = SimilarityConfig(
+        backend=s.choice("backend", "tfidf", ("tfidf", "embedding")),
+        weight=s.float("weight", SimilarityConfig().weight, 0.0, 1.0),
+        model=s.str("model", ""),
+        scale=s.float("scale", SimilarityConfig().scale, 0.01, 1.0),
+        negative_weight=s.float("negative_weight", SimilarityConfig().negative_weight, 0.0, 10.0),
+    )
+    s.finish()
+    topic = TopicConfig(
+        name=name,
+        seeds=_seeds(t, base),
+        groups=tuple(groups),
+        exclude=t.strs("exclude", ()),
+        languages=t.strs("languages", ("en", "ru")),
+        threshold=t.float("threshold", 0.5, 0.0, 1.0),
+        similarity=sim,
+        description=t.str("description", ""),
+        min_groups=t.int("min_groups", 0, 1) if "min_groups" in t.raw else None,
+        saturation=t.float("saturation", TopicConfig("").saturation, 0.1, 100.0),
+    )
+    t.known.add("min_groups")
+    t.finish()
+    return topic
+
+
+def parse(
+    raw: dict[str, Any], base_dir: Path, path: Path | None = None, db: str | None = None
+) -> Config:
+    """Validate a parsed TOML document; relative paths resolve against base_dir."""
+    root = _Table(raw, "")
+    storage = root.table("storage")
+    db_value = db or storage.str("db", "seen.db")
+    storage.finish()
+    topics = tuple(_topic(t, base_dir) for t in root.tables("topics"))
+    names = [t.name for t in topics]
+    if len(set(names)) != len(names):
+        raise ConfigError("topics: two topics share a name")
+    cfg = Config(
+        path=path,
+        base_dir=base_dir,
+        db=db_value if "://" in db_value else str(_path(base_dir, db_value)),
+        http=_http(root.table("http")),
+        extract=_extract(root.table("extract")),
+        schedule=_schedule(root.table("schedule")),
+        digest=_digest(root.table("digest"), base_dir),
+        feeds=_feeds(root),
+        topics=topics,
+    )
+    root.finish()
+    return cfg
+
+
+def apply_override(raw: dict[str, Any], assignment: str) -> None:
+    """Apply one ``--set a.b.c=VALUE`` (VALUE in TOML syntax; a bare word is taken as a string)."""
+    key, sep, text = assignment.partition("=")
+    key = key.strip()
+    if not sep or not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", key):
+        raise ConfigError(
+            f"--set {assignment!r}: expected KEY=VALUE, e.g. http.allow_private_addresses=true"
+        )
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    table = raw
+    parts = key.split(".")
+    for i, part in enumerate(parts[:-1]):
+        nxt = table.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a table")
+        table = nxt
+    table[parts[-1]] = value
+
+
+def load(
+    path: Path | None,
+    *,
+    overrides: Sequence[str] = (),
+    db: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Read the config file (``--config`` / ``WATCHER_CONFIG`` / ./config.toml) and apply overrides."""
+    env = os.environ if environ is None else environ
+    if path is None and env.get("WATCHER_CONFIG"):
+        path = Path(env["WATCHER_CONFIG"])
+    if path is None and Path("config.toml").is_file():
+        path = Path("config.toml")
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise ConfigError(f"{path}: no such config file") from e
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read: {e}") from e
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: invalid TOML: {e}") from e
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    base = path.resolve().parent if path is not None else Path.cwd()
+    return parse(raw, base, path, db or env.get("WATCHER_DB") or None)

@@ -1,0 +1,303 @@
+"""A small process pool for extraction: one page at a time per worker, a timeout per page.
+
+trafilatura's own timeout only works from its command line, and ``ProcessPoolExecutor`` breaks
+as a whole (``BrokenProcessPool``) when one worker dies.  Here each worker is a slot holding one
+spawned process and one pipe, so a page that hangs is cut off precisely: its worker is killed
+and replaced, the page is recorded as "timeout", and no other page is touched.  A worker that
+dies (segfault, OOM killer, ``os._exit``) gets its page retried once on a fresh worker, then the
+page is "failed".  No page is ever collateral: a worker only holds one at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext
+from multiprocessing.process import BaseProcess
+from types import TracebackType
+from typing import Protocol
+
+from .config import ExtractConfig
+from .models import Article
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT = (
+    60.0  # a worker imports trafilatura and warms up once; the page timeout starts after
+)
+_WARMUP = (
+    b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
+)
+Page = tuple[bytes, str, str | None]  # html, url, content type
+
+
+class Extractor(Protocol):
+    """What a worker runs on each page (``extract.extract_article``; tests pass a faulty one)."""
+
+    def __call__(
+        self, html: bytes, url: str, *, cfg: ExtractConfig, content_type: str | None = None
+    ) -> Article: ...
+
+
+def _default_extractor() -> Extractor:
+    from .extract import extract_article  # here, not at the top: extract.py re-exports this module
+
+    return extract_article
+
+
+def _fail(url: str, status: str, error: str) -> Article:
+    return Article(url=url, title="", text="", source="none", status=status, error=error)
+
+
+def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor) -> None:
+    """Worker loop: warm up once, then answer one page at a time until told to stop or orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    logging.getLogger().addHandler(logging.NullHandler())  # outcomes travel back as Article.status
+    with contextlib.suppress(Exception):  # a broken warm-up shows on the first real page
+        extractor(_WARMUP, "http://localhost/", cfg=cfg)
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if task is None:
+            return
+        html, url, content_type = task
+        try:
+            result = extractor(html, url, cfg=cfg, content_type=content_type)
+        except Exception as e:
+            result = _fail(url, "failed", f"{type(e).__name__}: {e}"[:300])
+        conn.send(result)
+
+
+class _Slot:
+    """One worker process at a time, replaced in place when it hangs or dies; used by one thread."""
+
+    def __init__(self, ctx: SpawnContext, cfg: ExtractConfig, extractor: Extractor) -> None:
+        self._ctx, self._cfg, self._extractor = ctx, cfg, extractor
+        self._lock = threading.Lock()
+        self._closed = False
+        self._busy = False
+        self._ready = False
+        self.started = 0
+        self._proc: BaseProcess
+        self._conn: Connection
+        self._start()
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(
+            target=_worker_main,
+            args=(child, self._cfg, self._extractor),
+            name="watcher-extract",
+            daemon=True,
+        )
+        proc.start()
+        child.close()
+        self._proc, self._conn, self._ready = proc, parent, False
+        self.started += 1
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def _kill(self) -> int | None:
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join(5)
+        self._conn.close()
+        return self._proc.exitcode
+
+    def _restart(self) -> int | None:
+        with self._lock:
+            code = self._kill()
+            if not self._closed:
+                self._start()
+            return code
+
+    def run(self, html: bytes, url: str, content_type: str | None) -> Article:
+        """Extract one page on this slot's worker (blocking; called from a pool thread)."""
+        code: int | None = None
+        for attempt in (1, 2):
+            with self._lock:
+                if self._closed:
+                    return _fail(url, "failed", "extraction pool is closed")
+                self._busy = True
+            try:
+                article = self._attempt(html, url, content_type)
+            finally:
+                with self._lock:
+                    self._busy = False
+                    if self._closed:  # close() killed the worker under us and left the pipe to us
+                        self._conn.close()
+            if isinstance(article, Article):
+                return article
+            if article == "timeout":
+                self._restart()
+                return _fail(url, "timeout", f"extraction took longer than {self._cfg.timeout:g}s")
+            code = self._restart()
+            if attempt == 1:
+                log.warning(
+                    "extract worker died (exit code %s) on %s; retrying on a fresh one", code, url
+                )
+        return _fail(url, "failed", f"extraction worker died (exit code {code})")
+
+    def _attempt(self, html: bytes, url: str, content_type: str | None) -> Article | str:
+        conn = self._conn
+        try:
+            if not self._ready:
+                if not conn.poll(max(START_TIMEOUT, self._cfg.timeout)):
+                    return "dead"
+                conn.recv()  # ("ready", pid)
+                self._ready = True
+            conn.send((html, url, content_type))
+            if not conn.poll(self._cfg.timeout):
+                return "timeout"
+            result = conn.recv()
+        except (EOFError, OSError):
+            return "dead"
+        return result if isinstance(result, Article) else "dead"
+
+    def close(self) -> None:
+        """Stop the worker: politely when idle, by force when busy."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if not self._busy and self._proc.is_alive():
+                try:
+                    self._conn.send(None)
+                    self._proc.join(2)
+                except OSError:
+                    pass
+            if self._proc.is_alive():
+                self._proc.kill()
+            self._proc.join(5)
+            if not self._busy:
+                self._conn.close()
+
+
+class ExtractPool:
+    """Run an extractor in worker processes from asyncio, with a per-page wall-clock timeout.
+
+    ``workers=None`` takes ``cfg.workers`` (0: one per core); ``workers=0`` extracts in this
+    process, in a thread, for tiny runs and tests (a page past the timeout is reported as
+    "timeout" but its thread cannot be killed).
+    """
+
+    def __init__(
+        self, cfg: ExtractConfig, *, workers: int | None = None, extractor: Extractor | None = None
+    ) -> None:
+        self.cfg = cfg
+        self.size = (cfg.workers or _cpu_count()) if workers is None else workers
+        self._extractor = extractor or _default_extractor()
+        self._slots: list[_Slot] = []
+        self._idle: asyncio.Queue[_Slot] | None = None
+        self._threads: ThreadPoolExecutor | None = None
+        self._inproc_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> ExtractPool:
+        self._threads = ThreadPoolExecutor(max(1, self.size), thread_name_prefix="watcher-extract")
+        self._idle = asyncio.Queue()
+        ctx = multiprocessing.get_context("spawn")  # no fork: the parent runs threads
+        for _ in range(self.size):
+            slot = _Slot(ctx, self.cfg, self._extractor)
+            self._slots.append(slot)
+            self._idle.put_nowait(slot)
+        log.debug("extract pool: %d worker(s)", self.size)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Stop every worker and the threads waiting on them."""
+        for slot in self._slots:
+            slot.close()
+        if self._threads is not None:
+            self._threads.shutdown(wait=True, cancel_futures=True)
+        self._slots.clear()
+
+    @property
+    def restarts(self) -> int:
+        """Workers started to replace one that hung or died."""
+        return sum(slot.started - 1 for slot in self._slots)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the current workers (empty in in-process mode)."""
+        return [pid for slot in self._slots if (pid := slot.pid) is not None]
+
+    async def extract(self, html: bytes, url: str, content_type: str | None = None) -> Article:
+        """Extract one page; a hang, a crash or a hostile page comes back as Article.status."""
+        if self._threads is None or self._idle is None:
+            raise RuntimeError("ExtractPool is used outside 'async with'")
+        if len(html) > self.cfg.max_html_bytes:  # not worth shipping to a worker
+            return _fail(
+                url, "too_large", f"page is {len(html)} bytes, over {self.cfg.max_html_bytes}"
+            )
+        if self.size == 0:
+            return await self._extract_here(html, url, content_type)
+        loop = asyncio.get_running_loop()
+        idle = self._idle
+        slot = await idle.get()
+        future = self._threads.submit(slot.run, html, url, content_type)
+
+        def release(_: object) -> None:  # once the worker is free, even if the caller was cancelled
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for a slot
+                loop.call_soon_threadsafe(idle.put_nowait, slot)
+
+        future.add_done_callback(release)
+        return await asyncio.wrap_future(future)
+
+    async def _extract_here(self, html: bytes, url: str, content_type: str | None) -> Article:
+        call = functools.partial(
+            self._extractor, html, url, cfg=self.cfg, content_type=content_type
+        )
+        async with self._inproc_lock:  # one at a time, so the timeout does not count queueing
+            assert self._threads is not None
+            future = asyncio.get_running_loop().run_in_executor(self._threads, call)
+            try:
+                return await asyncio.wait_for(future, self.cfg.timeout)
+            except TimeoutError:
+                self._threads.shutdown(
+                    wait=False
+                )  # abandon the runaway thread; new pages get a new one
+                self._threads = ThreadPoolExecutor(1, thread_name_prefix="watcher-extract")
+                return _fail(url, "timeout", f"extraction took longer than {self.cfg.timeout:g}s")
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def extract_many(
+    cfg: ExtractConfig,
+    pages: Iterable[Page],
+    *,
+    workers: int | None = None,
+    extractor: Extractor | None = None,
+) -> list[Article]:
+    """Extract a batch synchronously through a pool (benchmarks, scripts); order is kept."""
+
+    async def run() -> list[Article]:
+        async with ExtractPool(cfg, workers=workers, extractor=extractor) as pool:
+            return list(await asyncio.gather(*(pool.extract(h, u, c) for h, u, c in pages)))
+
+    return asyncio.run(run())

@@ -1,0 +1,215 @@
+"""Pure: feed bytes + headers -> our ``ParsedFeed`` and ``Entry`` types (feedparser stays inside).
+
+Also canonical URLs (courlan: tracking parameters and fragments dropped) and feed discovery in HTML
+pages (``<link rel="alternate" type="application/rss+xml">``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import courlan
+import feedparser
+
+from .models import Entry, FetchStatus, ParsedFeed
+
+FEED_TYPES = frozenset(
+    {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml"}
+)
+_BLOCK = frozenset(
+    {
+        *("p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "hr", "dd", "dt", "table", "pre"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section", "article", "header"),
+        *("footer", "figure", "figcaption"),
+    }
+)
+_SKIP = frozenset({"script", "style", "noscript", "template"})
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
+)
+_WS = re.compile(r"[ \t\r\f\v]+")
+_NL = re.compile(r"\s*\n\s*")
+
+
+class _Text(HTMLParser):
+    """Collect the visible text of an HTML fragment, with line breaks at block elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skip += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP and self._skip:
+            self._skip -= 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, spaces tidied."""
+    if "<" not in fragment and "&" not in fragment:
+        text = fragment
+    else:
+        parser = _Text()
+        parser.feed(fragment)
+        parser.close()
+        text = "".join(parser.parts)
+    text = _WS.sub(" ", text.replace("\xa0", " "))
+    return _NL.sub("\n", text).strip()
+
+
+def canonical_url(url: str) -> str:
+    """The URL that identifies an article: no tracking parameters, no fragment, lowercase host."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        normalized: str = courlan.normalize_url(url, strict=False, trailing_slash=True)
+    except (ValueError, AttributeError, TypeError):
+        normalized = url
+    parts = urlsplit(normalized)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return url
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))
+
+
+class _Links(HTMLParser):
+    """Collect ``<base href>`` and feed ``<link rel="alternate">`` hrefs of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.base: str | None = None
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        if tag == "base" and a.get("href") and self.base is None:
+            self.base = a["href"]
+        elif tag in ("link", "a"):
+            rels = a.get("rel", "").lower().split()
+            kind = a.get("type", "").split(";")[0].strip().lower()
+            if "alternate" in rels and kind in FEED_TYPES and a.get("href", "").strip():
+                self.hrefs.append(a["href"].strip())
+
+    handle_startendtag = handle_starttag
+
+
+def discover_feeds(html_bytes: bytes, base_url: str) -> list[str]:
+    """Absolute URLs of the feeds an HTML page advertises, in page order, without repeats."""
+    parser = _Links()
+    parser.feed(html_bytes.decode("utf-8", errors="replace"))
+    parser.close()
+    base = urljoin(base_url, parser.base) if parser.base else base_url
+    found = [urljoin(base, html.unescape(h)) for h in parser.hrefs]
+    return [u for u in dict.fromkeys(found) if urlsplit(u).scheme in ("http", "https")]
+
+
+def _published(e: Mapping[str, Any]) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        t = e.get(key)
+        if t:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(t), UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _content(e: Mapping[str, Any]) -> str:
+    blocks = e.get("content") or []
+    texts = [html_to_text(str(b.get("value", ""))) for b in blocks]
+    return "\n\n".join(t for t in texts if t)
+
+
+def _entry(e: Mapping[str, Any], feed_url: str, base: str) -> Entry:
+    link = str(e.get("link") or "").strip()
+    guid = str(e.get("id") or "").strip() or None
+    if not link and guid and guid.startswith(("http://", "https://")):
+        link = guid  # an RSS <guid isPermaLink="true"> is the article's address
+    link = urljoin(base, link) if link else ""
+    title = html_to_text(str(e.get("title") or ""))
+    summary = html_to_text(str(e.get("summary") or ""))
+    content = _content(e)
+    if not link and not guid:
+        # Identity of last resort: a hash of what the entry says (see Entry.key).
+        digest = hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
+        guid = f"urn:sha256:{digest}"
+    return Entry(
+        feed_url=feed_url,
+        link=link,
+        url=canonical_url(link) if link else "",
+        guid=guid,
+        title=title,
+        summary=summary,
+        content=content if content != summary else "",
+        published=_published(e),
+        author=html_to_text(str(e.get("author") or "")),
+    )
+
+
+def _looks_html(body: bytes, content_type: str | None) -> bool:
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind in ("text/html", "application/xhtml+xml") or bool(_HTML_START.match(body[:4096]))
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    content_type: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ParsedFeed:
+    """Parse a feed document; bozo feeds keep their entries, HTML pages become NOT_A_FEED."""
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if content_type:
+        response_headers["content-type"] = content_type
+    if not body.strip():
+        return ParsedFeed(FetchStatus.PARSE_ERROR, error="empty document")
+    # No content-location: feedparser would then "resolve" GUIDs too; links are joined in _entry.
+    d = feedparser.parse(
+        body, response_headers=response_headers, sanitize_html=False, resolve_relative_uris=False
+    )
+    base = url
+    feed_info: Mapping[str, Any] = d.get("feed") or {}
+    entries = tuple(_entry(e, url, base) for e in d.get("entries") or [])
+    exc = d.get("bozo_exception") if d.get("bozo") else None
+    bozo = " ".join(str(exc or "").split()) if d.get("bozo") else ""
+    # A wrong charset label or Content-Type is worth a warning; a broken document is an error.
+    benign = isinstance(exc, feedparser.CharacterEncodingOverride | feedparser.NonXMLContentType)
+    title = html_to_text(str(feed_info.get("title") or ""))
+    link = str(feed_info.get("link") or "")
+    if entries:
+        return ParsedFeed(FetchStatus.OK, title, link, entries, warning=bozo or None)
+    if _looks_html(body, response_headers.get("content-type")) and not d.get("version"):
+        alternates = tuple(discover_feeds(body, url))
+        shown = f"; the page names {', '.join(alternates)}" if alternates else ""
+        return ParsedFeed(
+            FetchStatus.NOT_A_FEED,
+            title=title,
+            error=f"an HTML page, not a feed{shown}",
+            alternates=alternates,
+        )
+    if d.get("version") and (not bozo or benign):
+        return ParsedFeed(FetchStatus.OK, title, link, (), warning=bozo or None)
+    if bozo:
+        return ParsedFeed(FetchStatus.PARSE_ERROR, error=f"not a parseable feed: {bozo}")
+    return ParsedFeed(FetchStatus.NOT_A_FEED, error="no RSS, Atom or RDF feed in the document")

@@ -1,0 +1,262 @@
+"""Keyword concept groups: term syntax, matching over token sequences, and the keyword score.
+
+Term syntax (one string per term, case-insensitive):
+
+* ``migrant`` — a word, matched by its stem (Snowball: English for Latin script, Russian for
+  Cyrillic, Persian for Arabic script), so ``migrants`` and ``migrant's`` match too;
+* ``fr:réfugié`` — the same, stemmed with another language's Snowball stemmer;
+* ``afghan*`` — every word that starts with ``afghan`` (a hand-written stem);
+* ``=рф`` — exactly this word, no stemming;
+* ``labour migrant`` or ``"labour migrant"`` — a phrase: consecutive words, each matched as above.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from ..config import ConceptGroup
+from .text import default_language, language_script, normalise, script_of, tokenize
+
+_LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
+TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one in the body
+LEAD_WEIGHT = 1.5  # ... and one in the opening lines more than one further down
+LEAD_TOKENS = 60
+WINDOW = 25  # tokens: roughly a sentence
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """One word pattern: exact word, stem in a language, or prefix."""
+
+    kind: str  # "exact", "stem" or "prefix"
+    value: str
+    lang: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A parsed term: its text as written and the atoms (one per word) it needs in sequence."""
+
+    text: str
+    atoms: tuple[int, ...]
+
+
+def parse_term(raw: str, stem: Callable[[str, str], str], atoms: dict[Atom, int]) -> Term:
+    """Parse one term string, registering its atoms (ids into ``atoms``)."""
+    text = raw.strip().strip('"').strip()
+    lang = ""
+    if m := _LANG_PREFIX.match(text):
+        lang, text = m.group(1), text[m.end() :]
+    ids = []
+    for word in text.split():
+        atom = _atom(normalise(word), lang, stem)
+        ids.append(atoms.setdefault(atom, len(atoms)))
+    if not ids:
+        raise ValueError(f"empty term {raw!r}")
+    return Term(raw.strip(), tuple(ids))
+
+
+def _atom(word: str, lang: str, stem: Callable[[str, str], str]) -> Atom:
+    if word.startswith("="):
+        return Atom("exact", word[1:])
+    if word.endswith("*"):
+        return Atom("prefix", word[:-1])
+    words = tokenize(word)
+    if len(words) != 1:
+        return Atom("exact", word)
+    lang = lang or default_language(script_of(words[0]))
+    return Atom("stem", stem(words[0], lang), lang) if lang else Atom("exact", words[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One occurrence of a term: which term, at which token, whether in the title."""
+
+    term: int
+    position: int
+    in_title: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupResult:
+    """How strongly a concept group is present in a document."""
+
+    name: str
+    terms: tuple[str, ...]  # distinct terms found, in order of first appearance
+    title_terms: tuple[str, ...]
+    evidence: float
+    strength: float  # in [0, 1]
+    positions: tuple[int, ...]
+    outweighed_by: str = ""  # a contrast group that weakened this one
+
+
+class Matcher:
+    """Compiled concept groups and exclusions; finds hits in token sequences (cached per token)."""
+
+    def __init__(
+        self,
+        groups: Sequence[ConceptGroup],
+        exclude: Sequence[str],
+        stem: Callable[[str, str], str],
+    ) -> None:
+        atoms: dict[Atom, int] = {}
+        self.groups = tuple(groups)
+        self.group_terms = tuple(tuple(parse_term(t, stem, atoms) for t in g.terms) for g in groups)
+        self.exclude_terms = tuple(parse_term(t, stem, atoms) for t in exclude)
+        self._stem = stem
+        self._exact: dict[str, list[int]] = {}
+        self._stems: dict[str, dict[str, list[int]]] = {}
+        self._prefixes: list[tuple[str, int]] = []
+        for atom, i in atoms.items():
+            if atom.kind == "exact":
+                self._exact.setdefault(atom.value, []).append(i)
+            elif atom.kind == "prefix":
+                self._prefixes.append((atom.value, i))
+            else:
+                self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        # term index -> (group index or -1 for exclusion, term); keyed by its first atom
+        self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
+        for gi, terms in enumerate(self.group_terms):
+            for ti, term in enumerate(terms):
+                self._by_first.setdefault(term.atoms[0], []).append((gi, ti, term))
+        for ti, term in enumerate(self.exclude_terms):
+            self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
+        self._cache: dict[str, frozenset[int]] = {}
+
+    def clear_cache(self) -> None:
+        """Forget the atoms of every token seen."""
+        self._cache.clear()
+
+    def atoms_of(self, token: str) -> frozenset[int]:
+        """Ids of the atoms a token matches (cached)."""
+        hit = self._cache.get(token)
+        if hit is not None:
+            return hit
+        found: list[int] = list(self._exact.get(token, ()))
+        for prefix, i in self._prefixes:
+            if token.startswith(prefix):
+                found.append(i)
+        if self._stems:
+            script = script_of(token)
+            for lang, table in self._stems.items():
+                if language_script(lang) == script:
+                    found.extend(table.get(self._stem(token, lang), ()))
+        hit = self._cache[token] = frozenset(found)
+        return hit
+
+    def find(self, tokens: Sequence[str], n_title: int) -> tuple[list[list[Hit]], list[str]]:
+        """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
+        per_token = {tok: self.atoms_of(tok) for tok in set(tokens)}
+        hits: list[list[Hit]] = [[] for _ in self.groups]
+        excluded: list[str] = []
+        for pos, tok in enumerate(tokens):
+            ids = per_token[tok]
+            if not ids:
+                continue
+            seen: set[int] = set()  # a word counts once per group, however many terms it matches
+            for aid in sorted(ids):
+                for gi, ti, term in self._by_first.get(aid, ()):
+                    if gi in seen or not _follows(term.atoms, tokens, pos, per_token):
+                        continue
+                    if gi < 0:
+                        if term.text not in excluded:
+                            excluded.append(term.text)
+                    else:
+                        seen.add(gi)
+                        hits[gi].append(Hit(ti, pos, pos < n_title))
+        return hits, excluded
+
+
+def _follows(
+    atoms: tuple[int, ...],
+    tokens: Sequence[str],
+    pos: int,
+    per_token: dict[str, frozenset[int]],
+) -> bool:
+    """Whether the rest of a phrase's atoms match the tokens after ``pos``."""
+    if len(atoms) == 1:
+        return True
+    if pos + len(atoms) > len(tokens):
+        return False
+    return all(a in per_token[tokens[pos + k]] for k, a in enumerate(atoms[1:], 1))
+
+
+def group_results(
+    matcher: Matcher, hits: list[list[Hit]], n_title: int, saturation: float
+) -> list[GroupResult]:
+    """Evidence and strength of each group: weighted hit counts, saturating towards 1."""
+    out = []
+    for group, terms, group_hits in zip(matcher.groups, matcher.group_terms, hits, strict=True):
+        windows: dict[int, float] = {}  # several terms in one passage count once: spread matters
+        found: dict[str, None] = {}
+        title: dict[str, None] = {}
+        for h in group_hits:
+            if h.in_title:
+                key, weight = -1, TITLE_WEIGHT
+                title[terms[h.term].text] = None
+            else:
+                key = (h.position - n_title) // WINDOW
+                weight = LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
+            windows[key] = weight
+            found[terms[h.term].text] = None
+        evidence = sum(windows.values())
+        strength = 1.0 - math.exp(-evidence / saturation) if evidence else 0.0
+        out.append(
+            GroupResult(
+                group.name,
+                tuple(found),
+                tuple(title),
+                evidence,
+                strength,
+                tuple(h.position for h in group_hits),
+            )
+        )
+    return out
+
+
+def apply_contrast(
+    groups: Sequence[ConceptGroup], results: Sequence[GroupResult]
+) -> list[GroupResult]:
+    """Weaken each group that a contrast group outweighs (by evidence, scaled by the contrast's weight).
+
+    E.g. an article that names Pakistan, Iran and Europe far more often than Russia is about
+    Afghans elsewhere, with Russia in passing.
+    """
+    out = list(results)
+    index = {g.name: i for i, g in enumerate(groups)}
+    for g, r in zip(groups, results, strict=True):
+        if not g.contrast or r.evidence <= 0:
+            continue
+        i = index[g.contrast]
+        target = out[i]
+        factor = min(1.0, target.evidence / (g.weight * r.evidence)) if g.weight > 0 else 1.0
+        if factor < 1.0:
+            out[i] = replace(target, strength=target.strength * factor, outweighed_by=g.name)
+    return out
+
+
+def keyword_score(
+    groups: Sequence[ConceptGroup], results: Sequence[GroupResult], min_groups: int | None
+) -> float:
+    """Product of the required groups' strengths (each raised to its weight); optional groups add a bonus.
+
+    When fewer than ``min_groups`` required groups (default: all) are present, the score is 0.
+    """
+    required = [(g, r) for g, r in zip(groups, results, strict=True) if g.required]
+    optional = [
+        (g, r) for g, r in zip(groups, results, strict=True) if not g.required and not g.contrast
+    ]
+    need = len(required) if min_groups is None else min(min_groups, len(required))
+    present = [(g, r) for g, r in required if r.strength > 0]
+    if len(present) < need or not present:
+        return 0.0
+    # AND of ORs: the product, so one weak group (Russia named in passing) weakens the whole.
+    score = math.exp(sum(g.weight * math.log(r.strength) for g, r in present))
+    if len(present) < len(required):  # a missing group (allowed by min_groups) still costs
+        score *= len(present) / len(required)
+    for g, r in optional:
+        score += (1.0 - score) * min(1.0, g.weight) * 0.25 * r.strength
+    return score

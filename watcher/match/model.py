@@ -1,0 +1,160 @@
+"""The topic model: keyword concept groups and seed similarity combined into one score with reasons."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..config import TopicConfig
+from ..errors import ConfigError
+from ..models import Document, Score
+from . import keywords
+from .similarity import (
+    Backend,
+    EmbeddingBackend,
+    Encoder,
+    Example,
+    TfidfBackend,
+    example,
+    load_encoder,
+)
+from .text import Analyzer, detect_language, tokenize, wordfreq_frequency
+
+log = logging.getLogger(__name__)
+EXCLUDED_FACTOR = 0.25  # an exclusion term found: the score is cut to a quarter
+SHORT_TEXT = 150  # below this many words, seed similarity counts proportionally less
+
+
+class TopicModel:
+    """A compiled topic: ``score(doc)`` is pure and safe to call from several threads."""
+
+    def __init__(
+        self,
+        topic: TopicConfig,
+        matcher: keywords.Matcher,
+        backend: Backend,
+        seeds: Sequence[Example],
+        negatives: Sequence[Example],
+    ) -> None:
+        self.topic = topic
+        self.name = topic.name
+        self.threshold = topic.threshold
+        self.matcher = matcher
+        self.backend = backend
+        self.seeds = tuple(seeds)
+        self.negatives = tuple(negatives)
+
+    def clear_caches(self) -> None:
+        """Forget every per-token answer (benchmarks use this to measure the uncached cost)."""
+        self.matcher.clear_cache()
+        if isinstance(self.backend, TfidfBackend):
+            self.backend.analyzer.clear_cache()
+
+    def score(self, doc: Document) -> Score:
+        """Score one document against the topic, with the reasons."""
+        title = tokenize(doc.title)
+        tokens = title + tokenize(doc.text)
+        language = doc.language or detect_language(f"{doc.title}\n{doc.text[:3000]}")
+        hits, excluded = self.matcher.find(tokens, len(title))
+        groups = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
+        groups = keywords.apply_contrast(self.matcher.groups, groups)
+        kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
+        cmp = self.backend.compare(doc, tokens, language)
+        sim = self.topic.similarity
+        similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
+        weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
+        value = (1.0 - weight) * kscore + weight * similarity
+        if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
+            value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
+        if excluded:
+            value *= EXCLUDED_FACTOR
+        value = min(1.0, max(0.0, value))
+        return Score(
+            topic=self.name,
+            score=round(value, 4),
+            matched=value >= self.threshold,
+            groups={g.name: g.terms for g in groups},
+            excluded=tuple(excluded),
+            nearest_seed=cmp.nearest,
+            seed_similarity=round(cmp.nearest_similarity, 4),
+            keyword_score=round(kscore, 4),
+            similarity_score=round(similarity, 4),
+            title_terms=tuple(t for g in groups for t in g.title_terms),
+            language=language,
+            centroid_similarity=round(cmp.centroid_similarity, 4),
+            nearest_negative=cmp.nearest_negative,
+            negative_similarity=round(cmp.negative_similarity, 4),
+            similarity_weight=round(weight, 4),
+            strengths={g.name: round(g.strength, 4) for g in groups},
+        )
+
+
+def read_seed(path: Path) -> Document:
+    """A seed file: the first non-empty line is the title, the rest the text."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"seed {path}: cannot read: {e}") from e
+    title, _, body = raw.strip().partition("\n")
+    return Document(title=title.strip(), text=body.strip(), url=str(path), id=path.stem)
+
+
+def _seed_documents(topic: TopicConfig, fetch_seed: Callable[[str], str] | None) -> list[Document]:
+    docs = []
+    for seed in topic.seeds:
+        if re.match(r"^https?://", seed):
+            if fetch_seed is None:
+                log.warning("topic=%s seed=%s skipped: no fetcher for URL seeds", topic.name, seed)
+                continue
+            text = fetch_seed(seed)
+            if not text.strip():
+                log.warning("topic=%s seed=%s skipped: no text", topic.name, seed)
+                continue
+            title, _, body = text.strip().partition("\n")
+            docs.append(Document(title=title, text=body, url=seed, id=seed))
+        else:
+            docs.append(read_seed(Path(seed)))
+    return docs
+
+
+def _label(doc: Document, prefix: str, i: int) -> str:
+    return doc.id or doc.url or f"{prefix}{i}"
+
+
+def build_model(
+    topic: TopicConfig,
+    *,
+    extra_seeds: Sequence[Document] = (),
+    negatives: Sequence[Document] = (),
+    background: Sequence[str] = (),
+    fetch_seed: Callable[[str], str] | None = None,
+    encoder: Encoder | None = None,
+    analyzer: Analyzer | None = None,
+) -> TopicModel:
+    """Compile a topic: read its seeds, weigh words against the background, index the examples.
+
+    ``extra_seeds`` (articles labelled relevant) join the seeds; ``negatives`` (labelled irrelevant)
+    pull down the score of look-alikes.  ``background`` texts (stored articles) refine word weights.
+    """
+    if analyzer is None:
+        analyzer = Analyzer(wordfreq_frequency)
+        if background:
+            analyzer.fit_background(background)
+    try:
+        matcher = keywords.Matcher(
+            topic.groups, topic.exclude, lambda w, lang: analyzer.stemmer(lang)(w)
+        )
+    except ValueError as e:
+        raise ConfigError(f"topic {topic.name!r}: {e}") from e
+    docs = _seed_documents(topic, fetch_seed)
+    seeds = [example(_label(d, "seed", i), d) for i, d in enumerate([*docs, *extra_seeds])]
+    negs = [example(_label(d, "negative", i), d) for i, d in enumerate(negatives)]
+    backend: Backend
+    if topic.similarity.backend == "embedding":
+        backend = EmbeddingBackend(encoder or load_encoder(topic.similarity.model), seeds, negs)
+    else:
+        backend = TfidfBackend(analyzer, seeds, negs)
+    log.debug("topic=%s seeds=%d negatives=%d", topic.name, len(seeds), len(negs))
+    return TopicModel(topic, matcher, backend, seeds, negs)

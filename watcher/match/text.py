@@ -1,0 +1,229 @@
+"""Tokenise, normalise, stem and guess the language of text; everything cached per token."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_TOKEN = re.compile(r"[^\W\d_]{2,}")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
+_PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af\u06cc\u06a9]")
+_UKRAINIAN = re.compile(r"[іїєґ]")
+# ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
+_FOLD = str.maketrans(
+    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"}
+    | dict.fromkeys("\u0622\u0623\u0625", "\u0627")  # alef with hamza or madda -> bare alef
+)
+
+# Snowball algorithm names per ISO 639-1 code (those that Snowball has).
+STEMMERS = {
+    "en": "english", "ru": "russian", "fr": "french", "de": "german", "es": "spanish",
+    "it": "italian", "pt": "portuguese", "nl": "dutch", "ro": "romanian", "sv": "swedish",
+    "da": "danish", "no": "norwegian", "nb": "norwegian", "fi": "finnish", "hu": "hungarian",
+    "tr": "turkish", "id": "indonesian", "fa": "persian", "ar": "arabic", "pl": "polish",
+    "el": "greek", "cs": "czech", "lt": "lithuanian", "ca": "catalan",
+}  # fmt: skip
+# A few very common words per Latin-script language: enough to tell the language of a paragraph.
+_STOPWORDS = {
+    "en": "the and of to in is that for was with on are has have by from this which",
+    "fr": "le la les des et est une dans du pour que qui sur pas au avec sont",
+    "de": "der die das und ist nicht mit den dem ein eine auf für von sich auch",
+    "es": "el la los las del que en por con una para es se su al como",
+    "nl": "de het een van en is dat op te zijn voor niet met die ook naar",
+    "ro": "și în la cu pe care este din să un o pentru nu al ale mai",
+    "it": "il di che la per non sono della una con del gli nel alla anche",
+    "pt": "de que não da em um uma para com os do se as na dos",
+    "id": "yang dan di ini itu dengan untuk dari tidak dalam akan pada juga",
+    "tr": "ve bir bu da de için ile olarak çok daha gibi olan",
+    "pl": "się nie na że jest do to od jak po przez dla oraz",
+}  # fmt: skip
+_STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+
+
+def normalise(text: str) -> str:
+    """Lower-case and fold spelling variants that carry no meaning."""
+    return text.lower().translate(_FOLD)
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of two letters or more, normalised; digits and punctuation dropped."""
+    return _TOKEN.findall(normalise(text))
+
+
+def script_of(token: str) -> str:
+    """The script of a token: "cyrillic", "arabic", "latin" or "other"."""
+    ch = token[0]
+    if "\u0400" <= ch <= "\u04ff":
+        return "cyrillic"
+    if "\u0600" <= ch <= "\u06ff":
+        return "arabic"
+    if ch.isascii() or "\u00c0" <= ch <= "\u024f":
+        return "latin"
+    return "other"
+
+
+def default_language(script: str) -> str:
+    """The stemming language assumed for a word of a script when none is named."""
+    return {"cyrillic": "ru", "arabic": "fa", "latin": "en"}.get(script, "")
+
+
+def language_script(lang: str) -> str:
+    """The script a language is written in (as ``script_of`` names it)."""
+    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk"):
+        return "cyrillic"
+    if lang in ("fa", "ar", "ur", "ps"):
+        return "arabic"
+    return "other" if lang in ("el", "hi", "ta", "he", "zh", "ja", "ko") else "latin"
+
+
+def detect_language(text: str) -> str:
+    """Guess an ISO 639-1 code cheaply: script counts, then common words for Latin script."""
+    sample = text[:3000]
+    counts = {
+        "cyrillic": len(_CYRILLIC.findall(sample)),
+        "arabic": len(_ARABIC.findall(sample)),
+        "latin": len(_LATIN.findall(sample)),
+    }
+    script = max(counts, key=lambda k: counts[k])
+    if counts[script] == 0:
+        return "en"
+    if script == "cyrillic":
+        return "uk" if len(_UKRAINIAN.findall(sample.lower())) > counts[script] / 200 else "ru"
+    if script == "arabic":
+        return "fa" if _PERSIAN.search(sample) else "ar"
+    words = tokenize(sample)
+    votes = {lang: sum(1 for w in words if w in stops) for lang, stops in _STOPSETS.items()}
+    best = max(votes, key=lambda k: votes[k])
+    return best if votes[best] > votes["en"] else "en"
+
+
+def make_stemmer(lang: str) -> Callable[[str], str]:
+    """A Snowball stemmer for an ISO code, or the identity when Snowball has none."""
+    name = STEMMERS.get(lang)
+    if name is None:
+        return _identity
+    import snowballstemmer  # local: only needed once a model is built
+
+    stemmer: Any = snowballstemmer.stemmer(name)
+    return stemmer.stemWord  # type: ignore[no-any-return]
+
+
+def _identity(word: str) -> str:
+    return word
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """How much a word says, from background word frequencies: -ln(freq), floored and capped."""
+
+    common: float = 1e-3  # words at least this frequent weigh nothing
+    rare: float = 1e-7  # unknown words weigh as much as words this rare
+
+    def idf(self, freq: float) -> float:
+        """Weight of a word of this frequency."""
+        return max(0.0, math.log(self.common / max(freq, self.rare)))
+
+
+class Analyzer:
+    """Maps tokens to (stem feature, weight) per language; caches every answer."""
+
+    def __init__(
+        self,
+        frequency: Callable[[str, str], float],
+        *,
+        weights: Weights = Weights(),
+        background: dict[str, float] | None = None,
+        background_weight: float = 0.0,
+    ) -> None:
+        self._frequency = frequency
+        self._weights = weights
+        self._background = background or {}
+        self._bg_weight = background_weight
+        self._stemmers: dict[str, Callable[[str], str]] = {}
+        self._cache: dict[str, dict[str, tuple[str, float]]] = {}
+
+    def stemmer(self, lang: str) -> Callable[[str], str]:
+        """The (cached) stemmer of a language."""
+        fn = self._stemmers.get(lang)
+        if fn is None:
+            fn = self._stemmers[lang] = make_stemmer(lang)
+        return fn
+
+    def token_language(self, token: str, doc_lang: str) -> str:
+        """Which language's stemmer and frequencies apply to a token of a document."""
+        script = script_of(token)
+        if script == "latin":
+            return doc_lang if doc_lang in _STOPSETS or doc_lang == "en" else "en"
+        if script == "cyrillic":
+            return doc_lang if doc_lang in ("ru", "uk", "bg") else "ru"
+        if script == "arabic":
+            return doc_lang if doc_lang in ("fa", "ar", "ur") else "fa"
+        return doc_lang
+
+    def clear_cache(self) -> None:
+        """Forget every token's feature (stemmers and their tables stay loaded)."""
+        self._cache.clear()
+
+    def stem(self, token: str, doc_lang: str) -> str:
+        """The stem of a token as it appears in a document of a language."""
+        return self.stemmer(self.token_language(token, doc_lang))(token)
+
+    def feature(self, token: str, doc_lang: str) -> tuple[str, float]:
+        """The stem feature of a token and its background weight."""
+        cache = self._cache.get(doc_lang)
+        if cache is None:
+            cache = self._cache[doc_lang] = {}
+        hit = cache.get(token)
+        if hit is not None:
+            return hit
+        lang = self.token_language(token, doc_lang)
+        stem = self.stemmer(lang)(token)
+        weight = self._weights.idf(self._frequency(token, lang))
+        if self._bg_weight and stem in self._background:
+            weight = (1 - self._bg_weight) * weight + self._bg_weight * self._background[stem]
+        hit = cache[token] = (stem, weight)
+        return hit
+
+    def fit_background(self, texts: Sequence[str], pseudo_count: float = 500.0) -> None:
+        """Blend in document frequencies of stored articles; they count more the more there are."""
+        df: Counter[str] = Counter()
+        for text in texts:
+            lang = detect_language(text)
+            df.update({self.stem(tok, lang) for tok in set(tokenize(text))})
+        n = len(texts)
+        self._background = {s: math.log((n + 1) / (c + 0.5)) for s, c in df.items()}
+        self._bg_weight = n / (n + pseudo_count) if n else 0.0
+        self._cache.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without stemmer objects (rebuilt lazily in the other process)."""
+        return {
+            "frequency": self._frequency,
+            "weights": self._weights,
+            "background": self._background,
+            "bg_weight": self._bg_weight,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(  # type: ignore[misc]
+            state["frequency"],
+            weights=state["weights"],
+            background=state["background"],
+            background_weight=state["bg_weight"],
+        )
+
+
+def wordfreq_frequency(word: str, lang: str) -> float:
+    """Background frequency of a word from the wordfreq package (0.0 when unknown)."""
+    import wordfreq  # local: loading its tables takes a moment
+
+    try:
+        return float(wordfreq.word_frequency(word, lang or "en"))
+    except LookupError:
+        return float(wordfreq.word_frequency(word, "en"))

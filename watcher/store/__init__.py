@@ -1,0 +1,105 @@
+"""The store: one SQLAlchemy engine over SQLite (WAL) or PostgreSQL, with versioned migrations.
+
+Submodules hold the typed queries of each area: ``entries`` (what is new, recording a poll),
+``feeds`` (feed state, claims, health), ``digests`` (pending matches, sent digests), ``topics``
+(labels, rescoring).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from ..errors import StoreError
+from . import schema
+
+__all__ = ["SCHEMA_VERSION", "now_utc", "open_db", "schema"]
+SCHEMA_VERSION = schema.SCHEMA_VERSION
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes: they are UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _prepare_file(url: sa.URL, mode: int) -> None:
+    """Create the database file readable by its owner only (it holds what the analyst follows)."""
+    path = url.database
+    if not path or path == ":memory:":
+        return
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if not p.exists():
+        fd = os.open(p, os.O_CREAT | os.O_WRONLY, mode)
+        os.close(fd)
+
+
+def schema_version(conn: sa.Connection) -> int:
+    if not sa.inspect(conn).has_table("meta"):
+        return 0
+    row = conn.execute(
+        sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
+    ).scalar_one_or_none()
+    return int(row) if row is not None else 0
+
+
+def migrate(engine: sa.Engine) -> int:
+    """Bring the database to SCHEMA_VERSION; refuse one that is newer."""
+    with engine.begin() as conn:
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{engine.url.render_as_string(hide_password=True)}: schema version {version} is newer "
+                f"than this watcher understands ({SCHEMA_VERSION}); upgrade watcher"
+            )
+        while version < SCHEMA_VERSION:
+            schema.MIGRATIONS[version](conn)
+            version += 1
+            values = {"key": "schema_version", "value": str(version)}
+            updated = conn.execute(
+                sa.update(schema.meta)
+                .where(schema.meta.c.key == "schema_version")
+                .values(value=str(version))
+            )
+            if updated.rowcount == 0:
+                conn.execute(sa.insert(schema.meta).values(**values))
+    return version
+
+
+def open_db(url: str, *, file_mode: int = 0o600) -> sa.Engine:
+    """Open (creating and migrating) the database at an SQLAlchemy URL."""
+    sa_url = sa.make_url(url)
+    is_sqlite = sa_url.get_backend_name() == "sqlite"
+    if is_sqlite:
+        _prepare_file(sa_url, file_mode)
+    try:
+        engine = sa.create_engine(sa_url, connect_args={"timeout": 30} if is_sqlite else {})
+        if is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+        migrate(engine)
+    except (sa.exc.OperationalError, sa.exc.DatabaseError, sqlite3.DatabaseError) as e:
+        raise StoreError(
+            f"{sa_url.render_as_string(hide_password=True)}: cannot open: {e.orig if hasattr(e, 'orig') else e}"
+        ) from e
+    return engine

@@ -1,0 +1,54 @@
+"""The daemon's heartbeat and the facts it needs to catch up on a missed digest."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import as_utc
+from .schema import digests, meta
+
+HEARTBEAT_KEY = "daemon"
+
+
+def _put(conn: sa.Connection, key: str, value: str) -> None:
+    if conn.execute(sa.update(meta).where(meta.c.key == key).values(value=value)).rowcount == 0:
+        conn.execute(sa.insert(meta).values(key=key, value=value))
+
+
+def write_heartbeat(engine: sa.Engine, state: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        _put(conn, HEARTBEAT_KEY, json.dumps(state, default=str))
+
+
+def read_heartbeat(engine: sa.Engine) -> dict[str, Any] | None:
+    with engine.connect() as conn:
+        value = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == HEARTBEAT_KEY)
+        ).scalar_one_or_none()
+    if value is None:
+        return None
+    data = json.loads(value)
+    return data if isinstance(data, dict) else None
+
+
+def first_started(engine: sa.Engine, now: datetime) -> datetime:
+    """When a daemon first ran on this database (recorded on the first call)."""
+    with engine.begin() as conn:
+        value = conn.execute(
+            sa.select(meta.c.value).where(meta.c.key == "daemon_first_start")
+        ).scalar_one_or_none()
+        if value is None:
+            _put(conn, "daemon_first_start", now.isoformat())
+            return now
+    return datetime.fromisoformat(value)
+
+
+def last_digest_at(engine: sa.Engine) -> datetime | None:
+    with engine.connect() as conn:
+        return as_utc(
+            conn.execute(sa.select(sa.func.max(digests.c.created_at))).scalar_one_or_none()
+        )

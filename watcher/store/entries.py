@@ -1,0 +1,176 @@
+"""What is new, and recording one feed's poll: entries, articles and matches in one transaction."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..models import Article, Entry, Score
+from .schema import articles, cycles, entries, entry_feeds, matches
+
+
+@dataclass(frozen=True, slots=True)
+class NewItem:
+    """A new entry with its extracted article and its scores, ready to be recorded."""
+
+    key: str  # the identity (canonical URL, else a URN from GUID or content)
+    entry: Entry
+    article: Article
+    scores: tuple[Score, ...]
+    raw_html: bytes | None = None
+    fetched_at: datetime | None = None
+
+    @property
+    def matched(self) -> tuple[Score, ...]:
+        return tuple(s for s in self.scores if s.matched)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedMatch:
+    entry_id: int
+    url: str
+    title: str
+    score: Score
+
+
+def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
+    """INSERT that skips rows violating a unique constraint, on SQLite and PostgreSQL alike."""
+    name = conn.dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    if name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"no INSERT ... ON CONFLICT for dialect {name}")
+
+
+def known_keys(
+    conn: sa.Connection, feed_id: int, items: Sequence[tuple[str, Entry]]
+) -> dict[str, int]:
+    """Map each already-stored key to its entry id: by canonical URL (any feed) or GUID (this feed)."""
+    keys = [k for k, _ in items]
+    found: dict[str, int] = {}
+    for chunk in _chunks(keys, 500):
+        rows = conn.execute(sa.select(entries.c.url, entries.c.id).where(entries.c.url.in_(chunk)))
+        found.update({url: eid for url, eid in rows})
+    guids = {e.guid: k for k, e in items if e.guid and k not in found}
+    for chunk in _chunks(list(guids), 500):
+        rows = conn.execute(
+            sa.select(entries.c.guid, entries.c.id)
+            .join(entry_feeds, entry_feeds.c.entry_id == entries.c.id)
+            .where(entry_feeds.c.feed_id == feed_id, entries.c.guid.in_(chunk))
+        )
+        found.update({guids[guid]: eid for guid, eid in rows})
+    return found
+
+
+def link_entries(
+    conn: sa.Connection, feed_id: int, entry_ids: Iterable[int], now: datetime
+) -> None:
+    """Note that this feed carries these (already stored) entries too."""
+    rows = [{"entry_id": eid, "feed_id": feed_id, "seen_at": now} for eid in set(entry_ids)]
+    if rows:
+        conn.execute(insert_ignore(conn, entry_feeds), rows)
+
+
+def entry_id_for(conn: sa.Connection, key: str) -> int | None:
+    return conn.execute(sa.select(entries.c.id).where(entries.c.url == key)).scalar_one_or_none()
+
+
+def record_items(
+    conn: sa.Connection, feed_id: int, items: Sequence[NewItem], now: datetime
+) -> list[RecordedMatch]:
+    """Insert new entries with their article and matches; an entry stored meanwhile is only linked."""
+    recorded: list[RecordedMatch] = []
+    for item in items:
+        e, a = item.entry, item.article
+        result = conn.execute(
+            insert_ignore(conn, entries).values(
+                feed_id=feed_id,
+                url=item.key,
+                link=e.link,
+                guid=e.guid,
+                title=e.title or a.title,
+                summary=e.summary[:4000],
+                author=e.author or a.author,
+                published_at=e.published or a.published,
+                first_seen_at=now,
+            )
+        )
+        if result.rowcount == 0:  # another feed stored it first
+            existing = entry_id_for(conn, item.key)
+            if existing is not None:
+                link_entries(conn, feed_id, [existing], now)
+            continue
+        entry_id = int(result.inserted_primary_key[0])
+        link_entries(conn, feed_id, [entry_id], now)
+        matched = item.matched
+        raw = item.raw_html if matched else None
+        conn.execute(
+            sa.insert(articles).values(
+                entry_id=entry_id,
+                final_url=a.url,
+                status=a.status,
+                source=a.source,
+                extractor_version=a.extractor_version,
+                error=a.error,
+                title=a.title,
+                sitename=a.sitename,
+                author=a.author,
+                language=a.language,
+                published_at=a.published,
+                text=a.text,
+                raw_html=zlib.compress(raw, 6) if raw else None,
+                raw_sha256=hashlib.sha256(raw).hexdigest() if raw else None,
+                fetched_at=item.fetched_at,
+            )
+        )
+        for score in matched:
+            conn.execute(sa.insert(matches).values(**match_row(entry_id, score, now)))
+            recorded.append(RecordedMatch(entry_id, e.link, e.title or a.title, score))
+    return recorded
+
+
+def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id,
+        "topic": score.topic,
+        "score": score.score,
+        "reasons": score.reasons(),
+        "details": json.dumps(dataclasses.asdict(score), ensure_ascii=False, default=str),
+        "matched_at": now,
+    }
+
+
+def start_cycle(conn: sa.Connection, now: datetime) -> int:
+    return int(conn.execute(sa.insert(cycles).values(started_at=now)).inserted_primary_key[0])
+
+
+def finish_cycle(
+    conn: sa.Connection,
+    cycle_id: int,
+    now: datetime,
+    *,
+    feeds: int,
+    errors: int,
+    new: int,
+    matched: int,
+) -> None:
+    conn.execute(
+        sa.update(cycles)
+        .where(cycles.c.id == cycle_id)
+        .values(finished_at=now, feeds=feeds, errors=errors, new_entries=new, matches=matched)
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,171 @@
+"""The database schema (SQLAlchemy Core tables) and its versioned migrations.
+
+Times are stored as timezone-aware UTC datetimes.  The schema version lives in the ``meta`` table so that
+the same code runs on SQLite and PostgreSQL.  A migration is a function from version N-1 to N; a database
+whose version is newer than ``SCHEMA_VERSION`` is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+UTC_TIME = sa.DateTime(timezone=True)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+feeds = sa.Table(
+    "feeds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False, unique=True),  # as configured or added
+    sa.Column("current_url", sa.Text),  # after permanent redirects
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),  # as the feed calls itself
+    sa.Column("source", sa.String(16), nullable=False, server_default="config"),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("retired", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("interval", sa.Float),  # per-feed override, seconds
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("body_hash", sa.String(64)),
+    sa.Column("last_status", sa.String(32)),
+    sa.Column("last_http_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("warning", sa.Text),  # e.g. bozo text of the last parse
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("first_failure_at", UTC_TIME),
+    sa.Column("last_success_at", UTC_TIME),
+    sa.Column("last_polled_at", UTC_TIME),
+    sa.Column("last_unconditional_at", UTC_TIME),
+    sa.Column("next_poll_at", UTC_TIME),
+    sa.Column("lease_until", UTC_TIME),  # claim of one poller; expires by itself
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("adaptive_interval", sa.Float),  # the schedule's current interval, seconds
+    sa.Column("created_at", UTC_TIME, nullable=False),
+)
+
+entries = sa.Table(
+    "entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id"), nullable=False),  # where first seen
+    sa.Column("url", sa.Text, nullable=False, unique=True),  # canonical; the identity
+    sa.Column("link", sa.Text, nullable=False),  # as the feed gave it
+    sa.Column("guid", sa.Text),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("author", sa.Text, nullable=False, server_default=""),
+    sa.Column("published_at", UTC_TIME),
+    sa.Column("first_seen_at", UTC_TIME, nullable=False),
+    sa.Index("ix_entries_guid", "guid"),
+    sa.Index("ix_entries_first_seen", "first_seen_at"),
+)
+
+# Which feeds carried an entry (an article can reach us through several feeds).
+entry_feeds = sa.Table(
+    "entry_feeds",
+    metadata,
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("seen_at", UTC_TIME, nullable=False),
+)
+
+articles = sa.Table(
+    "articles",
+    metadata,
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("final_url", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),  # ok, fallback, timeout, failed, too_large
+    sa.Column("source", sa.String(16), nullable=False),  # trafilatura, feed, none
+    sa.Column("extractor_version", sa.String(32), nullable=False, server_default=""),
+    sa.Column("error", sa.Text),
+    sa.Column("title", sa.Text, nullable=False, server_default=""),
+    sa.Column("sitename", sa.Text, nullable=False, server_default=""),
+    sa.Column("author", sa.Text, nullable=False, server_default=""),
+    sa.Column("language", sa.String(16)),
+    sa.Column("published_at", UTC_TIME),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("raw_html", sa.LargeBinary),  # zlib-compressed page, kept for matches as evidence
+    sa.Column("raw_sha256", sa.String(64)),
+    sa.Column("fetched_at", UTC_TIME),
+)
+
+matches = sa.Table(
+    "matches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False, server_default=""),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON of the Score
+    sa.Column("matched_at", UTC_TIME, nullable=False),
+    sa.Column("digest_id", sa.String(64), sa.ForeignKey("digests.id")),  # set once, when recorded
+    sa.Column("cluster_key", sa.String(64)),  # near-duplicate fingerprint (syndicated copies)
+    sa.UniqueConstraint("entry_id", "topic", name="uq_matches_entry_topic"),
+    sa.Index("ix_matches_digest", "digest_id"),
+)
+
+labels = sa.Table(
+    "labels",
+    metadata,
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("topic", sa.Text, primary_key=True),
+    sa.Column("relevant", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+)
+
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("message_id", sa.Text, nullable=False),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("sent_at", UTC_TIME),
+    sa.Column("status", sa.String(16), nullable=False),  # pending, sent, failed, dry
+    sa.Column("error", sa.Text),
+    sa.Column("items", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("payload", sa.Text, nullable=False, server_default="{}"),  # the rendered data (JSON)
+    sa.Column("path", sa.Text),
+)
+
+# One row a poll cycle: what `status` and the empty-day note report.
+cycles = sa.Table(
+    "cycles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("started_at", UTC_TIME, nullable=False),
+    sa.Column("finished_at", UTC_TIME),
+    sa.Column("feeds", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("new_entries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("matches", sa.Integer, nullable=False, server_default="0"),
+)
+
+SCHEMA_VERSION = 1
+
+
+def _v1(conn: sa.Connection) -> None:
+    metadata.create_all(conn)
+
+
+# MIGRATIONS[n] brings a database from version n to n + 1.
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {0: _v1}
