@@ -30,8 +30,8 @@ EN_PARAGRAPHS = [
     "to 240 passengers and 40 vehicles, and the operator says it has added a cold-storage deck so "
     "that fishermen can send their catch south without waiting for the weekly freight boat.",
     "Margit Olsen, who runs a guesthouse on the largest island, said the pause had halved her "
-    "bookings. \"People simply stopped coming,\" she said. \"A ferry is not a luxury here. It is "
-    "the road.\" She added that several families had moved to the mainland during the gap.",
+    'bookings. "People simply stopped coming," she said. "A ferry is not a luxury here. It is '
+    'the road." She added that several families had moved to the mainland during the gap.',
     "The regional council blamed the suspension on a shortage of certified engineers and on the "
     "cost of repairing the previous ship, which failed an inspection in the spring of 2022. The "
     "council's transport committee approved a ten-year contract with a new operator in March.",
@@ -110,10 +110,10 @@ def russian_page(meta_charset: str | None = "utf-8") -> str:
 </body></html>"""
 
 
-def slow_page(blocks: int = 20_000) -> bytes:
+def slow_page(blocks: int) -> bytes:
     """A page that is within the size limits but takes trafilatura seconds to work through."""
     cells = "".join(
-        f"<div class='c{i % 50}'><p>word {i} <a href='/x{i}'>link</a> text more words here.</p></div>"
+        f"<div class='c{i % 50}'><p>word {i} <a href='/x{i}'>link</a> more words here.</p></div>"
         for i in range(blocks)
     )
     return f"<html><body>{cells}</body></html>".encode()
@@ -150,7 +150,7 @@ def shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
 
 
 def page_scores(predicted: str, truth: str) -> tuple[float, float, float]:
-    """(tp, fp, fn) shingle counts of one page, divided by their sum so every page weighs the same."""
+    """(tp, fp, fn) shingle counts of one page over their sum, so every page weighs the same."""
     p, t = shingles(predicted), shingles(truth)
     tp, fp, fn = sum((p & t).values()), sum((p - t).values()), sum((t - p).values())
     total = tp + fp + fn

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,15 +23,14 @@ TITLE = (
 )
 TEXT = (
     "Russia said Afghan migrants <img src=x onerror=alert(2)> would need new permits. "
-    'Afghan migrants in Russia were told to [renew](javascript:alert(3)) at <a href="javascript:alert(4)">'
-    "this office</a> by Friday. "
-    "1. Afghan migrants working in Russia now face a test <script>document.location='http://evil.example'"
-    "</script> and more. "
+    "Afghan migrants in Russia were told to [renew](javascript:alert(3)) at "
+    '<a href="javascript:alert(4)">this office</a> by Friday. '
+    "1. Afghan migrants working in Russia now face a test "
+    "<script>document.location='http://evil.example'</script> and more. "
     "Nothing else happened in the city that week, officials said on Monday."
 )
 SITE = "<img src=x onerror=alert(5)>Evil [Site](javascript:alert(6))"
 BAD_URL = "javascript:alert(document.cookie)//https://news.example/story"
-MARKERS = ("alert(", "onerror", "javascript:", "<script", "\x1b", "\r")
 
 
 @pytest.fixture
@@ -225,12 +223,8 @@ def check_mail(box: Inbox) -> None:
 
 
 def test_markers_only_survive_as_inert_text(tmp_path: Path, hostile: Db) -> None:
-    """A sanity check that the hostile input does reach every format (else the tests above prove nothing)."""
+    """The hostile input does reach every format (else the tests above would prove nothing)."""
     out = rendered(tmp_path, hostile)
     for fmt in ("html", "markdown", "text", "json", "atom"):
         assert "alert" in out[fmt], fmt
         assert "pwned" in out[fmt], fmt
-
-
-def _iter_lines(text: str) -> Iterator[str]:
-    yield from text.splitlines()

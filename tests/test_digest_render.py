@@ -1,4 +1,4 @@
-"""The pure digest: summaries, grouping, ranking, the JSON round trip, templates and their overrides."""
+"""The pure digest: summaries, grouping, ranking, JSON round trip, templates and overrides."""
 
 from __future__ import annotations
 
@@ -162,7 +162,8 @@ def test_templates_render_every_part() -> None:
 
 def test_user_templates_override_by_file_name(tmp_path: Path) -> None:
     (tmp_path / "digest.md.j2").write_text(
-        "CUSTOM {{ date }}{% for s in sections %}{% for i in s.items %} {{ i.title|md }}{% endfor %}{% endfor %}\n",
+        "CUSTOM {{ date }}{% for s in sections %}{% for i in s.items %} {{ i.title|md }}"
+        "{% endfor %}{% endfor %}\n",
         encoding="utf-8",
     )
     d = digest.build([stored(1, "A *starred* title", WIRE)], digest_id="d", created_at=T0)

@@ -19,7 +19,6 @@ from tests.extract_helpers import (
     EN_PARAGRAPHS,
     EN_TITLE,
     FOOTER,
-    NAV,
     RU_FOOTER,
     RU_NAV,
     RU_PARAGRAPHS,

@@ -24,8 +24,8 @@ from tests.server import Server
 from watcher import config as config_mod
 from watcher.models import Feed
 from watcher.pipeline import CycleReport, run_cycle
-from watcher.store import open_db
 from watcher.store import feeds as store_feeds
+from watcher.store import open_db
 from watcher.store.schema import feeds as feeds_table
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,12 @@ def test_304_skips_and_keeps_state(world: World) -> None:
     assert report.new_entries == 0 and report.feeds[0].status == "not_modified"
     assert world.server.requests[-1][2]["If-None-Match"] == '"v1"'
     row = world.row("/f")
-    assert (row.last_status, row.last_http_status, row.etag, row.failures) == ("not_modified", 304, '"v1"', 0)
+    assert (row.last_status, row.last_http_status, row.etag, row.failures) == (
+        "not_modified",
+        304,
+        '"v1"',
+        0,
+    )
     assert world.entries() == ["a", "b"]
     recover(world, cfg, "/f")
 
@@ -154,7 +159,9 @@ def test_permanent_redirect_moves_the_feed(world: World, code: int) -> None:
     feed = world.feed("/old")
     assert feed.current_url == world.server.url("/new") and world.row("/old").last_status == "moved"
     world.poll(cfg)
-    assert world.server.hits("/old") == 1 and world.server.hits("/new") == 2  # polls go to the new URL
+    assert (
+        world.server.hits("/old") == 1 and world.server.hits("/new") == 2
+    )  # polls go to the new URL
     recover(world, cfg, "/new")
 
 
@@ -175,7 +182,9 @@ def test_redirect_loop_is_a_failure_not_a_hang(world: World) -> None:
     world.serve("/loop2", b"", status=302, headers={"Location": "/loop1"})
     cfg = world.cfg("/loop1")
     report = world.poll(cfg)
-    assert report.feeds[0].status == "too_many_redirects" and "loop" in (report.feeds[0].error or "")
+    assert report.feeds[0].status == "too_many_redirects" and "loop" in (
+        report.feeds[0].error or ""
+    )
     row = world.row("/loop1")
     assert row.failures == 1 and row.next_poll_at is not None and world.entries() == []
     world.serve("/loop1", rss(AB), headers=RSS)
@@ -275,12 +284,16 @@ def test_oversized_body(world: World) -> None:
 
 
 def test_gzip_bomb(world: World) -> None:
-    world.server.handler("/f", raw_response(200, {**RSS, "Content-Encoding": "gzip"}, gzip_bomb(32 << 20)))
+    world.server.handler(
+        "/f", raw_response(200, {**RSS, "Content-Encoding": "gzip"}, gzip_bomb(32 << 20))
+    )
     cfg = world.cfg("/f", max_body_bytes=1 << 20)
     assert world.poll(cfg).feeds[0].status == "too_large"
     assert world.row("/f").failures == 1
     # a well-behaved gzip body still works
-    world.server.handler("/f", raw_response(200, {**RSS, "Content-Encoding": "gzip"}, gzip.compress(rss(ABC))))
+    world.server.handler(
+        "/f", raw_response(200, {**RSS, "Content-Encoding": "gzip"}, gzip.compress(rss(ABC)))
+    )
     assert world.poll(cfg).new_entries == 3 and world.entries() == ["a", "b", "c"]
 
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from watcher.config import FeedConfig, ScheduleConfig
 from watcher.models import FetchResult, FetchStatus
 from watcher.schedule import after_poll
-from watcher.store import open_db
 from watcher.store import feeds as store_feeds
+from watcher.store import open_db
 from watcher.store.feeds import FeedError
 from watcher.store.schema import feeds as feeds_table
 

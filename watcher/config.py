@@ -216,15 +216,15 @@ class _Table:
             raise ConfigError(f"{self.where(key)}: expected {label}, got {value!r}")
         return value
 
-    def str(self, key: str, default: str) -> str:
+    def text(self, key: str, default: str) -> str:
         value = self._get(key, (str,), "a string")
         return default if value is None else value
 
-    def bool(self, key: str, default: bool) -> bool:
+    def flag(self, key: str, default: bool) -> bool:
         value = self._get(key, (bool,), "true or false")
         return default if value is None else value
 
-    def int(self, key: str, default: int, minimum: int = 0) -> int:
+    def whole(self, key: str, default: int, minimum: int = 0) -> int:
         value = self._get(key, (int,), "a whole number")
         if value is None:
             return default
@@ -232,7 +232,7 @@ class _Table:
             raise ConfigError(f"{self.where(key)}: must be at least {minimum}, got {value}")
         return int(value)
 
-    def float(self, key: str, default: float, lo: float = 0.0, hi: float = float("inf")) -> float:
+    def number(self, key: str, default: float, lo: float = 0.0, hi: float = float("inf")) -> float:
         value = self._get(key, (int, float), "a number")
         if value is None:
             return default
@@ -255,7 +255,7 @@ class _Table:
         return tuple(items)
 
     def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
-        value = self.str(key, default)
+        value = self.text(key, default)
         if value not in choices:
             raise ConfigError(
                 f"{self.where(key)}: must be one of {', '.join(choices)}, got {value!r}"
@@ -289,17 +289,17 @@ def _path(base: Path, value: str) -> Path:
 def _http(t: _Table) -> HttpConfig:
     d = HttpConfig()
     cfg = HttpConfig(
-        allow_private_addresses=t.bool("allow_private_addresses", d.allow_private_addresses),
+        allow_private_addresses=t.flag("allow_private_addresses", d.allow_private_addresses),
         allow_networks=t.strs("allow_networks", d.allow_networks),
-        connect_timeout=t.float("connect_timeout", d.connect_timeout, 0.01),
-        read_timeout=t.float("read_timeout", d.read_timeout, 0.01),
-        max_body_bytes=t.int("max_body_bytes", d.max_body_bytes, 1024),
-        max_redirects=t.int("max_redirects", d.max_redirects, 0),
-        concurrency=t.int("concurrency", d.concurrency, 1),
-        per_host_concurrency=t.int("per_host_concurrency", d.per_host_concurrency, 1),
-        min_host_gap=t.float("min_host_gap", d.min_host_gap),
-        contact=t.str("contact", d.contact),
-        user_agent=t.str("user_agent", d.user_agent),
+        connect_timeout=t.number("connect_timeout", d.connect_timeout, 0.01),
+        read_timeout=t.number("read_timeout", d.read_timeout, 0.01),
+        max_body_bytes=t.whole("max_body_bytes", d.max_body_bytes, 1024),
+        max_redirects=t.whole("max_redirects", d.max_redirects, 0),
+        concurrency=t.whole("concurrency", d.concurrency, 1),
+        per_host_concurrency=t.whole("per_host_concurrency", d.per_host_concurrency, 1),
+        min_host_gap=t.number("min_host_gap", d.min_host_gap),
+        contact=t.text("contact", d.contact),
+        user_agent=t.text("user_agent", d.user_agent),
     )
     t.finish()
     return cfg
@@ -308,13 +308,13 @@ def _http(t: _Table) -> HttpConfig:
 def _extract(t: _Table) -> ExtractConfig:
     d = ExtractConfig()
     cfg = ExtractConfig(
-        fetch_articles=t.bool("fetch_articles", d.fetch_articles),
-        timeout=t.float("timeout", d.timeout, 0.01),
-        workers=t.int("workers", d.workers, 0),
-        max_html_bytes=t.int("max_html_bytes", d.max_html_bytes, 1024),
-        max_tree_nodes=t.int("max_tree_nodes", d.max_tree_nodes, 100),
-        max_tree_depth=t.int("max_tree_depth", d.max_tree_depth, 10),
-        min_text_chars=t.int("min_text_chars", d.min_text_chars, 0),
+        fetch_articles=t.flag("fetch_articles", d.fetch_articles),
+        timeout=t.number("timeout", d.timeout, 0.01),
+        workers=t.whole("workers", d.workers, 0),
+        max_html_bytes=t.whole("max_html_bytes", d.max_html_bytes, 1024),
+        max_tree_nodes=t.whole("max_tree_nodes", d.max_tree_nodes, 100),
+        max_tree_depth=t.whole("max_tree_depth", d.max_tree_depth, 10),
+        min_text_chars=t.whole("min_text_chars", d.min_text_chars, 0),
         favor=t.choice("favor", d.favor, ("precision", "balanced", "recall", "speed")),
     )
     t.finish()
@@ -323,12 +323,12 @@ def _extract(t: _Table) -> ExtractConfig:
 
 def _schedule(t: _Table) -> ScheduleConfig:
     d = ScheduleConfig()
-    digest_at = t.str("digest_at", d.digest_at)
+    digest_at = t.text("digest_at", d.digest_at)
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", digest_at):
         raise ConfigError(
             f'{t.where("digest_at")}: expected a time such as "07:00", got {digest_at!r}'
         )
-    tz = t.str("timezone", d.timezone)
+    tz = t.text("timezone", d.timezone)
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as e:
@@ -358,17 +358,17 @@ def _email(t: _Table) -> EmailConfig:
             "name an environment variable in password_env"
         )
     cfg = EmailConfig(
-        enabled=t.bool("enabled", d.enabled),
-        smtp_host=t.str("smtp_host", d.smtp_host),
-        smtp_port=t.int("smtp_port", d.smtp_port, 1),
-        from_=t.str("from", d.from_),
+        enabled=t.flag("enabled", d.enabled),
+        smtp_host=t.text("smtp_host", d.smtp_host),
+        smtp_port=t.whole("smtp_port", d.smtp_port, 1),
+        from_=t.text("from", d.from_),
         to=t.strs("to", d.to),
-        starttls=t.bool("starttls", d.starttls),
-        ssl=t.bool("ssl", d.ssl),
-        username=t.str("username", d.username),
-        password_env=t.str("password_env", d.password_env),
-        subject=t.str("subject", d.subject),
-        timeout=t.float("timeout", d.timeout, 0.01),
+        starttls=t.flag("starttls", d.starttls),
+        ssl=t.flag("ssl", d.ssl),
+        username=t.text("username", d.username),
+        password_env=t.text("password_env", d.password_env),
+        subject=t.text("subject", d.subject),
+        timeout=t.number("timeout", d.timeout, 0.01),
     )
     t.finish()
     if cfg.ssl and cfg.starttls:
@@ -385,14 +385,14 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         valid = ("markdown", "html", "text", "json", "atom")
         if f not in valid:
             raise ConfigError(f"{t.where('formats')}[{i}]: unknown format {f!r}{_hint(f, valid)}")
-    templates = t.str("templates", "")
+    templates = t.text("templates", "")
     cfg = DigestConfig(
-        dir=_path(base, t.str("dir", str(d.dir))),
+        dir=_path(base, t.text("dir", str(d.dir))),
         formats=formats,
         empty=t.choice("empty", d.empty, ("skip", "note")),
-        max_items=t.int("max_items", d.max_items, 1),
-        summary_sentences=t.int("summary_sentences", d.summary_sentences, 1),
-        atom_items=t.int("atom_items", d.atom_items, 1),
+        max_items=t.whole("max_items", d.max_items, 1),
+        summary_sentences=t.whole("summary_sentences", d.summary_sentences, 1),
+        atom_items=t.whole("atom_items", d.atom_items, 1),
         templates=_path(base, templates) if templates else None,
         email=_email(t.table("email")),
     )
@@ -404,7 +404,7 @@ def _feeds(root: _Table) -> tuple[FeedConfig, ...]:
     feeds: list[FeedConfig] = []
     seen: dict[str, str] = {}
     for t in root.tables("feeds"):
-        url = t.str("url", "")
+        url = t.text("url", "")
         if not re.match(r"^https?://[^\s/]+", url):
             raise ConfigError(f"{t.where('url')}: expected an http(s) URL, got {url!r}")
         if url in seen:
@@ -414,7 +414,7 @@ def _feeds(root: _Table) -> tuple[FeedConfig, ...]:
         t.known.add("interval")
         feeds.append(
             FeedConfig(
-                url=url, name=t.str("name", ""), enabled=t.bool("enabled", True), interval=interval
+                url=url, name=t.text("name", ""), enabled=t.flag("enabled", True), interval=interval
             )
         )
         t.finish()
@@ -436,22 +436,22 @@ def _seeds(t: _Table, base: Path) -> tuple[str, ...]:
 
 
 def _topic(t: _Table, base: Path) -> TopicConfig:
-    name = t.str("name", "")
+    name = t.text("name", "")
     if not name:
         raise ConfigError(f"{t.where('name')}: a topic needs a name")
     groups = []
     for g in t.tables("groups"):
-        gname = g.str("name", "")
+        gname = g.text("name", "")
         terms = g.strs("terms", ())
         if not gname or not terms:
             raise ConfigError(f"{g.path}: a concept group needs a name and terms")
-        contrast = g.str("contrast", "")
+        contrast = g.text("contrast", "")
         groups.append(
             ConceptGroup(
                 gname,
                 terms,
-                g.bool("required", not contrast),
-                g.float("weight", 1.0, 0.0, 100.0),
+                g.flag("required", not contrast),
+                g.number("weight", 1.0, 0.0, 100.0),
                 contrast,
             )
         )
@@ -466,10 +466,10 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
     s = t.table("similarity")
     sim = SimilarityConfig(
         backend=s.choice("backend", "tfidf", ("tfidf", "embedding")),
-        weight=s.float("weight", SimilarityConfig().weight, 0.0, 1.0),
-        model=s.str("model", ""),
-        scale=s.float("scale", SimilarityConfig().scale, 0.01, 1.0),
-        negative_weight=s.float("negative_weight", SimilarityConfig().negative_weight, 0.0, 10.0),
+        weight=s.number("weight", SimilarityConfig().weight, 0.0, 1.0),
+        model=s.text("model", ""),
+        scale=s.number("scale", SimilarityConfig().scale, 0.01, 1.0),
+        negative_weight=s.number("negative_weight", SimilarityConfig().negative_weight, 0.0, 10.0),
     )
     s.finish()
     topic = TopicConfig(
@@ -478,11 +478,11 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
         groups=tuple(groups),
         exclude=t.strs("exclude", ()),
         languages=t.strs("languages", ("en", "ru")),
-        threshold=t.float("threshold", 0.5, 0.0, 1.0),
+        threshold=t.number("threshold", 0.5, 0.0, 1.0),
         similarity=sim,
-        description=t.str("description", ""),
-        min_groups=t.int("min_groups", 0, 1) if "min_groups" in t.raw else None,
-        saturation=t.float("saturation", TopicConfig("").saturation, 0.1, 100.0),
+        description=t.text("description", ""),
+        min_groups=t.whole("min_groups", 0, 1) if "min_groups" in t.raw else None,
+        saturation=t.number("saturation", TopicConfig("").saturation, 0.1, 100.0),
     )
     t.known.add("min_groups")
     t.finish()
@@ -495,7 +495,7 @@ def parse(
     """Validate a parsed TOML document; relative paths resolve against base_dir."""
     root = _Table(raw, "")
     storage = root.table("storage")
-    db_value = db or storage.str("db", "seen.db")
+    db_value = db or storage.text("db", "seen.db")
     storage.finish()
     topics = tuple(_topic(t, base_dir) for t in root.tables("topics"))
     names = [t.name for t in topics]

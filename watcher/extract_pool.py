@@ -31,9 +31,10 @@ from .models import Article
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT = (
-    60.0  # a worker imports trafilatura and warms up once; the page timeout starts after
-)
+# A worker imports trafilatura and warms up once; each page's timeout starts after that.
+START_TIMEOUT = 60.0
+# Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.
+RECYCLE_AFTER = 1000
 _WARMUP = (
     b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
 )
@@ -83,12 +84,16 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor) -> 
 class _Slot:
     """One worker process at a time, replaced in place when it hangs or dies; used by one thread."""
 
-    def __init__(self, ctx: SpawnContext, cfg: ExtractConfig, extractor: Extractor) -> None:
+    def __init__(
+        self, ctx: SpawnContext, cfg: ExtractConfig, extractor: Extractor, recycle_after: int
+    ) -> None:
         self._ctx, self._cfg, self._extractor = ctx, cfg, extractor
+        self._recycle_after = recycle_after
         self._lock = threading.Lock()
         self._closed = False
         self._busy = False
         self._ready = False
+        self._done = 0  # pages answered by the current process
         self.started = 0
         self._proc: BaseProcess
         self._conn: Connection
@@ -104,7 +109,7 @@ class _Slot:
         )
         proc.start()
         child.close()
-        self._proc, self._conn, self._ready = proc, parent, False
+        self._proc, self._conn, self._ready, self._done = proc, parent, False, 0
         self.started += 1
 
     @property
@@ -125,6 +130,15 @@ class _Slot:
                 self._start()
             return code
 
+    def _recycle(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            with contextlib.suppress(OSError):
+                self._conn.send(None)  # the old worker exits by itself; start() reaps it later
+            self._conn.close()
+            self._start()
+
     def run(self, html: bytes, url: str, content_type: str | None) -> Article:
         """Extract one page on this slot's worker (blocking; called from a pool thread)."""
         code: int | None = None
@@ -141,6 +155,9 @@ class _Slot:
                     if self._closed:  # close() killed the worker under us and left the pipe to us
                         self._conn.close()
             if isinstance(article, Article):
+                self._done += 1
+                if self._done >= self._recycle_after:
+                    self._recycle()
                 return article
             if article == "timeout":
                 self._restart()
@@ -196,9 +213,15 @@ class ExtractPool:
     """
 
     def __init__(
-        self, cfg: ExtractConfig, *, workers: int | None = None, extractor: Extractor | None = None
+        self,
+        cfg: ExtractConfig,
+        *,
+        workers: int | None = None,
+        extractor: Extractor | None = None,
+        recycle_after: int = RECYCLE_AFTER,
     ) -> None:
         self.cfg = cfg
+        self._recycle_after = max(1, recycle_after)
         self.size = (cfg.workers or _cpu_count()) if workers is None else workers
         self._extractor = extractor or _default_extractor()
         self._slots: list[_Slot] = []
@@ -211,7 +234,7 @@ class ExtractPool:
         self._idle = asyncio.Queue()
         ctx = multiprocessing.get_context("spawn")  # no fork: the parent runs threads
         for _ in range(self.size):
-            slot = _Slot(ctx, self.cfg, self._extractor)
+            slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after)
             self._slots.append(slot)
             self._idle.put_nowait(slot)
         log.debug("extract pool: %d worker(s)", self.size)
@@ -235,7 +258,7 @@ class ExtractPool:
 
     @property
     def restarts(self) -> int:
-        """Workers started to replace one that hung or died."""
+        """Workers started to replace one that hung, died or was recycled."""
         return sum(slot.started - 1 for slot in self._slots)
 
     def worker_pids(self) -> list[int]:

@@ -39,3 +39,5 @@ def setup(level: int, fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # APScheduler logs every job run at INFO: one line a second with a fast tick.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))

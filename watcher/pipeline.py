@@ -118,6 +118,10 @@ class Cycle:
             report.new,
             report.matched,
             f" error={report.error!r}" if report.error else "",
+            extra={
+                "event": "poll", "feed": feed.fetch_url, "status": report.status,
+                "new": report.new, "matched": report.matched, "error": report.error,
+            },
         )
         self.progress("feed", 1)
         return report

@@ -125,10 +125,14 @@ class Matcher:
         for ti, term in enumerate(self.exclude_terms):
             self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
         self._cache: dict[str, frozenset[int]] = {}
+        self._seen: set[str] = set()  # tokens whose atoms are known
+        self._hits: set[str] = set()  # ... and those of them that match some atom
 
     def clear_cache(self) -> None:
         """Forget the atoms of every token seen."""
         self._cache.clear()
+        self._seen.clear()
+        self._hits.clear()
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
@@ -145,17 +149,25 @@ class Matcher:
                 if language_script(lang) == script:
                     found.extend(table.get(self._stem(token, lang), ()))
         hit = self._cache[token] = frozenset(found)
+        self._seen.add(token)
+        if hit:
+            self._hits.add(token)
         return hit
 
     def find(self, tokens: Sequence[str], n_title: int) -> tuple[list[list[Hit]], list[str]]:
         """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
-        per_token = {tok: self.atoms_of(tok) for tok in set(tokens)}
+        unique = set(tokens)
+        for tok in unique - self._seen:
+            self.atoms_of(tok)
+        matching = unique & self._hits  # set algebra in C: most words match nothing
+        per_token = {tok: self._cache[tok] for tok in matching}
         hits: list[list[Hit]] = [[] for _ in self.groups]
         excluded: list[str] = []
-        for pos, tok in enumerate(tokens):
+        if not matching:
+            return hits, excluded
+        for pos in [i for i, t in enumerate(tokens) if t in matching]:
+            tok = tokens[pos]
             ids = per_token[tok]
-            if not ids:
-                continue
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
             for aid in sorted(ids):
                 for gi, ti, term in self._by_first.get(aid, ()):
@@ -181,7 +193,8 @@ def _follows(
         return True
     if pos + len(atoms) > len(tokens):
         return False
-    return all(a in per_token[tokens[pos + k]] for k, a in enumerate(atoms[1:], 1))
+    empty: frozenset[int] = frozenset()
+    return all(a in per_token.get(tokens[pos + k], empty) for k, a in enumerate(atoms[1:], 1))
 
 
 def group_results(

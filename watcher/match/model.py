@@ -20,7 +20,7 @@ from .similarity import (
     example,
     load_encoder,
 )
-from .text import Analyzer, detect_language, tokenize, wordfreq_frequency
+from .text import Analyzer, detect_language_tokens, tokenize, wordfreq_frequency
 
 log = logging.getLogger(__name__)
 EXCLUDED_FACTOR = 0.25  # an exclusion term found: the score is cut to a quarter
@@ -50,13 +50,13 @@ class TopicModel:
         """Forget every per-token answer (benchmarks use this to measure the uncached cost)."""
         self.matcher.clear_cache()
         if isinstance(self.backend, TfidfBackend):
-            self.backend.analyzer.clear_cache()
+            self.backend.clear_cache()
 
     def score(self, doc: Document) -> Score:
         """Score one document against the topic, with the reasons."""
         title = tokenize(doc.title)
         tokens = title + tokenize(doc.text)
-        language = doc.language or detect_language(f"{doc.title}\n{doc.text[:3000]}")
+        language = _language(doc.language) or detect_language_tokens(tokens)
         hits, excluded = self.matcher.find(tokens, len(title))
         groups = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, groups)
@@ -89,6 +89,12 @@ class TopicModel:
             similarity_weight=round(weight, 4),
             strengths={g.name: round(g.strength, 4) for g in groups},
         )
+
+
+def _language(code: str | None) -> str:
+    """"en-US" -> "en"; nothing or nonsense -> "" (then the language is detected)."""
+    head = (code or "").strip().lower().replace("_", "-").split("-")[0]
+    return head if len(head) in (2, 3) and head.isalpha() else ""
 
 
 def read_seed(path: Path) -> Document:

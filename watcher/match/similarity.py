@@ -10,6 +10,8 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import mul
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,20 +66,22 @@ def example(name: str, doc: Document) -> Example:
     return Example(name, doc, tokens, doc.language or detect_language(f"{doc.title}\n{doc.text}"))
 
 
+_LOG_TF = [0.0] + [1.0 + math.log(n) for n in range(1, 256)]
+
+
 def vectorize(tokens: Sequence[str], language: str, analyzer: Analyzer) -> Vector:
-    """L2-normalised TF-IDF vector over stems: (1 + ln tf) x background weight."""
-    tf: dict[str, int] = {}
-    weight: dict[str, float] = {}
-    feature = analyzer.feature
-    for token, n in Counter(tokens).items():
-        stem, w = feature(token, language)
-        if w <= 0.0:
-            continue
-        tf[stem] = tf.get(stem, 0) + n
-        if w > weight.get(stem, 0.0):
-            weight[stem] = w
-    vec = {s: (1.0 + math.log(n)) * weight[s] for s, n in tf.items()}
-    norm = math.sqrt(sum(v * v for v in vec.values()))
+    """L2-normalised TF-IDF vector over stems: each word form adds (1 + ln tf) x its weight."""
+    counts = Counter(tokens)
+    cache = analyzer.cache_for(language)
+    for token in [t for t in counts if t not in cache]:
+        analyzer.feature(token, language)
+    vec: dict[str, float] = {}
+    get = vec.get
+    for token, n in counts.items():
+        stem, w = cache[token]
+        if w:
+            vec[stem] = get(stem, 0.0) + w * (_LOG_TF[n] if n < 256 else 1.0 + math.log(n))
+    norm = math.sqrt(math.fsum(v * v for v in vec.values()))
     return {s: v / norm for s, v in vec.items()} if norm else {}
 
 
@@ -92,7 +96,7 @@ def centroid(vectors: Sequence[Vector]) -> Vector:
 
 
 class _Index:
-    """Inverted index over example vectors: scores a document against all of them in one pass."""
+    """Inverted index over example vectors: stem -> [(example, weight)]."""
 
     def __init__(self, vectors: Sequence[Vector]) -> None:
         self.size = len(vectors)
@@ -101,19 +105,14 @@ class _Index:
             for s, v in vec.items():
                 self.postings.setdefault(s, []).append((i, v))
 
-    def cosines(self, vec: Vector) -> list[float]:
-        out = [0.0] * self.size
-        postings = self.postings
-        for s, v in vec.items():
-            plist = postings.get(s)
-            if plist:
-                for i, w in plist:
-                    out[i] += v * w
-        return out
 
 
 class TfidfBackend:
-    """Cosine similarity of TF-IDF vectors; seeds only count in the languages they are written in."""
+    """Cosine similarity of TF-IDF vectors; seeds only count in the languages they are written in.
+
+    Scoring a document walks its distinct words once in C (``map``, set algebra) for the norm and
+    only in Python for the few words whose stems occur in an example.
+    """
 
     name = "tfidf"
 
@@ -124,18 +123,53 @@ class TfidfBackend:
         self.seed_names = [e.name for e in seeds]
         self.negative_names = [e.name for e in negatives]
         seed_vecs = [vectorize(e.tokens, e.language, analyzer) for e in seeds]
+        neg_vecs = [vectorize(e.tokens, e.language, analyzer) for e in negatives]
         self.languages = frozenset(e.language for e in seeds)
-        self._seeds = _Index(seed_vecs)
-        self._centroid = centroid(seed_vecs)
-        self._negatives = _Index([vectorize(e.tokens, e.language, analyzer) for e in negatives])
+        # one index: the seeds, their centroid, then the negatives
+        self._index = _Index([*seed_vecs, centroid(seed_vecs), *neg_vecs])
+        self._n_seeds = len(seed_vecs)
+        self._weights: dict[str, dict[str, float]] = {}  # language -> token -> weight
+        self._indexed: dict[str, set[str]] = {}  # language -> tokens whose stem is in an example
+
+    def clear_cache(self) -> None:
+        """Forget per-token answers."""
+        self.analyzer.clear_cache()
+        self._weights.clear()
+        self._indexed.clear()
+
+    def _learn(self, tokens: Sequence[str], language: str) -> tuple[dict[str, float], set[str]]:
+        weights = self._weights.setdefault(language, {})
+        indexed = self._indexed.setdefault(language, set())
+        postings = self._index.postings
+        for token in set(tokens).difference(weights):
+            stem, w = self.analyzer.feature(token, language)
+            weights[token] = w
+            if w and stem in postings:
+                indexed.add(token)
+        return weights, indexed
 
     def compare(self, doc: Document, tokens: Sequence[str], language: str) -> Comparison:
         """Cosines of the document to each seed, the centroid and the negatives."""
-        vec = vectorize(tokens, language, self.analyzer)
+        weights, indexed = self._learn(tokens, language)
+        counts = Counter(tokens)
+        ws = list(map(weights.__getitem__, counts))
+        logs = list(map(_LOG_TF.__getitem__, map(min, counts.values(), repeat(len(_LOG_TF) - 1))))
+        values = list(map(mul, ws, logs))
+        norm = math.sqrt(math.fsum(map(mul, values, values)))
+        out = [0.0] * self._index.size
+        if norm:
+            cache = self.analyzer.cache_for(language)
+            postings = self._index.postings
+            for token in indexed.intersection(counts):
+                stem, w = cache[token]
+                v = w * _LOG_TF[min(counts[token], len(_LOG_TF) - 1)] / norm
+                for i, x in postings[stem]:
+                    out[i] += v * x
+        n = self._n_seeds
         return _comparison(
-            self._seeds.cosines(vec),
-            sum(v * self._centroid.get(s, 0.0) for s, v in vec.items()),
-            self._negatives.cosines(vec),
+            out[:n],
+            out[n],
+            out[n + 1 :],
             self.seed_names,
             self.negative_names,
             language in self.languages,

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 _TOKEN = re.compile(r"[^\W\d_]{2,}")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
-_LATIN = re.compile(r"[a-zA-Z\u00c0-\u024f]")
-_PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af\u06cc\u06a9]")
+_PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
 _FOLD = str.maketrans(
@@ -43,12 +40,15 @@ _STOPWORDS = {
     "tr": "ve bir bu da de için ile olarak çok daha gibi olan",
     "pl": "się nie na że jest do to od jak po przez dla oraz",
 }  # fmt: skip
+_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625]")
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 
 
 def normalise(text: str) -> str:
     """Lower-case and fold spelling variants that carry no meaning."""
-    return text.lower().translate(_FOLD)
+    text = text.lower()
+    # translate() is slow on long strings: only when there is something to fold
+    return text.translate(_FOLD) if _FOLDABLE.search(text) else text
 
 
 def tokenize(text: str) -> list[str]:
@@ -84,21 +84,25 @@ def language_script(lang: str) -> str:
 
 def detect_language(text: str) -> str:
     """Guess an ISO 639-1 code cheaply: script counts, then common words for Latin script."""
-    sample = text[:3000]
-    counts = {
-        "cyrillic": len(_CYRILLIC.findall(sample)),
-        "arabic": len(_ARABIC.findall(sample)),
-        "latin": len(_LATIN.findall(sample)),
-    }
-    script = max(counts, key=lambda k: counts[k])
-    if counts[script] == 0:
+    return detect_language_tokens(tokenize(text[:3000]))
+
+
+def detect_language_tokens(tokens: Sequence[str]) -> str:
+    """Guess the language of tokens (the first 200 are enough): script, then common words."""
+    sample = tokens[:200]
+    cyrillic = sum(1 for t in sample if "\u0400" <= t[0] <= "\u04ff")
+    arabic = sum(1 for t in sample if "\u0600" <= t[0] <= "\u06ff")
+    scripts = {"latin": len(sample) - cyrillic - arabic, "cyrillic": cyrillic, "arabic": arabic}
+    script = max(scripts, key=lambda k: scripts[k])
+    if scripts[script] == 0:
         return "en"
     if script == "cyrillic":
-        return "uk" if len(_UKRAINIAN.findall(sample.lower())) > counts[script] / 200 else "ru"
+        ukrainian = sum(1 for t in sample if _UKRAINIAN.search(t))
+        return "uk" if ukrainian > cyrillic / 20 else "ru"
     if script == "arabic":
-        return "fa" if _PERSIAN.search(sample) else "ar"
-    words = tokenize(sample)
-    votes = {lang: sum(1 for w in words if w in stops) for lang, stops in _STOPSETS.items()}
+        return "fa" if any(_PERSIAN.search(t) for t in sample) else "ar"
+    counts = Counter(sample)
+    votes = {lang: sum(counts[w] for w in stops) for lang, stops in _STOPSETS.items()}
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > votes["en"] else "en"
 
@@ -173,6 +177,13 @@ class Analyzer:
     def stem(self, token: str, doc_lang: str) -> str:
         """The stem of a token as it appears in a document of a language."""
         return self.stemmer(self.token_language(token, doc_lang))(token)
+
+    def cache_for(self, doc_lang: str) -> dict[str, tuple[str, float]]:
+        """The token -> (stem, weight) cache of a document language (for tight loops)."""
+        cache = self._cache.get(doc_lang)
+        if cache is None:
+            cache = self._cache[doc_lang] = {}
+        return cache
 
     def feature(self, token: str, doc_lang: str) -> tuple[str, float]:
         """The stem feature of a token and its background weight."""
