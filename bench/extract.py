@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -98,17 +98,33 @@ def floor_same_work(page: Page, favor: str) -> int:
     return len(text or "")
 
 
-def _timed(n: int, run: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    run()
-    return n / (time.perf_counter() - start)
+Sample = tuple[float, float]  # (pages per wall-clock second, CPU seconds per page)
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds used so far by this process (all threads) and the given children (Linux)."""
+    total = time.process_time()
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")  # no /proc: CPU figures are not available here
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+async def _sample(n: int, pids: list[int], run: Callable[[], Awaitable[object]]) -> Sample:
+    cpu, start = _cpu(pids), time.perf_counter()
+    await run()
+    return n / (time.perf_counter() - start), (_cpu(pids) - cpu) / n
 
 
 async def measure(
     cfg: ExtractConfig, pages: list[Page], rounds: int, workers: int
-) -> tuple[dict[str, float], float]:
-    """Best-of-rounds pages/s of each contender, and the pool's start-up time."""
-    rates: dict[str, list[float]] = {"one": [], "pool": [], "floor": [], "same": []}
+) -> tuple[dict[str, Sample], float]:
+    """Best round of each contender (pages/s, CPU s/page), and the pool's start-up time."""
+    samples: dict[str, list[Sample]] = {"one": [], "pool": [], "floor": [], "same": []}
     same = functools.partial(floor_same_work, favor=cfg.favor)
     n = len(pages)
     start = time.perf_counter()
@@ -120,16 +136,29 @@ async def measure(
             list(ex.map(floor_extract, pages[:workers]))
             list(ex.map(same, pages[:workers]))
             extract_article(pages[0][0], pages[0][1], cfg=cfg)
+            mine = pool.worker_pids()
+            children = [p.pid for p in multiprocessing.active_children()]
+            theirs = [pid for pid in children if pid is not None and pid not in mine]
+
+            async def pooled() -> object:
+                return await asyncio.gather(*(pool.extract(h, u) for h, u in pages))
+
+            async def floor() -> object:
+                return list(ex.map(floor_extract, pages))
+
+            async def floor_same() -> object:
+                return list(ex.map(same, pages))
+
+            async def here() -> object:
+                return [extract_article(h, u, cfg=cfg) for h, u in pages]
+
             for _ in range(rounds):
-                start = time.perf_counter()
-                await asyncio.gather(*(pool.extract(h, u) for h, u in pages))
-                rates["pool"].append(n / (time.perf_counter() - start))
-                rates["floor"].append(_timed(n, lambda: list(ex.map(floor_extract, pages))))
-                rates["same"].append(_timed(n, lambda: list(ex.map(same, pages))))
-                rates["one"].append(
-                    _timed(n, lambda: [extract_article(h, u, cfg=cfg) for h, u in pages])
-                )
-    return {name: max(values) for name, values in rates.items()}, ready
+                samples["pool"].append(await _sample(n, mine, pooled))
+                samples["floor"].append(await _sample(n, theirs, floor))
+                samples["same"].append(await _sample(n, theirs, floor_same))
+                samples["one"].append(await _sample(n, [], here))
+    best = {k: (max(r for r, _ in v), min(c for _, c in v)) for k, v in samples.items()}
+    return best, ready
 
 
 def main() -> int:
@@ -149,17 +178,22 @@ def main() -> int:
     print(f"favor={args.favor}; {workers} workers; {cores} cores; best of {args.rounds} rounds")
     best, ready = asyncio.run(measure(cfg, pages, args.rounds, workers))
     rows = [
-        ("extract_article, in-process, 1 core", best["one"]),
-        (f"ExtractPool, {workers} workers", best["pool"]),
-        ("floor: trafilatura.extract (defaults), PPE", best["floor"]),
-        ("floor: trafilatura.extract (same work), PPE", best["same"]),
+        ("extract_article, in-process, 1 core", "one"),
+        (f"ExtractPool, {workers} workers", "pool"),
+        ("floor: trafilatura.extract (defaults), PPE", "floor"),
+        ("floor: trafilatura.extract (same work), PPE", "same"),
     ]
-    for name, rate in rows:
-        print(f"  {name:<45} {rate:7.1f} pages/s")
-    print(f"  pool start-up (spawn, import, warm-up)        {ready:7.2f} s")
-    print(f"pool / in-process            {best['pool'] / best['one']:5.2f}x")
-    print(f"pool / floor (defaults)      {best['pool'] / best['floor']:5.2f}x   (target >= 0.90)")
-    print(f"pool / floor (same work)     {best['pool'] / best['same']:5.2f}x")
+    print(f"  {'':<45} {'pages/s':>8} {'CPU ms/page':>12}")
+    for name, key in rows:
+        rate, cpu = best[key]
+        print(f"  {name:<45} {rate:8.1f} {cpu * 1000:12.1f}")
+    print(f"  pool start-up (spawn, import, warm-up): {ready:.2f} s")
+    pool, one, floor, same = best["pool"], best["one"], best["floor"], best["same"]
+    print("ratios            wall-clock   by CPU per page (immune to a busy machine)")
+    print(f"pool / in-process    {pool[0] / one[0]:5.2f}x      ({workers} workers)")
+    by_cpu = floor[1] / pool[1]
+    print(f"pool / floor         {pool[0] / floor[0]:5.2f}x      {by_cpu:5.2f}x   (target >= 0.90)")
+    print(f"pool / same work     {pool[0] / same[0]:5.2f}x      {same[1] / pool[1]:5.2f}x")
     return 0
 
 

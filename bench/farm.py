@@ -11,18 +11,54 @@ import gzip
 import html
 import multiprocessing as mp
 import random
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-WORDS = (
-    "government minister said officials report region city police court border agency economy trade "
-    "market workers companies plan week year people country council budget health schools election "
-    "party leaders talks agreement energy prices weather river bridge hospital festival museum team"
-).split()
+WORDS = [
+    "government",
+    "minister",
+    "said",
+    "officials",
+    "report",
+    "region",
+    "city",
+    "police",
+    "court",
+    "border",
+    "agency",
+    "economy",
+    "trade",
+    "market",
+    "workers",
+    "companies",
+    "plan",
+    "week",
+    "year",
+    "people",
+    "country",
+    "council",
+    "budget",
+    "health",
+    "schools",
+    "election",
+    "party",
+    "leaders",
+    "talks",
+    "agreement",
+    "energy",
+    "prices",
+    "weather",
+    "river",
+    "bridge",
+    "hospital",
+    "festival",
+    "museum",
+    "team",
+]
 
 
 def load_pages(limit: int = 400) -> list[bytes]:
@@ -39,13 +75,15 @@ def load_pages(limit: int = 400) -> list[bytes]:
     rng = random.Random(7)
     for i in range(200):
         paras = "".join(
-            "<p>" + " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 90))).capitalize() + ".</p>"
+            "<p>"
+            + " ".join(rng.choice(WORDS) for _ in range(rng.randint(40, 90))).capitalize()
+            + ".</p>"
             for _ in range(rng.randint(8, 14))
         )
         pages.append(
-            f"<html><head><title>Story {i}</title></head><body><nav><a href='/'>Home</a><a href='/w'>World</a>"
-            f"</nav><article><h1>Story {i}</h1>{paras}</article><footer>(c) Farm News</footer></body></html>"
-            .encode()
+            f"<html><head><title>Story {i}</title></head><body><nav><a href='/'>Home</a>"
+            f"<a href='/w'>World</a></nav><article><h1>Story {i}</h1>{paras}</article>"
+            "<footer>(c) Farm News</footer></body></html>".encode()
         )
     return pages
 
@@ -70,7 +108,6 @@ def feed_xml(port: int, feed: int, items: int, generation: int) -> bytes:
 def _serve(port_q: Any, feeds: int, items: int, real_pages: bool) -> None:
     pages = load_pages() if real_pages else load_pages(0)
     state = {"generation": 0}
-    etags: dict[str, str] = {}
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -108,9 +145,11 @@ def _serve(port_q: Any, feeds: int, items: int, real_pages: bool) -> None:
             else:
                 self.send_error(404)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.request_queue_size = 1024
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 1024  # the listen() backlog: 5 by default drops SYNs under load
+        daemon_threads = True
+
+    httpd = Server(("127.0.0.1", 0), Handler)
     port = httpd.server_address[1]
     port_q.put(port)
     httpd.serve_forever()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.farm import Farm, load_pages  # noqa: E402
+from bench.farm import Farm, load_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,8 +54,13 @@ def _children(pid: int) -> list[int]:
 def run_watcher(config: Path, cwd: Path) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak_main = peak_all = 0
     stop = threading.Event()
 
@@ -63,7 +68,9 @@ def run_watcher(config: Path, cwd: Path) -> tuple[float, int, int, str]:
         nonlocal peak_main, peak_all
         while not stop.is_set():
             peak_main = max(peak_main, _status_kb(proc.pid, "VmHWM:"))
-            total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in _children(proc.pid))
+            total = _status_kb(proc.pid, "VmRSS:") + sum(
+                _status_kb(c, "VmRSS:") for c in _children(proc.pid)
+            )
             peak_all = max(peak_all, total)
             time.sleep(0.05)
 
@@ -108,32 +115,45 @@ def floor(pages: list[bytes]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--items", type=int, default=20)
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items, real_pages=True)
     pages = load_pages()
-    served = [pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)]
+    served = [
+        pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)
+    ]
     total = len(served)
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in farm.feed_urls())
     shipped = (ROOT / "config.toml").read_text(encoding="utf-8")
-    topic = shipped[shipped.index("# --- topics: begin"):shipped.index("# --- topics: end")]
+    topic = shipped[shipped.index("# --- topics: begin") : shipped.index("# --- topics: end")]
     config = tmp / "config.toml"
     config.write_text(
         '[storage]\ndb = "seen.db"\n[http]\nallow_private_addresses = true\nmin_host_gap = 0.0\n'
         "per_host_concurrency = 64\nconcurrency = 64\n"
-        + feeds + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
+        + feeds
+        + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
         encoding="utf-8",
     )
-    print(f"farm: {args.feeds} feeds x {args.items} items = {total} articles on 127.0.0.1:{farm.port}; "
-          f"{len(pages)} distinct pages; cores: {os.cpu_count()}", flush=True)
+    print(
+        f"farm: {args.feeds} feeds x {args.items} items = {total} articles on 127.0.0.1:{farm.port}; "
+        f"{len(pages)} distinct pages; cores: {os.cpu_count()}",
+        flush=True,
+    )
 
     first, peak_main, peak_all, summary = run_watcher(config, tmp)
-    print(f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]", flush=True)
+    print(
+        f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
+        flush=True,
+    )
     second, _, _, summary2 = run_watcher(config, tmp)
-    print(f"watcher second run: {second:7.2f} s  (unchanged farm)          [{summary2}]", flush=True)
+    print(
+        f"watcher second run: {second:7.2f} s  (unchanged farm)          [{summary2}]", flush=True
+    )
     t_naive, n_naive = naive(farm)
     print(f"naive loop:         {t_naive:7.2f} s  {n_naive / t_naive:7.1f} articles/s", flush=True)
     t_floor = floor(served)
@@ -144,8 +164,10 @@ def main() -> None:
     print(f"watcher / naive  = {w / nv:.2f}x   (target >= 1.8)")
     print(f"watcher / floor  = {w / fl:.2f}x   (target >= 0.8)")
     print(f"second / first   = {second / first * 100:.1f} %  (target < 5 %)")
-    print(f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
-          f"main + workers {peak_all / 1024:.0f} MiB")
+    print(
+        f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
+        f"main + workers {peak_all / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

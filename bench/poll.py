@@ -24,6 +24,7 @@ import gzip
 import json
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,7 +40,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 LAST_MODIFIED = "Sun, 01 Nov 2026 00:00:00 GMT"
-WORDS = ["government", "minister", "said", "officials", "report", "region", "city", "police", "court", "border", "agency", "economy", "trade", "market", "workers", "companies", "plan", "week", "year", "people", "country", "council", "budget", "health", "schools"]
+WORDS = (
+    "government",
+    "minister",
+    "said",
+    "officials",
+    "report",
+    "region",
+    "city",
+    "police",
+    "court",
+    "border",
+    "agency",
+    "economy",
+    "trade",
+    "market",
+    "workers",
+    "companies",
+    "plan",
+    "week",
+    "year",
+    "people",
+    "country",
+    "council",
+    "budget",
+    "health",
+    "schools",
+)
 
 
 def feed_xml(host: str, port: int, feed: int, items: int) -> bytes:
@@ -265,14 +292,15 @@ def run_watcher(farm: FarmProcess, workdir: Path, args: argparse.Namespace) -> d
         async with ExtractPool(cfg.extract) as pool:  # started once, as in the daemon
             for phase in ("first", "unchanged"):
                 farm.reset()
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 report = await run_cycle_async(cfg, engine, due_only=False, models=[], pool=pool)
-                seconds = time.perf_counter() - t0
+                seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
                 statuses: dict[str, int] = {}
                 for f in report.feeds:
                     statuses[f.status] = statuses.get(f.status, 0) + 1
                 out[phase] = {
                     "seconds": seconds,
+                    "cpu": cpu,
                     "new_entries": report.new_entries,
                     "statuses": statuses,
                     **farm.stats(),
@@ -288,18 +316,24 @@ def run_naive(farm: FarmProcess) -> dict[str, Any]:
     import httpx
 
     farm.reset()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     entries = 0
     with httpx.Client(timeout=30) as client:
         for url in farm.urls():
             response = client.get(url)
             entries += len(feedparser.parse(response.content).entries)
-    return {"seconds": time.perf_counter() - t0, "entries": entries, **farm.stats()}
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"seconds": seconds, "cpu": cpu, "entries": entries, **farm.stats()}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_rss2email(farm: FarmProcess, workdir: Path, r2e: str) -> dict[str, Any] | str:
     if not shutil.which(r2e) and not Path(r2e).exists():
-        return f"skipped: {r2e} not found (python3 -m venv /tmp/r2e-venv && /tmp/r2e-venv/bin/pip install rss2email)"
+        return f"skipped: {r2e} not found (see the module docstring to install rss2email)"
     cfg, data = workdir / "r2e.cfg", workdir / "r2e.json"
     base = [r2e, "-c", str(cfg), "-d", str(data)]
     subprocess.run([*base, "new", "bench@example.org"], check=True, capture_output=True)
@@ -314,9 +348,10 @@ def run_rss2email(farm: FarmProcess, workdir: Path, r2e: str) -> dict[str, Any] 
     out: dict[str, Any] = {}
     for phase in ("first", "unchanged"):
         farm.reset()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _children_cpu()
         proc = subprocess.run([*base, "run", "--no-send"], capture_output=True, text=True)
-        out[phase] = {"seconds": time.perf_counter() - t0, "exit": proc.returncode, **farm.stats()}
+        seconds, cpu = time.perf_counter() - t0, _children_cpu() - c0
+        out[phase] = {"seconds": seconds, "cpu": cpu, "exit": proc.returncode, **farm.stats()}
         if proc.returncode:
             out[phase]["stderr"] = proc.stderr[-500:]
     return out
@@ -355,35 +390,42 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(r: dict[str, Any]) -> None:
+    """Print the figures and the ratios."""
     w, n, e = r["watcher"], r["naive"], r["rss2email"]
-    print(f"farm: {r['feeds']} feeds x {r['items']} items on {r['hosts']} loopback hosts, "
-          f"{r['cpus']} CPUs; watcher http.min_host_gap={r['min_host_gap']}")  # fmt: skip
-    print(f"watcher first poll      {w['first']['seconds']:7.2f} s  {w['first']['new_entries']} new entries, "
-          f"{w['first']['bytes_sent'] / 1e6:.1f} MB received, statuses {w['first']['statuses']}")  # fmt: skip
-    print(f"watcher unchanged poll  {w['unchanged']['seconds']:7.2f} s  "
-          f"{w['unchanged']['bytes_sent'] / 1e3:.0f} kB received, statuses {w['unchanged']['statuses']}")  # fmt: skip
-    worst = max(w["first"]["max_inflight"], w["unchanged"]["max_inflight"])
-    conns = max(w["first"]["max_open"], w["unchanged"]["max_open"])
-    print(f"watcher per host        at most {worst} requests in flight and {conns} open connections "
-          f"(limit {w['per_host_concurrency']})")  # fmt: skip
-    print(
-        f"naive first poll        {n['seconds']:7.2f} s  ({n['entries']} entries; sequential httpx + feedparser)"
-    )
+    first, again = w["first"], w["unchanged"]
+    lines = [
+        f"farm: {r['feeds']} feeds x {r['items']} items on {r['hosts']} loopback hosts, "
+        f"{r['cpus']} CPUs; watcher http.min_host_gap={r['min_host_gap']}",
+        f"watcher first poll      {first['seconds']:7.2f} s  (cpu {first['cpu']:.2f} s)  "
+        f"{first['new_entries']} new entries, "
+        f"{first['bytes_sent'] / 1e6:.2f} MB received, {first['statuses']}",
+        f"watcher unchanged poll  {again['seconds']:7.2f} s  (cpu {again['cpu']:.2f} s)  "
+        f"{again['bytes_sent'] / 1e3:.0f} kB received, {again['statuses']}",
+        f"watcher per host        at most {max(first['max_inflight'], again['max_inflight'])} "
+        f"requests in flight, {max(first['max_open'], again['max_open'])} open connections "
+        f"(limit {w['per_host_concurrency']})",
+        f"naive first poll        {n['seconds']:7.2f} s  (cpu {n['cpu']:.2f} s)  "
+        f"({n['entries']} entries; "
+        "sequential httpx + feedparser)",
+    ]
     if isinstance(e, dict):
-        print(
-            f"rss2email first poll    {e['first']['seconds']:7.2f} s  (exit {e['first']['exit']})"
+        lines += [
+            f"rss2email first poll    {e['first']['seconds']:7.2f} s  "
+            f"(cpu {e['first']['cpu']:.2f} s)"
+            f"  (exit {e['first']['exit']})",
+            f"rss2email unchanged     {e['unchanged']['seconds']:7.2f} s  "
+            f"(cpu {e['unchanged']['cpu']:.2f} s)  "
+            f"{e['unchanged']['bytes_sent'] / 1e3:.0f} kB received (exit {e['unchanged']['exit']})",
+        ]
+    else:
+        lines.append(f"rss2email               {e}")
+    ratios = f"first poll: naive/watcher {n['seconds'] / first['seconds']:.2f}x"
+    if isinstance(e, dict):
+        ratios += (
+            f", rss2email/watcher {e['first']['seconds'] / first['seconds']:.2f}x; unchanged "
+            f"re-poll: rss2email/watcher {e['unchanged']['seconds'] / again['seconds']:.2f}x"
         )
-        print(f"rss2email unchanged     {e['unchanged']['seconds']:7.2f} s  "
-              f"{e['unchanged']['bytes_sent'] / 1e3:.0f} kB sent by the farm (exit {e['unchanged']['exit']})")  # fmt: skip
-    else:
-        print(f"rss2email               {e}")
-    first = w["first"]["seconds"]
-    print(f"ratio first poll: naive/watcher {n['seconds'] / first:.2f}x", end="")
-    if isinstance(e, dict):
-        print(f", rss2email/watcher {e['first']['seconds'] / first:.2f}x; unchanged re-poll: "
-              f"rss2email/watcher {e['unchanged']['seconds'] / w['unchanged']['seconds']:.2f}x")  # fmt: skip
-    else:
-        print()
+    print("\n".join([*lines, ratios]))
 
 
 if __name__ == "__main__":

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
+import httpx
 
-from bench.farm import Farm, peak_rss_kb, rss_kb  # noqa: E402
-from watcher import config, pipeline  # noqa: E402
-from watcher.extract import ExtractPool  # noqa: E402
-from watcher.store import open_db  # noqa: E402
+from bench.farm import Farm, peak_rss_kb, rss_kb
+from watcher import config, pipeline
+from watcher.extract import ExtractPool
+from watcher.store import open_db
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,9 +37,16 @@ async def soak(feeds: int, cycles: int, warmup: int) -> None:
     cfg = dataclasses.replace(
         base,
         db=str(tmp / "seen.db"),
-        feeds=tuple(config.FeedConfig(url=u, name=f"farm {i}") for i, u in enumerate(farm.feed_urls())),
-        http=dataclasses.replace(base.http, allow_private_addresses=True, min_host_gap=0.0,
-                                 per_host_concurrency=64, concurrency=64),
+        feeds=tuple(
+            config.FeedConfig(url=u, name=f"farm {i}") for i, u in enumerate(farm.feed_urls())
+        ),
+        http=dataclasses.replace(
+            base.http,
+            allow_private_addresses=True,
+            min_host_gap=0.0,
+            per_host_concurrency=64,
+            concurrency=64,
+        ),
         extract=dataclasses.replace(base.extract, fetch_articles=False),
     )
     engine = open_db(cfg.db_url)
@@ -56,17 +63,25 @@ async def soak(feeds: int, cycles: int, warmup: int) -> None:
             rss.append(rss_kb())
             new_total += report.new_entries
             if i % 20 == 0 or i == cycles - 1:
-                print(f"cycle {i:4d}: {times[-1]:.2f} s, new {report.new_entries}, errors "
-                      f"{len(report.errors)}, rss {rss[-1] / 1024:.1f} MiB", flush=True)
+                print(
+                    f"cycle {i:4d}: {times[-1]:.2f} s, new {report.new_entries}, errors "
+                    f"{len(report.errors)}, rss {rss[-1] / 1024:.1f} MiB",
+                    flush=True,
+                )
     farm.stop()
     q = statistics.quantiles(times, n=100)
     after_warmup = rss[warmup - 1]
     growth = (rss[-1] - after_warmup) / after_warmup * 100
     print()
     print(f"feeds={feeds} cycles={cycles} new_entries={new_total}")
-    print(f"cycle time: p50 {q[49]:.3f} s, p90 {q[89]:.3f} s, p99 {q[98]:.3f} s, max {max(times):.3f} s")
-    print(f"rss: after warm-up ({warmup} cycles) {after_warmup / 1024:.1f} MiB, final {rss[-1] / 1024:.1f} MiB, "
-          f"peak {peak_rss_kb() / 1024:.1f} MiB")
+    print(
+        f"cycle time: p50 {q[49]:.3f} s, p90 {q[89]:.3f} s, p99 {q[98]:.3f} s, max {max(times):.3f} s"
+    )
+    print(
+        f"rss: after warm-up ({warmup} cycles) {after_warmup / 1024:.1f} MiB, "
+        f"final {rss[-1] / 1024:.1f} MiB, "
+        f"peak {peak_rss_kb() / 1024:.1f} MiB"
+    )
     print(f"rss growth after warm-up: {growth:+.1f} % (target < 10 %)")
 
 

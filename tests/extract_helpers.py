@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import time
@@ -130,6 +131,11 @@ def faulty_extract(
         time.sleep(float(parse_qs(urlsplit(url).query)["s"][0]))
     if path.startswith("/crash"):
         os._exit(7)
+    if path.startswith("/segfault"):
+        import resource  # POSIX only, like the segfault itself
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file left behind
+        ctypes.string_at(0)  # SIGSEGV: a real crash in native code
     if path.startswith("/raise"):
         raise ValueError("extractor bug")
     if path.startswith("/flaky"):

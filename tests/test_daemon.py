@@ -234,6 +234,9 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(
     texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "digests").glob("*.md")]
     for url in expected:
         assert sum(url + ")" in t for t in texts) == 1, url
-    sent = query(db, "select count(*) from matches m join digests d on d.id = m.digest_id where d.status = 'sent'")
+    sent = query(
+        db,
+        "select count(*) from matches m join digests d on d.id = m.digest_id where d.status = 'sent'",
+    )
     assert sent == [(len(matched),)]
     assert query(db, "pragma integrity_check") == [("ok",)]

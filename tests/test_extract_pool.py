@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -112,6 +113,15 @@ def test_a_worker_crash_is_failed_the_pool_recovers_and_other_pages_are_kept() -
     assert restarts == 2  # the crash, then its one retry on a fresh worker
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="a POSIX segfault")
+def test_a_segfault_in_native_code_is_survived() -> None:
+    pages = [(EN, "https://w.example/segfault", None), *_batch(2)]
+    articles = extract_many(ExtractConfig(), pages, workers=1, extractor=faulty_extract)
+    assert articles[0].status == "failed"
+    assert articles[0].error == f"extraction worker died (exit code -{signal.SIGSEGV})"
+    assert [a.status for a in articles[1:]] == ["ok", "ok"]
+
+
 def test_a_page_whose_worker_died_once_is_retried_on_a_fresh_worker(tmp_path: Path) -> None:
     marker = tmp_path / "crashed"
     url = f"https://w.example/flaky?marker={marker}"
@@ -135,7 +145,7 @@ def test_an_extractor_exception_is_a_failed_article_not_a_dead_worker() -> None:
 
 @pytest.mark.slow
 def test_a_pathological_page_is_cut_off_by_the_timeout() -> None:
-    slow = slow_page(6_000)  # within every limit, but seconds of work for trafilatura
+    slow = slow_page(8_000)  # within every limit, but seconds of work for trafilatura
     cfg = ExtractConfig(timeout=0.6)
     start = time.perf_counter()
     cost = extract_article(slow, "https://w.example/slow", cfg=ExtractConfig(favor="speed"))

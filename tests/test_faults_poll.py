@@ -310,7 +310,10 @@ def test_wrong_charset_header(world: World) -> None:
 
 
 def test_html_instead_of_feed(world: World) -> None:
-    page = b'<!doctype html><html><head><link rel="alternate" type="application/atom+xml" href="/atom"></head></html>'
+    page = (
+        b'<!doctype html><html><head><link rel="alternate" type="application/atom+xml" '
+        b'href="/atom"></head></html>'
+    )
     world.serve("/f", page, headers={"Content-Type": "text/html"})
     cfg = world.cfg("/f")
     report = world.poll(cfg)

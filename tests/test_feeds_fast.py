@@ -1,4 +1,4 @@
-"""The lxml fast path gives what feedparser gives, and declines what it does not fully understand."""
+"""The lxml fast path gives what feedparser gives, and declines what it does not understand."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ ATOM_XHTML = b"""<?xml version="1.0" encoding="utf-8"?>
   <entry><id>urn:uuid:1</id><title>One</title><link rel="enclosure" href="/a.mp3"/>
     <link href="/posts/1"/><published>2024-03-01T10:00:00+02:00</published>
     <updated>2024-03-02T10:00:00Z</updated>
-    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Hello <b>there</b></p></div></content>
+    <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>Hello <b>there</b></p>
+    </div></content>
   </entry>
   <entry><id>urn:uuid:2</id><title type="html">&lt;b&gt;Two&lt;/b&gt;</title>
-    <updated>2024-03-03T00:00:00Z</updated><summary type="html">&lt;p&gt;S&lt;/p&gt;</summary></entry>
+    <updated>2024-03-03T00:00:00Z</updated>
+    <summary type="html">&lt;p&gt;S&lt;/p&gt;</summary></entry>
 </feed>"""
 
 RSS_VARIANTS = [
@@ -74,10 +76,21 @@ def test_fast_path_declines(body: bytes, content_type: str | None) -> None:
     assert parse_fast(body, "http://x.example/f", content_type) is None
 
 
+# Latin-1 letters are left out: feedparser "repairs" text that looks like UTF-8 read as Latin-1
+# ("Â¡" becomes "¡"), which the fast path rightly does not: see the test below.
 _text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("&<>\"' "),
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc"), blacklist_characters=[chr(c) for c in range(0x80, 0x100)]
+    )
+    | st.sampled_from("&<>\"' "),
     max_size=40,
 )
+
+
+def test_fast_path_keeps_text_as_written() -> None:
+    doc = '<rss version="2.0"><channel><item><title>Â¡Hola!</title></item></channel></rss>'
+    fast = parse_feed(doc.encode(), url="http://x.example/f")
+    assert fast.entries[0].title == "Â¡Hola!"
 
 
 @settings(max_examples=60, deadline=None)
@@ -94,6 +107,9 @@ def test_fast_equals_slow_on_generated_rss(items: list[tuple[str, str, int, bool
             f"<description>{escape(summary)}</description>"
             f"<pubDate>{format_datetime(start + timedelta(minutes=minutes))}</pubDate></item>"
         )
-    doc = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>G</title>{"".join(parts)}</channel></rss>'
+    doc = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>G</title>'
+        f"{''.join(parts)}</channel></rss>"
+    )
     fast, slow = both(doc.encode())
     assert fast == slow

@@ -1,4 +1,4 @@
-"""schedule.after_poll / unconditional_due / frequency_interval: the polling rules, as pure functions."""
+"""The polling rules as pure functions: after_poll, unconditional_due, frequency_interval."""
 
 from __future__ import annotations
 

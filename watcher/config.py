@@ -457,11 +457,11 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
         )
         g.finish()
     names = [g.name for g in groups]
-    for i, g in enumerate(groups):
-        if g.contrast and (g.contrast not in names or g.contrast == g.name or g.required):
+    for i, grp in enumerate(groups):
+        if grp.contrast and (grp.contrast not in names or grp.contrast == grp.name or grp.required):
             raise ConfigError(
                 f"{t.where('groups')}[{i}].contrast: must name another group and the group must "
-                f"not be required{_hint(g.contrast, names)}"
+                f"not be required{_hint(grp.contrast, names)}"
             )
     s = t.table("similarity")
     sim = SimilarityConfig(
@@ -496,6 +496,7 @@ def parse(
     root = _Table(raw, "")
     storage = root.table("storage")
     db_value = db or storage.text("db", "seen.db")
+    storage.known.add("db")  # read even when --db / WATCHER_DB overrides it
     storage.finish()
     topics = tuple(_topic(t, base_dir) for t in root.tables("topics"))
     names = [t.name for t in topics]

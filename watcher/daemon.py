@@ -30,8 +30,8 @@ from .extract import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
 from .store import daemon as store_daemon
-from .store import now_utc, open_db
 from .store import feeds as store_feeds
+from .store import now_utc, open_db
 from .store import retention as store_retention
 
 log = logging.getLogger(__name__)

@@ -102,7 +102,8 @@ def render_page(page: Page) -> str:
 <a href="/economy">Economy</a> <a href="/subscribe">Subscribe</a></nav></header>
 <main><article>
 <h1>{html.escape(page.title)}</h1>
-<p class="byline">By Staff Correspondent · <time datetime="{page.published.isoformat()}">{page.published:%d %B %Y}</time></p>
+<p class="byline">By Staff Correspondent ·
+<time datetime="{page.published.isoformat()}">{page.published:%d %B %Y}</time></p>
 {paras}
 </article>
 <aside><h2>Most read</h2><ul><li><a href="/a/1">Markets close mixed</a></li>
@@ -137,7 +138,8 @@ def render_feed(feed: dict[str, Any], pages: list[Page], base: str) -> tuple[str
         return body, "application/atom+xml; charset=utf-8"
     entries = "".join(
         f"<item><title>{e(p.title)}</title><link>{e(link(p))}</link>"
-        f'<guid isPermaLink="false">{e(p.slug)}</guid><pubDate>{format_datetime(p.published.astimezone(UTC))}</pubDate>'
+        f'<guid isPermaLink="false">{e(p.slug)}</guid>'
+        f"<pubDate>{format_datetime(p.published.astimezone(UTC))}</pubDate>"
         f"<description>{e(p.body.split(chr(10))[0][:280])}</description></item>"
         for p in items
     )

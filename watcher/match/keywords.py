@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import compress
+from typing import NamedTuple
 
 from ..config import ConceptGroup
 from .text import default_language, language_script, normalise, script_of, tokenize
@@ -71,8 +73,7 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str]) -> Atom:
     return Atom("stem", stem(words[0], lang), lang) if lang else Atom("exact", words[0])
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     """One occurrence of a term: which term, at which token, whether in the title."""
 
     term: int
@@ -149,23 +150,26 @@ class Matcher:
                 if language_script(lang) == script:
                     found.extend(table.get(self._stem(token, lang), ()))
         hit = self._cache[token] = frozenset(found)
-        self._seen.add(token)
         if hit:
             self._hits.add(token)
+        self._seen.add(token)  # last: other threads trust _hits for tokens in _seen
         return hit
 
-    def find(self, tokens: Sequence[str], n_title: int) -> tuple[list[list[Hit]], list[str]]:
+    def find(
+        self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
+    ) -> tuple[list[list[Hit]], list[str]]:
         """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
-        unique = set(tokens)
-        for tok in unique - self._seen:
-            self.atoms_of(tok)
-        matching = unique & self._hits  # set algebra in C: most words match nothing
+        unique: Collection[str] = set(tokens) if counts is None else counts.keys()
+        if self._seen.issuperset(unique):  # the usual case once warm: set algebra in C
+            matching = self._hits.intersection(unique)
+        else:  # (asking each token is also right while another thread is filling the cache)
+            matching = {t for t in unique if self.atoms_of(t)}
         per_token = {tok: self._cache[tok] for tok in matching}
         hits: list[list[Hit]] = [[] for _ in self.groups]
         excluded: list[str] = []
         if not matching:
             return hits, excluded
-        for pos in [i for i, t in enumerate(tokens) if t in matching]:
+        for pos in compress(range(len(tokens)), map(matching.__contains__, tokens)):  # C speed
             tok = tokens[pos]
             ids = per_token[tok]
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
@@ -233,7 +237,7 @@ def group_results(
 def apply_contrast(
     groups: Sequence[ConceptGroup], results: Sequence[GroupResult]
 ) -> list[GroupResult]:
-    """Weaken each group that a contrast group outweighs (by evidence, scaled by the contrast's weight).
+    """Weaken each group that a contrast group outweighs (evidence x the contrast's weight).
 
     E.g. an article that names Pakistan, Iran and Europe far more often than Russia is about
     Afghans elsewhere, with Russia in passing.
@@ -254,7 +258,9 @@ def apply_contrast(
 def keyword_score(
     groups: Sequence[ConceptGroup], results: Sequence[GroupResult], min_groups: int | None
 ) -> float:
-    """Product of the required groups' strengths (each raised to its weight); optional groups add a bonus.
+    """Product of the required groups' strengths (each to the power of its weight).
+
+    Optional groups add a bonus.
 
     When fewer than ``min_groups`` required groups (default: all) are present, the score is 0.
     """

@@ -1,9 +1,10 @@
-"""The topic model: keyword concept groups and seed similarity combined into one score with reasons."""
+"""The topic model: keyword concept groups and seed similarity, one score with its reasons."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -57,11 +58,12 @@ class TopicModel:
         title = tokenize(doc.title)
         tokens = title + tokenize(doc.text)
         language = _language(doc.language) or detect_language_tokens(tokens)
-        hits, excluded = self.matcher.find(tokens, len(title))
+        counts = Counter(tokens)
+        hits, excluded = self.matcher.find(tokens, len(title), counts)
         groups = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, groups)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
-        cmp = self.backend.compare(doc, tokens, language)
+        cmp = self.backend.compare(doc, tokens, language, counts)
         sim = self.topic.similarity
         similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
         weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
@@ -92,7 +94,7 @@ class TopicModel:
 
 
 def _language(code: str | None) -> str:
-    """"en-US" -> "en"; nothing or nonsense -> "" (then the language is detected)."""
+    """ "en-US" -> "en"; nothing or nonsense -> "" (then the language is detected)."""
     head = (code or "").strip().lower().replace("_", "-").split("-")[0]
     return head if len(head) in (2, 3) and head.isalpha() else ""
 
@@ -149,9 +151,7 @@ def build_model(
         if background:
             analyzer.fit_background(background)
     try:
-        matcher = keywords.Matcher(
-            topic.groups, topic.exclude, lambda w, lang: analyzer.stemmer(lang)(w)
-        )
+        matcher = keywords.Matcher(topic.groups, topic.exclude, analyzer.stem_in)
     except ValueError as e:
         raise ConfigError(f"topic {topic.name!r}: {e}") from e
     docs = _seed_documents(topic, fetch_seed)

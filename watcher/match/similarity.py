@@ -1,4 +1,4 @@
-"""Similarity to the seeds: TF-IDF over stems with background weights, or an optional embedding model.
+"""Similarity to the seeds: TF-IDF over stems with background weights, or an embedding model.
 
 Both backends answer the same question (``Backend.compare``): how close is a document to each seed,
 to the seeds' centroid and to the nearest negative example (an article labelled irrelevant).
@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
-from itertools import repeat
-from operator import mul
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import mul
 from typing import Protocol
 
 from ..errors import ConfigError
@@ -55,8 +54,10 @@ class Backend(Protocol):
 
     name: str
 
-    def compare(self, doc: Document, tokens: Sequence[str], language: str) -> Comparison:
-        """Closeness of one document (its tokens given, to avoid tokenising twice)."""
+    def compare(
+        self, doc: Document, tokens: Sequence[str], language: str, counts: Mapping[str, int]
+    ) -> Comparison:
+        """Closeness of one document (its tokens and their counts given, not to redo them)."""
         ...
 
 
@@ -67,6 +68,11 @@ def example(name: str, doc: Document) -> Example:
 
 
 _LOG_TF = [0.0] + [1.0 + math.log(n) for n in range(1, 256)]
+
+
+def _log_tf(n: int) -> float:
+    """1 + ln n, from a table for the usual small counts."""
+    return _LOG_TF[n] if n < 256 else 1.0 + math.log(n)
 
 
 def vectorize(tokens: Sequence[str], language: str, analyzer: Analyzer) -> Vector:
@@ -80,7 +86,7 @@ def vectorize(tokens: Sequence[str], language: str, analyzer: Analyzer) -> Vecto
     for token, n in counts.items():
         stem, w = cache[token]
         if w:
-            vec[stem] = get(stem, 0.0) + w * (_LOG_TF[n] if n < 256 else 1.0 + math.log(n))
+            vec[stem] = get(stem, 0.0) + w * _log_tf(n)
     norm = math.sqrt(math.fsum(v * v for v in vec.values()))
     return {s: v / norm for s, v in vec.items()} if norm else {}
 
@@ -104,7 +110,6 @@ class _Index:
         for i, vec in enumerate(vectors):
             for s, v in vec.items():
                 self.postings.setdefault(s, []).append((i, v))
-
 
 
 class TfidfBackend:
@@ -137,32 +142,34 @@ class TfidfBackend:
         self._weights.clear()
         self._indexed.clear()
 
-    def _learn(self, tokens: Sequence[str], language: str) -> tuple[dict[str, float], set[str]]:
+    def _learn(self, counts: Mapping[str, int], language: str) -> tuple[dict[str, float], set[str]]:
         weights = self._weights.setdefault(language, {})
         indexed = self._indexed.setdefault(language, set())
+        if weights.keys() >= counts.keys():  # the usual case once warm: nothing new
+            return weights, indexed
         postings = self._index.postings
-        for token in set(tokens).difference(weights):
+        for token in [t for t in counts if t not in weights]:
             stem, w = self.analyzer.feature(token, language)
-            weights[token] = w
             if w and stem in postings:
                 indexed.add(token)
+            weights[token] = w  # last: another thread takes a known weight as fully learnt
         return weights, indexed
 
-    def compare(self, doc: Document, tokens: Sequence[str], language: str) -> Comparison:
+    def compare(
+        self, doc: Document, tokens: Sequence[str], language: str, counts: Mapping[str, int]
+    ) -> Comparison:
         """Cosines of the document to each seed, the centroid and the negatives."""
-        weights, indexed = self._learn(tokens, language)
-        counts = Counter(tokens)
-        ws = list(map(weights.__getitem__, counts))
-        logs = list(map(_LOG_TF.__getitem__, map(min, counts.values(), repeat(len(_LOG_TF) - 1))))
-        values = list(map(mul, ws, logs))
+        weights, indexed = self._learn(counts, language)
+        tf = _LOG_TF.__getitem__ if max(counts.values(), default=0) < len(_LOG_TF) else _log_tf
+        values = list(map(mul, map(weights.__getitem__, counts), map(tf, counts.values())))
         norm = math.sqrt(math.fsum(map(mul, values, values)))
         out = [0.0] * self._index.size
         if norm:
             cache = self.analyzer.cache_for(language)
             postings = self._index.postings
-            for token in indexed.intersection(counts):
+            for token in sorted(indexed.intersection(counts)):  # fixed order: same sums, same score
                 stem, w = cache[token]
-                v = w * _LOG_TF[min(counts[token], len(_LOG_TF) - 1)] / norm
+                v = w * _log_tf(counts[token]) / norm
                 for i, x in postings[stem]:
                     out[i] += v * x
         n = self._n_seeds
@@ -176,6 +183,11 @@ class TfidfBackend:
         )
 
 
+def _clip(x: float) -> float:
+    """Into [0, 1] (sums of products can overshoot by rounding)."""
+    return min(1.0, max(0.0, x))
+
+
 def _comparison(
     pos: Sequence[float],
     cen: float,
@@ -186,13 +198,12 @@ def _comparison(
 ) -> Comparison:
     i = max(range(len(pos)), key=pos.__getitem__) if pos else -1
     j = max(range(len(neg)), key=neg.__getitem__) if neg else -1
-    clip = lambda x: min(1.0, max(0.0, x))  # noqa: E731 - rounding can overshoot 1
     return Comparison(
         nearest=pos_names[i] if i >= 0 else None,
-        nearest_similarity=clip(pos[i]) if i >= 0 else 0.0,
-        centroid_similarity=clip(cen),
+        nearest_similarity=_clip(pos[i]) if i >= 0 else 0.0,
+        centroid_similarity=_clip(cen),
         nearest_negative=neg_names[j] if j >= 0 else None,
-        negative_similarity=clip(neg[j]) if j >= 0 else 0.0,
+        negative_similarity=_clip(neg[j]) if j >= 0 else 0.0,
         covered=covered and i >= 0,
     )
 
@@ -206,7 +217,8 @@ def load_encoder(model: str) -> Encoder:
         from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
     except ImportError as e:
         raise ConfigError(
-            "similarity.backend = \"embedding\" needs the optional extra: pip install 'watcher[embeddings]'"
+            'similarity.backend = "embedding" needs the optional extra:'
+            " pip install 'watcher[embeddings]'"
         ) from e
     st = SentenceTransformer(model or "paraphrase-multilingual-MiniLM-L12-v2")
 
@@ -243,7 +255,9 @@ class EmbeddingBackend:
         dim = len(vecs[0]) if vecs else 0
         self._centroid = _unit([sum(v[k] for v in self._seeds) for k in range(dim)])
 
-    def compare(self, doc: Document, tokens: Sequence[str], language: str) -> Comparison:
+    def compare(
+        self, doc: Document, tokens: Sequence[str], language: str, counts: Mapping[str, int]
+    ) -> Comparison:
         """Cosines of the document's embedding to the seeds', their centroid and the negatives'."""
         vec = _unit(self._encode([_text(doc)])[0])
         return _comparison(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r"[^\W\d_]{2,}")
+_TOKEN = re.compile(r"\w\w+")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
@@ -52,7 +53,7 @@ def normalise(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Words of two letters or more, normalised; digits and punctuation dropped."""
+    """Words of two characters or more, normalised; punctuation dropped."""
     return _TOKEN.findall(normalise(text))
 
 
@@ -88,8 +89,8 @@ def detect_language(text: str) -> str:
 
 
 def detect_language_tokens(tokens: Sequence[str]) -> str:
-    """Guess the language of tokens (the first 200 are enough): script, then common words."""
-    sample = tokens[:200]
+    """Guess the language of tokens (the first 120 are enough): script, then common words."""
+    sample = tokens[:120]
     cyrillic = sum(1 for t in sample if "\u0400" <= t[0] <= "\u04ff")
     arabic = sum(1 for t in sample if "\u0600" <= t[0] <= "\u06ff")
     scripts = {"latin": len(sample) - cyrillic - arabic, "cyrillic": cyrillic, "arabic": arabic}
@@ -149,14 +150,17 @@ class Analyzer:
         self._weights = weights
         self._background = background or {}
         self._bg_weight = background_weight
-        self._stemmers: dict[str, Callable[[str], str]] = {}
+        self._local = threading.local()
         self._cache: dict[str, dict[str, tuple[str, float]]] = {}
 
     def stemmer(self, lang: str) -> Callable[[str], str]:
-        """The (cached) stemmer of a language."""
-        fn = self._stemmers.get(lang)
+        """This thread's stemmer of a language (Snowball stemmers keep state while they work)."""
+        stemmers: dict[str, Callable[[str], str]] | None = getattr(self._local, "stemmers", None)
+        if stemmers is None:
+            stemmers = self._local.stemmers = {}
+        fn = stemmers.get(lang)
         if fn is None:
-            fn = self._stemmers[lang] = make_stemmer(lang)
+            fn = stemmers[lang] = make_stemmer(lang)
         return fn
 
     def token_language(self, token: str, doc_lang: str) -> str:
@@ -174,6 +178,10 @@ class Analyzer:
         """Forget every token's feature (stemmers and their tables stay loaded)."""
         self._cache.clear()
 
+    def stem_in(self, word: str, lang: str) -> str:
+        """The stem of a word by one language's stemmer."""
+        return self.stemmer(lang)(word)
+
     def stem(self, token: str, doc_lang: str) -> str:
         """The stem of a token as it appears in a document of a language."""
         return self.stemmer(self.token_language(token, doc_lang))(token)
@@ -182,20 +190,21 @@ class Analyzer:
         """The token -> (stem, weight) cache of a document language (for tight loops)."""
         cache = self._cache.get(doc_lang)
         if cache is None:
-            cache = self._cache[doc_lang] = {}
+            cache = self._cache.setdefault(doc_lang, {})  # atomic: threads share one dict
         return cache
 
     def feature(self, token: str, doc_lang: str) -> tuple[str, float]:
         """The stem feature of a token and its background weight."""
         cache = self._cache.get(doc_lang)
         if cache is None:
-            cache = self._cache[doc_lang] = {}
+            cache = self._cache.setdefault(doc_lang, {})  # atomic: threads share one dict
         hit = cache.get(token)
         if hit is not None:
             return hit
         lang = self.token_language(token, doc_lang)
         stem = self.stemmer(lang)(token)
-        weight = self._weights.idf(self._frequency(token, lang))
+        # numbers, dates, "covid19": they say little about the subject
+        weight = self._weights.idf(self._frequency(token, lang)) if token.isalpha() else 0.0
         if self._bg_weight and stem in self._background:
             weight = (1 - self._bg_weight) * weight + self._bg_weight * self._background[stem]
         hit = cache[token] = (stem, weight)

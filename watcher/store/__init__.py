@@ -99,7 +99,6 @@ def open_db(url: str, *, file_mode: int = 0o600) -> sa.Engine:
             event.listen(engine, "connect", _sqlite_pragmas)
         migrate(engine)
     except (sa.exc.OperationalError, sa.exc.DatabaseError, sqlite3.DatabaseError) as e:
-        raise StoreError(
-            f"{sa_url.render_as_string(hide_password=True)}: cannot open: {e.orig if hasattr(e, 'orig') else e}"
-        ) from e
+        reason = getattr(e, "orig", None) or e
+        raise StoreError(f"{sa_url.render_as_string(hide_password=True)}: cannot open: {reason}") from e
     return engine

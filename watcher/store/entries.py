@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import zlib
@@ -88,55 +87,69 @@ def entry_id_for(conn: sa.Connection, key: str) -> int | None:
 def record_items(
     conn: sa.Connection, feed_id: int, items: Sequence[NewItem], now: datetime
 ) -> list[RecordedMatch]:
-    """Insert new entries with their article and matches; an entry stored meanwhile is only linked."""
+    """Insert new entries with their article and matches, in batches; an entry another feed stored
+    meanwhile is only linked to this feed."""
+    if not items:
+        return []
+    rows = [
+        {
+            "feed_id": feed_id,
+            "url": item.key,
+            "link": item.entry.link,
+            "guid": item.entry.guid,
+            "title": item.entry.title or item.article.title,
+            "summary": item.entry.summary[:4000],
+            "author": item.entry.author or item.article.author,
+            "published_at": item.entry.published or item.article.published,
+            "first_seen_at": now,
+        }
+        for item in items
+    ]
+    stmt = insert_ignore(conn, entries).returning(entries.c.id, entries.c.url)
+    ids: dict[str, int] = {url: eid for eid, url in conn.execute(stmt, rows)}
+    lost = [item.key for item in items if item.key not in ids]  # stored first by another feed
+    existing = [eid for key in lost if (eid := entry_id_for(conn, key)) is not None]
+    link_entries(conn, feed_id, [*ids.values(), *existing], now)
+    article_rows: list[dict[str, Any]] = []
+    match_rows: list[dict[str, Any]] = []
     recorded: list[RecordedMatch] = []
     for item in items:
-        e, a = item.entry, item.article
-        result = conn.execute(
-            insert_ignore(conn, entries).values(
-                feed_id=feed_id,
-                url=item.key,
-                link=e.link,
-                guid=e.guid,
-                title=e.title or a.title,
-                summary=e.summary[:4000],
-                author=e.author or a.author,
-                published_at=e.published or a.published,
-                first_seen_at=now,
-            )
-        )
-        if result.rowcount == 0:  # another feed stored it first
-            existing = entry_id_for(conn, item.key)
-            if existing is not None:
-                link_entries(conn, feed_id, [existing], now)
+        entry_id = ids.get(item.key)
+        if entry_id is None:
             continue
-        entry_id = int(result.inserted_primary_key[0])
-        link_entries(conn, feed_id, [entry_id], now)
-        matched = item.matched
-        raw = item.raw_html if matched else None
-        conn.execute(
-            sa.insert(articles).values(
-                entry_id=entry_id,
-                final_url=a.url,
-                status=a.status,
-                source=a.source,
-                extractor_version=a.extractor_version,
-                error=a.error,
-                title=a.title,
-                sitename=a.sitename,
-                author=a.author,
-                language=a.language,
-                published_at=a.published,
-                text=a.text,
-                raw_html=zlib.compress(raw, 6) if raw else None,
-                raw_sha256=hashlib.sha256(raw).hexdigest() if raw else None,
-                fetched_at=item.fetched_at,
-            )
+        a, matched = item.article, item.matched
+        raw = item.raw_html if matched else None  # the page is kept as evidence for matches only
+        article_rows.append(
+            {
+                "entry_id": entry_id,
+                "final_url": a.url,
+                "status": a.status,
+                "source": a.source,
+                "extractor_version": a.extractor_version,
+                "error": a.error,
+                "title": a.title,
+                "sitename": a.sitename,
+                "author": a.author,
+                "language": a.language,
+                "published_at": a.published,
+                "text": a.text,
+                "raw_html": zlib.compress(raw, 6) if raw else None,
+                "raw_sha256": hashlib.sha256(raw).hexdigest() if raw else None,
+                "fetched_at": item.fetched_at,
+            }
         )
         for score in matched:
-            conn.execute(sa.insert(matches).values(**match_row(entry_id, score, now)))
-            recorded.append(RecordedMatch(entry_id, e.link, e.title or a.title, score))
+            match_rows.append(match_row(entry_id, score, now))
+            recorded.append(RecordedMatch(entry_id, item.entry.link, _title(item), score))
+    if article_rows:
+        conn.execute(sa.insert(articles), article_rows)
+    if match_rows:
+        conn.execute(sa.insert(matches), match_rows)
     return recorded
+
+
+def _title(item: NewItem) -> str:
+    return item.entry.title or item.article.title
 
 
 def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
@@ -145,7 +158,7 @@ def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
         "topic": score.topic,
         "score": score.score,
         "reasons": score.reasons(),
-        "details": json.dumps(dataclasses.asdict(score), ensure_ascii=False, default=str),
+        "details": json.dumps(score.to_dict(), ensure_ascii=False, default=str),
         "matched_at": now,
     }
 

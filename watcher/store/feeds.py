@@ -12,6 +12,7 @@ lease left by a crashed poller expires by itself.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -152,9 +153,26 @@ def release(conn: sa.Connection, feed_id: int) -> None:
     )
 
 
+_STATE = (
+    "last_status", "last_http_status", "last_error", "warning", "etag", "last_modified",
+    "body_hash", "failures", "first_failure_at", "last_success_at", "last_polled_at",
+    "last_unconditional_at", "next_poll_at", "adaptive_interval", "current_url", "retired",
+)  # fmt: skip
+
+
+@functools.cache
+def _update_statement() -> sa.Update:
+    """One UPDATE with bound parameters, compiled once (per-call ``.values()`` costs ~0.5 ms)."""
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in _STATE}
+    values["title"] = sa.func.coalesce(sa.bindparam("v_title", type_=sa.Text), feeds.c.title)
+    values["lease_until"] = None
+    values["lease_owner"] = None
+    return sa.update(feeds).where(feeds.c.id == sa.bindparam("v_id")).values(values)
+
+
 def apply_update(conn: sa.Connection, feed_id: int, update: FeedUpdate) -> None:
     """Write a feed's state after a poll (and release its lease), in the caller's transaction."""
-    values: dict[str, Any] = {
+    fields = {
         "last_status": update.status,
         "last_http_status": update.http_status,
         "last_error": update.error,
@@ -171,16 +189,14 @@ def apply_update(conn: sa.Connection, feed_id: int, update: FeedUpdate) -> None:
         "adaptive_interval": update.interval,
         "current_url": update.current_url,
         "retired": update.retired,
-        "lease_until": None,
-        "lease_owner": None,
     }
-    if update.title:
-        values["title"] = update.title
+    params = {f"v_{k}": v for k, v in fields.items()}
+    params.update(v_id=feed_id, v_title=update.title or None)
     if update.moved_to:
         log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
     if update.retired:
         log.warning("feed id=%d retired: %s", feed_id, update.error)
-    conn.execute(sa.update(feeds).where(feeds.c.id == feed_id).values(**values))
+    conn.execute(_update_statement(), params)
 
 
 def list_feeds(engine: sa.Engine, *, include_removed: bool = False) -> list[Feed]:

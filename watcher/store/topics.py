@@ -1,10 +1,11 @@
-"""Queries for the relevance filter: the analyst's labels, stored articles to re-score, match upkeep."""
+"""Relevance-filter queries: the analyst's labels, stored articles to re-score, match upkeep."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -13,7 +14,7 @@ from .entries import match_row
 from .schema import articles, entries, labels, matches
 
 
-def _document_query() -> sa.Select[tuple[int, str, str, str, str | None, str, str]]:
+def _document_query() -> sa.Select[Any]:
     return sa.select(
         entries.c.id,
         entries.c.url,
@@ -25,7 +26,7 @@ def _document_query() -> sa.Select[tuple[int, str, str, str, str | None, str, st
     ).select_from(entries.outerjoin(articles, articles.c.entry_id == entries.c.id))
 
 
-def _document(row: sa.Row[tuple[int, str, str, str, str | None, str, str]]) -> Document:
+def _document(row: Sequence[Any]) -> Document:
     entry_id, url, title, _, language, text, summary = row
     return Document(
         title=title or "",
@@ -49,7 +50,7 @@ def load_feedback(engine: sa.Engine, topic: str) -> tuple[list[Document], list[D
     irrelevant: list[Document] = []
     with engine.connect() as conn:
         for row in conn.execute(query):
-            doc = _document(row[:7])  # type: ignore[arg-type]
+            doc = _document(row[:7])
             (relevant if row[7] else irrelevant).append(doc)
     return relevant, irrelevant
 
@@ -87,7 +88,7 @@ def stored_documents(
         query = query.where(entries.c.first_seen_at >= since)
     with engine.connect() as conn:
         for row in conn.execute(query):
-            yield row[0], _document(row)
+            yield int(row[0]), _document(row)
 
 
 def stored_texts(engine: sa.Engine, limit: int = 5000) -> list[str]:
@@ -127,7 +128,7 @@ def apply_rescore(
     drops: Sequence[int],
     now: datetime,
 ) -> None:
-    """Insert or update matches and delete dropped ones that no digest has carried, in one transaction."""
+    """Insert or update matches; delete dropped ones no digest has carried; one transaction."""
     with engine.begin() as conn:
         for entry_id, score in upserts:
             row = match_row(entry_id, score, now)
