@@ -39,7 +39,7 @@ class FeedReport:
     new: int = 0
     matched: int = 0
     error: str | None = None
-    extract_failures: int = 0  # new articles whose page gave no text: the feed's own text was used
+    extract_failures: int = 0  # new articles with no page text (fetch or extraction failed): feed text used
 
 
 @dataclass
@@ -99,6 +99,9 @@ class Cycle:
         self.progress = progress or (lambda _event, _n: None)
         self.rng = rng or random.Random()
         self.claimed: set[str] = set()  # keys taken by a feed in this cycle
+        # Article pages fetched or being extracted at once: enough to keep every extraction
+        # worker and the HTTP client busy, few enough that 10,000 new entries do not sit in memory.
+        self.in_flight = asyncio.Semaphore(max(16, cfg.http.concurrency))
         self.late_links: list[tuple[str, int]] = []  # (key, feed_id) to link once stored
 
     async def poll(self, feed: Feed) -> FeedReport:
@@ -205,14 +208,15 @@ class Cycle:
             else result.status.value
         )
         failures = sum(
-            1 for i in items if i.article.status == "fallback" and i.raw_html is not None
+            1 for i in items if i.article.status == "fallback"
         )
         report = FeedReport(name, status, len(items), len(recorded), error, failures)
         self.report.matches.extend(recorded)
         return report
 
     async def _item(self, key: str, entry: Entry) -> store_entries.NewItem:
-        article, raw, fetched_at = await self._article(entry)
+        async with self.in_flight:  # bounds pages held in memory, whatever the number of feeds
+            article, raw, fetched_at = await self._article(entry)
         doc = Document(
             title=entry.title or article.title,
             text=article.text,
@@ -221,6 +225,8 @@ class Cycle:
         )
         scores: tuple[Score, ...] = tuple(m.score(doc) for m in self.models)
         self.progress("article", 1)
+        if not any(s.matched for s in scores):
+            raw = None  # the page is kept as evidence for matches only: let it go now
         return store_entries.NewItem(key, entry, article, scores, raw, fetched_at)
 
     async def _article(self, entry: Entry) -> tuple[Article, bytes | None, datetime | None]:

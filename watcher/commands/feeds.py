@@ -23,6 +23,7 @@ from ..http import Fetcher
 from ..models import FetchStatus
 from ..store import feeds as store
 from ..store import now_utc
+from ..store.daemon import read_heartbeat
 from ..textsafe import terminal_safe
 from . import common
 
@@ -231,13 +232,38 @@ def status_json(rows: list[store.FeedHealth]) -> dict[str, object]:
     }
 
 
+def daemon_line(beat: dict[str, Any] | None, poll_interval: float, now: datetime) -> str:
+    """One line on the daemon: alive or not, its last cycle and the next digest."""
+    if not beat:
+        return "daemon: never ran on this database"
+    at = datetime.fromisoformat(str(beat["heartbeat_at"]))
+    age = (now - at).total_seconds()
+    alive = age < 2 * poll_interval + 120
+    state = f"running (pid {beat.get('pid')})" if alive else "not running"
+    line = f"daemon: {state}, last heartbeat {_when(at)} ({age:.0f} s ago)"
+    cycle = beat.get("last_cycle")
+    if isinstance(cycle, dict):
+        line += (
+            f"; last cycle {cycle.get('feeds')} feeds, {cycle.get('new_entries')} new, "
+            f"{cycle.get('matches')} matches, {cycle.get('errors')} errors in {cycle.get('seconds')} s"
+        )
+    if beat.get("next_digest_at"):
+        line += f"; next digest {beat['next_digest_at']}"
+    return terminal_safe(line)
+
+
 def run_status(args: argparse.Namespace) -> int:
-    """Show each feed's health: last success, last error, failures, next poll, entries, matches."""
-    _, engine = _open(args)
+    """Show each feed's health (last success, last error, failures, next poll, entries, matches)
+    and the daemon's heartbeat, last cycle and next digest."""
+    cfg, engine = _open(args)
     rows = store.health(engine)
+    beat = read_heartbeat(engine)
     if args.json:
-        print(json.dumps(status_json(rows), ensure_ascii=False))
+        doc = status_json(rows)
+        doc["daemon"] = beat
+        print(json.dumps(doc, ensure_ascii=False))
         return 0
+    print(daemon_line(beat, cfg.schedule.poll_interval, now_utc()))
     troubled = sum(1 for r in rows if r.feed.failures or r.feed.retired)
     if not common.is_tty():  # pipes and logs: one tab-separated line a feed
         for r in rows:

@@ -67,7 +67,7 @@ class TopicModel:
         sim = self.topic.similarity
         similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
         weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
-        value = (1.0 - weight) * kscore + weight * similarity
+        import os; value = kscore * (1.0 - weight + weight * similarity) if os.environ.get("MULT") else (1.0 - weight) * kscore + weight * similarity
         if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
             value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
         if excluded:
