@@ -78,10 +78,7 @@ def daemon_config(tmp: Path, feeds: list[tuple[str, str]], digest_at: str) -> Pa
 def test_daemon_polls_writes_digest_refuses_second_instance_and_stops_on_sigterm(
     tmp_path: Path, http_server: Server
 ) -> None:
-    urls = {
-        s.slug: http_server.route(f"/n/{s.slug}.html", page(s))
-        for s in (AFGHAN_WORKERS, LOCAL_WEATHER)
-    }
+    urls = {s.slug: http_server.route(f"/n/{s.slug}.html", page(s)) for s in (AFGHAN_WORKERS, LOCAL_WEATHER)}
     feed = http_server.route(
         "/feed.xml",
         rss(
@@ -101,9 +98,7 @@ def test_daemon_polls_writes_digest_refuses_second_instance_and_stops_on_sigterm
     try:
         wait_for(lambda: query(db, "select count(*) from matches") == [(1,)], 60, "the match")
         polls_before = http_server.hits("/feed.xml")
-        wait_for(
-            lambda: http_server.hits("/feed.xml") > polls_before, 20, "a second scheduled poll"
-        )
+        wait_for(lambda: http_server.hits("/feed.xml") > polls_before, 20, "a second scheduled poll")
 
         second = start(config, log=tmp_path / "second.log")
         second.wait(timeout=60)
@@ -168,9 +163,7 @@ class GrowingFarm:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_and_repeats_nothing(
-    tmp_path: Path, http_server: Server
-) -> None:
+def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, http_server: Server) -> None:
     farm = GrowingFarm(http_server, every=0.4)
     config = daemon_config(tmp_path, [("Growing", http_server.url("/grow.xml"))], "03:00")
     db = tmp_path / "seen.db"
@@ -240,3 +233,95 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(
     )
     assert sent == [(len(matched),)]
     assert query(db, "pragma integrity_check") == [("ok",)]
+
+
+def test_missed_digest_is_sent_on_start_sighup_reloads_feeds_and_status_and_metrics_show_it(
+    tmp_path: Path, http_server: Server
+) -> None:
+    import json
+    import urllib.request
+
+    from tests.farm import closed_port
+    from watcher import store
+
+    urls = {s.slug: http_server.route(f"/n/{s.slug}.html", page(s)) for s in (AFGHAN_WORKERS, LOCAL_WEATHER)}
+    feed_a = http_server.route(
+        "/a.xml",
+        rss("A", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "1")]),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    feed_b = http_server.route(
+        "/b.xml",
+        rss("B", [(LOCAL_WEATHER.title, urls["storm"], "2")]),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    # The digest was due an hour ago, and the daemon has known this database for two days: it was
+    # down at digest time, so it sends on start-up.
+    digest_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%H:%M")
+    config = daemon_config(tmp_path, [("A", feed_a)], digest_at)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'formats = ["markdown"]', 'formats = ["markdown"]\nempty = "note"'
+        ),
+        encoding="utf-8",
+    )
+    db = tmp_path / "seen.db"
+    engine = store.open_db(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            store.schema.meta.insert().values(
+                key="daemon_first_start", value=(datetime.now(UTC) - timedelta(days=2)).isoformat()
+            )
+        )
+    engine.dispose()
+    port = closed_port()
+    log = tmp_path / "daemon.log"
+    proc = start(config, "--metrics-port", str(port), log=log)
+    try:
+        wait_for(lambda: any((tmp_path / "digests").glob("*.md")), 60, "the catch-up digest")
+        wait_for(lambda: http_server.hits("/a.xml") >= 1, 30, "feed A polled")
+
+        def metrics() -> str:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    return str(r.read().decode())
+            except OSError:
+                return ""
+
+        wait_for(lambda: "watcher_polls_total" in metrics(), 30, "metrics")
+        assert "watcher_cycle_seconds" in metrics()
+
+        assert http_server.hits("/b.xml") == 0
+        text = config.read_text(encoding="utf-8")
+        config.write_text(
+            text.replace(
+                "# --- topics: begin", f'[[feeds]]\nname = "B"\nurl = "{feed_b}"\n\n# --- topics: begin'
+            ),
+            encoding="utf-8",
+        )
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: http_server.hits("/b.xml") >= 1, 30, "feed B polled after SIGHUP")
+        assert proc.poll() is None, "SIGHUP reloads, it does not stop"
+
+        env = {k: v for k, v in os.environ.items() if k not in ("WATCHER_CONFIG", "WATCHER_DB")}
+        out = subprocess.run(
+            [sys.executable, "-m", "watcher", "status", "--json", "--config", str(config)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        status = json.loads(out.stdout)
+        assert status["daemon"]["pid"] == proc.pid
+        assert status["daemon"]["last_cycle"]["feeds"] >= 1
+        assert status["daemon"]["next_digest_at"]
+        assert {f["name"] for f in status["feeds"]} == {"A", "B"}
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

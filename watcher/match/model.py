@@ -67,7 +67,9 @@ class TopicModel:
         sim = self.topic.similarity
         similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
         weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
-        import os; value = kscore * (1.0 - weight + weight * similarity) if os.environ.get("MULT") else (1.0 - weight) * kscore + weight * similarity
+        # Similarity confirms keywords and never stands in for them: an article unlike every seed
+        # keeps (1 - weight) of its keyword score; one like a seed keeps all of it.
+        value = kscore * (1.0 - weight + weight * similarity)
         if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
             value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
         if excluded:
