@@ -35,9 +35,7 @@ def articles(n: int, words: int, seed: int = 7) -> list[Document]:
     rng = random.Random(seed)
     vocab = {lang: wordfreq.top_n_list(lang, 20000) for lang in ("en", "ru")}
     # Words drawn as often as they occur in real text (Zipf), so repetition is realistic.
-    freqs = {
-        lang: [wordfreq.word_frequency(w, lang) for w in words] for lang, words in vocab.items()
-    }
+    freqs = {lang: [wordfreq.word_frequency(w, lang) for w in words] for lang, words in vocab.items()}
     out = []
     for i in range(n):
         lang = "ru" if i % 5 == 0 else "en"
@@ -68,9 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--words", type=int, default=800)
-    parser.add_argument(
-        "--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.toml"
-    )
+    parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.toml")
     args = parser.parse_args()
     topic = config.load(args.config).topics[0]
 

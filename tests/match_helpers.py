@@ -114,12 +114,8 @@ RUSSIAN_NEAR_MISS = Document(
     None,
     id="ru-diplomacy",
 )
-TITLE_ONLY_ON_TOPIC = Document(
-    "Russia to deport Afghan migrants who overstayed their work permits", ""
-)
-TITLE_ONLY_OFF_TOPIC = Document(
-    "Kremlin hosts Taliban delegation for talks on trade and security", ""
-)
+TITLE_ONLY_ON_TOPIC = Document("Russia to deport Afghan migrants who overstayed their work permits", "")
+TITLE_ONLY_OFF_TOPIC = Document("Kremlin hosts Taliban delegation for talks on trade and security", "")
 
 NEAR_MISSES = (NEAR_MISS_DIPLOMACY, NEAR_MISS_PAKISTAN, NEAR_MISS_CENTRAL_ASIA, NEAR_MISS_EUROPE)
 
@@ -136,9 +132,7 @@ def shipped_model() -> match.TopicModel:
     return match.build_model(shipped_topic())
 
 
-def add_entry(
-    engine: sa.Engine, url: str, title: str, text: str, *, seen: datetime | None = None
-) -> int:
+def add_entry(engine: sa.Engine, url: str, title: str, text: str, *, seen: datetime | None = None) -> int:
     """Store an entry and its extracted article (as the pipeline would); return the entry id."""
     now = seen or datetime(2025, 1, 15, tzinfo=UTC)
     with engine.begin() as conn:

@@ -60,9 +60,7 @@ def test_check_a_url_fetches_and_extracts_the_page(
     assert http_server.hits("/story") == 1
 
 
-def test_check_a_missing_file_is_an_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_check_a_missing_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(tmp_path / "nope.txt"), *_base(tmp_path)]) == 1
     assert "cannot read" in capsys.readouterr().err
 
@@ -70,16 +68,12 @@ def test_check_a_missing_file_is_an_error(
 def test_topic_suggest_lists_distinctive_seed_terms(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert (
-        main(["topic", "suggest", "russia-afghan-migration", "--top", "15", *_base(tmp_path)]) == 0
-    )
+    assert main(["topic", "suggest", "russia-afghan-migration", "--top", "15", *_base(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     stems = [line.split()[0] for line in out[2:]]
     assert len(stems) == 15
     assert "afghan" in stems
-    assert not {"the", "and", "of"} & set(
-        stems
-    )  # generic words weigh nothing against the background
+    assert not {"the", "and", "of"} & set(stems)  # generic words weigh nothing against the background
     assert any("[afghan]" in line for line in out)  # which group already covers a term
 
 
@@ -134,14 +128,10 @@ def test_rescore_keeps_matches_already_sent_in_a_digest(
     now = datetime(2025, 2, 1, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(
-            sa.insert(schema.digests).values(
-                id="d1", message_id="<m>", created_at=now, status="sent"
-            )
+            sa.insert(schema.digests).values(id="d1", message_id="<m>", created_at=now, status="sent")
         )
         conn.execute(
-            sa.update(schema.matches)
-            .where(schema.matches.c.entry_id == ids["labour"])
-            .values(digest_id="d1")
+            sa.update(schema.matches).where(schema.matches.c.entry_id == ids["labour"]).values(digest_id="d1")
         )
     # Label both on-topic English articles irrelevant: look-alikes now score lower, some drop.
     for key in ("labour", "refugees"):
@@ -154,9 +144,7 @@ def test_rescore_keeps_matches_already_sent_in_a_digest(
     assert ids["refugees"] not in _matches(engine)
 
 
-def test_label_stores_feedback_for_the_model(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_label_stores_feedback_for_the_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     engine, ids = _stored(tmp_path)
     assert main(["label", str(ids["ru-labour"]), "relevant", *_base(tmp_path)]) == 0
     assert "extra seed" in capsys.readouterr().out
@@ -173,9 +161,7 @@ def test_label_stores_feedback_for_the_model(
     assert main(["label", str(ids["labour"]), "maybe", *_base(tmp_path)]) == 2
 
 
-def test_eval_shows_the_effect_of_feedback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_shows_the_effect_of_feedback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _, ids = _stored(tmp_path)
     main(["label", str(ids["pakistan"]), "irrelevant", *_base(tmp_path)])
     data = tmp_path / "e.jsonl"

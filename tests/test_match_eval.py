@@ -78,9 +78,7 @@ def test_eval_command_prints_metrics_and_ends_with_the_summary_line(
     assert any(line.startswith("confusion: tp=4 fp=0 fn=0 tn=5") for line in out)
 
 
-def test_eval_json_and_threshold_override(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_json_and_threshold_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = _write_jsonl(tmp_path / "mine.jsonl")
     args = ["eval", str(data), "--config", str(h.CONFIG), "--db", str(tmp_path / "w.db"), "--json"]
     assert main(args) == 0
@@ -91,9 +89,7 @@ def test_eval_json_and_threshold_override(
     assert strict["tp"] < got["tp"] and strict["misclassified"]
 
 
-def test_eval_errors_are_one_line_and_exit_1(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_errors_are_one_line_and_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "1"}\n', encoding="utf-8")
     base = ["--config", str(h.CONFIG), "--db", str(tmp_path / "w.db")]

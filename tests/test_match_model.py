@@ -78,9 +78,7 @@ def test_score_round_trips_through_json_dict() -> None:
 
     back = Score.from_dict(json.loads(json.dumps(score.to_dict())))
     assert back == score
-    assert (
-        Score.from_dict({"topic": "t", "score": 0.5, "matched": True, "new_field": 1}).topic == "t"
-    )
+    assert Score.from_dict({"topic": "t", "score": 0.5, "matched": True, "new_field": 1}).topic == "t"
 
 
 def test_model_is_picklable_and_thread_safe() -> None:
@@ -185,3 +183,11 @@ def test_stored_articles_refine_word_weights() -> None:
     refined = match.build_model(topic, background=background).score(h.ON_TOPIC_LABOUR)
     assert refined.matched and plain.matched
     assert refined.seed_similarity != plain.seed_similarity
+
+
+def test_a_wrong_language_label_is_overruled_by_the_script() -> None:
+    model = h.shipped_model()
+    doc = dataclasses.replace(h.RUSSIAN_ON_TOPIC, language="en")
+    score = model.score(doc)
+    assert score.language == "ru" and score.matched
+    assert model.score(dataclasses.replace(h.ON_TOPIC_LABOUR, language="en-GB")).language == "en"

@@ -67,9 +67,7 @@ def test_wildcard_exact_phrase_and_language_prefix() -> None:
         ConceptGroup("rf", ("=рф",)),
         ConceptGroup("permit", ("work permit", "fr:réfugié")),
     )
-    got = found(
-        m, "Afghanistan's Afghans; РФ and рфы; a work permit, work and permit; des réfugiés"
-    )
+    got = found(m, "Afghanistan's Afghans; РФ and рфы; a work permit, work and permit; des réfugiés")
     assert got["afghan"] == ["afgha*", "afgha*"]
     assert got["rf"] == ["=рф"]  # "рфы" is another word
     assert got["permit"] == ["work permit", "fr:réfugié"]  # "work and permit" is not the phrase
@@ -126,3 +124,13 @@ def test_contrast_group_weakens_the_group_it_outweighs() -> None:
     assert weakened[0].outweighed_by == "elsewhere"
     balanced = group_results(m, m.find(tokenize(f"russia {filler} russia iran"), 0)[0], 0, 1.5)
     assert apply_contrast(groups, balanced)[0].strength == balanced[0].strength
+
+
+def test_topic_languages_choose_the_stemmer_of_plain_terms() -> None:
+    analyzer = Analyzer(wordfreq_frequency)
+    group = ConceptGroup("refugees", ("flüchtling",))
+    german = Matcher((group,), (), analyzer.stem_in, ("de", "ru"))
+    english = Matcher((group,), (), analyzer.stem_in)
+    tokens = tokenize("Die Flüchtlingen kommen")
+    assert german.find(tokens, 0)[0][0]  # German stemmer: flüchtlingen -> flüchtling
+    assert not english.find(tokens, 0)[0][0]

@@ -13,12 +13,12 @@ import html
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import courlan
 import feedparser
+from lxml import etree
 
 from .feeds_fast import parse_fast
 from .models import Entry, FetchStatus, ParsedFeed
@@ -30,15 +30,18 @@ _BLOCKS = (
     "p|div|br|li|ul|ol|tr|td|th|hr|dd|dt|table|pre|h[1-6]|blockquote|section|article|header|"
     "footer|figure|figcaption"
 )
-_ATTRS = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""  # a tag's rest, with ">" allowed inside quotes
+# A tag's rest, with ">" allowed inside quotes.  No bare "<": otherwise every "<a" of a crafted
+# "<a<a<a…" scans to the end of the text and html_to_text turns quadratic (issue 8).
+_ATTRS = r"""(?:[^<>"']|"[^"]*"|'[^']*')*"""
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _HIDDEN = re.compile(
     rf"<(script|style|noscript|template)\b{_ATTRS}>.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL
 )
 _BLOCK_TAG = re.compile(rf"</?(?:{_BLOCKS})\b{_ATTRS}>", re.IGNORECASE)
-_TAG = re.compile(rf"</?[A-Za-z]{_ATTRS}>|<![^>]*>|<\?[^>]*>")
+_TAG = re.compile(rf"</?[A-Za-z]{_ATTRS}>|<![^<>]*>|<\?[^<>]*>")
+# Atomic comments: with a lazy ".*?" alone, n comments split 2**n ways before a miss (issue 8).
 _HTML_START = re.compile(
-    rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
+    rb"^\s*(?:(?><!--.*?-->)\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
 _WS = re.compile(r"[ \t\r\f\v]+")
 _NL = re.compile(r"\s*\n\s*")
@@ -67,41 +70,47 @@ def canonical_url(url: str) -> str:
         normalized: str = courlan.normalize_url(url, strict=False, trailing_slash=True)
     except (ValueError, AttributeError, TypeError):
         normalized = url
-    parts = urlsplit(normalized)
+    try:
+        parts = urlsplit(normalized)
+    except ValueError:  # "http://[oops": not a URL anyone can fetch; keep it as an identity
+        return url
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return url
     return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path or "/", parts.query, ""))
 
 
-class _Links(HTMLParser):
-    """Collect ``<base href>`` and feed ``<link rel="alternate">`` hrefs of an HTML page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base: str | None = None
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: (v or "") for k, v in attrs}
-        if tag == "base" and a.get("href") and self.base is None:
-            self.base = a["href"]
-        elif tag in ("link", "a"):
-            rels = a.get("rel", "").lower().split()
-            kind = a.get("type", "").split(";")[0].strip().lower()
-            if "alternate" in rels and kind in FEED_TYPES and a.get("href", "").strip():
-                self.hrefs.append(a["href"].strip())
-
-    handle_startendtag = handle_starttag
+def _join(base: str, href: str) -> str:
+    """urljoin, or "" for a URL that urllib cannot split (``http://[oops``: ValueError)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return ""
 
 
 def discover_feeds(html_bytes: bytes, base_url: str) -> list[str]:
     """Absolute URLs of the feeds an HTML page advertises, in page order, without repeats."""
-    parser = _Links()
-    parser.feed(html_bytes.decode("utf-8", errors="replace"))
-    parser.close()
-    base = urljoin(base_url, parser.base) if parser.base else base_url
-    found = [urljoin(base, html.unescape(h)) for h in parser.hrefs]
-    return [u for u in dict.fromkeys(found) if urlsplit(u).scheme in ("http", "https")]
+    # lxml, not html.parser: the standard library's parser is quadratic on crafted pages
+    # ("<a <a <a…", unclosed comments) and raises AssertionError on "<![<![" (issue 8).
+    text = html_bytes.decode("utf-8", errors="replace").encode("utf-8")
+    try:
+        root = etree.fromstring(text, etree.HTMLParser(encoding="utf-8", no_network=True))
+    except (etree.LxmlError, ValueError):
+        return []
+    base: str | None = None
+    hrefs: list[str] = []
+    for el in root.iter("base", "link", "a") if root is not None else ():
+        a = {str(k).lower(): str(v) for k, v in el.attrib.items()}
+        if el.tag == "base":
+            if a.get("href") and base is None:
+                base = a["href"]
+            continue
+        rels = a.get("rel", "").lower().split()
+        kind = a.get("type", "").split(";")[0].strip().lower()
+        if "alternate" in rels and kind in FEED_TYPES and a.get("href", "").strip():
+            hrefs.append(a["href"].strip())
+    base = _join(base_url, base) if base else base_url
+    found = [_join(base, html.unescape(h)) for h in hrefs]
+    return [u for u in dict.fromkeys(found) if u and urlsplit(u).scheme in ("http", "https")]
 
 
 def _published(e: Mapping[str, Any]) -> datetime | None:
@@ -126,7 +135,7 @@ def _entry(e: Mapping[str, Any], feed_url: str, base: str) -> Entry:
     guid = str(e.get("id") or "").strip() or None
     if not link and guid and guid.startswith(("http://", "https://")):
         link = guid  # an RSS <guid isPermaLink="true"> is the article's address
-    link = urljoin(base, link) if link else ""
+    link = _join(base, link) if link else ""
     if not link[:8].lower().startswith(("http://", "https://")):
         link = ""  # feedparser offers an Atom id such as urn:uuid:... as the link
     title = html_to_text(str(e.get("title") or ""))

@@ -30,25 +30,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--topic", help="topic name (default: the first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--threshold", type=float, help="override the topic's threshold")
-    p.add_argument(
-        "--feedback", action="store_true", help="also show the effect of the stored labels"
-    )
+    p.add_argument("--feedback", action="store_true", help="also show the effect of the stored labels")
     p.set_defaults(func=run_eval)
 
     c = sub.add_parser("check", help="score one article and explain why")
     common.add_common(c)
-    c.add_argument(
-        "source", help="an http(s) URL, a file (.html or text: first line is the title) or -"
-    )
+    c.add_argument("source", help="an http(s) URL, a file (.html or text: first line is the title) or -")
     c.add_argument("--topic", help="only this topic (default: all)")
     c.add_argument("--json", action="store_true", help="print the scores as JSON")
     c.set_defaults(func=run_check)
 
     t = sub.add_parser("topic", help="work on a topic's definition")
     tsub = t.add_subparsers(dest="topic_command", metavar="SUBCOMMAND", required=True)
-    s = tsub.add_parser(
-        "suggest", help="distinctive terms of the seeds, to write keyword groups from"
-    )
+    s = tsub.add_parser("suggest", help="distinctive terms of the seeds, to write keyword groups from")
     common.add_common(s)
     s.add_argument("name", help="topic name")
     s.add_argument("--top", type=int, default=40, help="how many terms (default 40)")
@@ -106,8 +100,7 @@ def run_eval(args: argparse.Namespace) -> int:
         metrics = ev.evaluate(records, [s.score >= threshold for s in with_fb])
         lines += [
             f"without feedback: {before.line()}",
-            f"with feedback ({len(relevant)} relevant, {len(irrelevant)} irrelevant): "
-            + metrics.line(),
+            f"with feedback ({len(relevant)} relevant, {len(irrelevant)} irrelevant): " + metrics.line(),
         ]
         scores = with_fb
     if args.json:
@@ -132,10 +125,7 @@ def _print_eval(
     m: ev.Metrics,
 ) -> None:
     relevant = sum(r.label for r in records)
-    print(
-        f"topic {topic.name}: {len(records)} records, {relevant} relevant,"
-        f" threshold {threshold:.2f}"
-    )
+    print(f"topic {topic.name}: {len(records)} records, {relevant} relevant, threshold {threshold:.2f}")
     print(f"confusion: tp={m.tp} fp={m.fp} fn={m.fn} tn={m.tn}")
     langs = [s.language or "?" for s in scores]
     by_lang = ev.recall_by_language(records, [s.score >= threshold for s in scores], langs)
@@ -146,10 +136,7 @@ def _print_eval(
         rec, score = by_id[rid]
         kind = "missed" if rec.label else "false alarm"
         title = terminal_safe(rec.document.title[:70])
-        print(
-            f"  {rid} {kind} score={score.score:.3f} {title!r}:"
-            f" {terminal_safe(score.reasons())[:160]}"
-        )
+        print(f"  {rid} {kind} score={score.score:.3f} {title!r}: {terminal_safe(score.reasons())[:160]}")
     print("threshold sweep:")
     for t, sm in ev.sweep(records, [s.score for s in scores]):
         mark = " <" if abs(t - threshold) < 1e-9 else ""
@@ -184,13 +171,9 @@ def _fetch_document(url: str, cfg: Config) -> Document:
 
     async def get() -> Document:
         async with Fetcher(cfg.http) as fetcher:
-            result = await fetcher.get(
-                url, accept=HTML_ACCEPT, max_bytes=cfg.extract.max_html_bytes
-            )
+            result = await fetcher.get(url, accept=HTML_ACCEPT, max_bytes=cfg.extract.max_html_bytes)
         if not result.ok:
-            raise WatcherError(
-                f"{url}: {result.status.value}: {result.error or result.http_status}"
-            )
+            raise WatcherError(f"{url}: {result.status.value}: {result.error or result.http_status}")
         article = extract_article(
             result.body, result.final_url or url, cfg=cfg.extract, content_type=result.content_type
         )
@@ -307,7 +290,6 @@ def run_label(args: argparse.Namespace) -> int:
     title = store_topics.entry_title(engine, args.entry_id)
     effect = "an extra seed" if relevant else "a negative example (look-alikes score lower)"
     print(
-        f"entry {args.entry_id} {terminal_safe(title)[:80]!r}: {args.verdict} for {topic.name};"
-        f" now {effect}"
+        f"entry {args.entry_id} {terminal_safe(title)[:80]!r}: {args.verdict} for {topic.name}; now {effect}"
     )
     return 0

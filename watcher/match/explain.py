@@ -15,16 +15,18 @@ def explain(score: Score, threshold: float) -> list[str]:
     ]
     for name, terms in score.groups.items():
         strength = score.strengths.get(name)
-        found = (
-            ", ".join(f"{t} [title]" if t in score.title_terms else t for t in terms) or "(none)"
-        )
+        found = ", ".join(f"{t} [title]" if t in score.title_terms else t for t in terms) or "(none)"
         level = f" ({strength:.2f})" if strength is not None else ""
         lines.append(f"    {name}{level}: {found}")
     weight = score.similarity_weight
-    lines.append(
-        f"  similarity: {score.similarity_score:.3f} x weight {weight:.2f}"
-        + ("" if weight else " (no seed in this language, or too short: keywords decide)")
-    )
+    factor = 1.0 - weight + weight * score.similarity_score
+    if weight:
+        lines.append(
+            f"  similarity: {score.similarity_score:.3f} -> keyword score x {factor:.2f}"
+            f" (weight {weight:.2f})"
+        )
+    else:
+        lines.append("  similarity: not used (no seed in this language, or no text): keywords decide")
     if score.nearest_seed:
         lines.append(
             f"    nearest seed: {score.nearest_seed} (cosine {score.seed_similarity:.3f});"

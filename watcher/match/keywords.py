@@ -2,7 +2,8 @@
 
 Term syntax (one string per term, case-insensitive):
 
-* ``migrant`` — a word, matched by its stem (Snowball: English for Latin script, Russian for
+* ``migrant`` — a word, matched by its stem (Snowball, in the first of the topic's ``languages``
+  written in its script; else English for Latin script, Russian for
   Cyrillic, Persian for Arabic script), so ``migrants`` and ``migrant's`` match too;
 * ``fr:réfugié`` — the same, stemmed with another language's Snowball stemmer;
 * ``afghan*`` — every word that starts with ``afghan`` (a hand-written stem);
@@ -46,22 +47,31 @@ class Term:
     atoms: tuple[int, ...]
 
 
-def parse_term(raw: str, stem: Callable[[str, str], str], atoms: dict[Atom, int]) -> Term:
-    """Parse one term string, registering its atoms (ids into ``atoms``)."""
+def parse_term(
+    raw: str,
+    stem: Callable[[str, str], str],
+    atoms: dict[Atom, int],
+    languages: Sequence[str] = (),
+) -> Term:
+    """Parse one term string, registering its atoms (ids into ``atoms``).
+
+    A plain word is stemmed in the first of ``languages`` written in its script (else English for
+    Latin script, Russian for Cyrillic, Persian for Arabic script).
+    """
     text = raw.strip().strip('"').strip()
     lang = ""
     if m := _LANG_PREFIX.match(text):
         lang, text = m.group(1), text[m.end() :]
     ids = []
     for word in text.split():
-        atom = _atom(normalise(word), lang, stem)
+        atom = _atom(normalise(word), lang, stem, languages)
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
     return Term(raw.strip(), tuple(ids))
 
 
-def _atom(word: str, lang: str, stem: Callable[[str, str], str]) -> Atom:
+def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:
     if word.startswith("="):
         return Atom("exact", word[1:])
     if word.endswith("*"):
@@ -69,7 +79,10 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str]) -> Atom:
     words = tokenize(word)
     if len(words) != 1:
         return Atom("exact", word)
-    lang = lang or default_language(script_of(words[0]))
+    script = script_of(words[0])
+    lang = lang or next(
+        (code for code in languages if language_script(code) == script), default_language(script)
+    )
     return Atom("stem", stem(words[0], lang), lang) if lang else Atom("exact", words[0])
 
 
@@ -102,11 +115,14 @@ class Matcher:
         groups: Sequence[ConceptGroup],
         exclude: Sequence[str],
         stem: Callable[[str, str], str],
+        languages: Sequence[str] = (),
     ) -> None:
         atoms: dict[Atom, int] = {}
         self.groups = tuple(groups)
-        self.group_terms = tuple(tuple(parse_term(t, stem, atoms) for t in g.terms) for g in groups)
-        self.exclude_terms = tuple(parse_term(t, stem, atoms) for t in exclude)
+        self.group_terms = tuple(
+            tuple(parse_term(t, stem, atoms, languages) for t in g.terms) for g in groups
+        )
+        self.exclude_terms = tuple(parse_term(t, stem, atoms, languages) for t in exclude)
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
@@ -234,9 +250,7 @@ def group_results(
     return out
 
 
-def apply_contrast(
-    groups: Sequence[ConceptGroup], results: Sequence[GroupResult]
-) -> list[GroupResult]:
+def apply_contrast(groups: Sequence[ConceptGroup], results: Sequence[GroupResult]) -> list[GroupResult]:
     """Weaken each group that a contrast group outweighs (evidence x the contrast's weight).
 
     E.g. an article that names Pakistan, Iran and Europe far more often than Russia is about
@@ -265,9 +279,7 @@ def keyword_score(
     When fewer than ``min_groups`` required groups (default: all) are present, the score is 0.
     """
     required = [(g, r) for g, r in zip(groups, results, strict=True) if g.required]
-    optional = [
-        (g, r) for g, r in zip(groups, results, strict=True) if not g.required and not g.contrast
-    ]
+    optional = [(g, r) for g, r in zip(groups, results, strict=True) if not g.required and not g.contrast]
     need = len(required) if min_groups is None else min(min_groups, len(required))
     present = [(g, r) for g, r in required if r.strength > 0]
     if len(present) < need or not present:

@@ -21,7 +21,13 @@ from .similarity import (
     example,
     load_encoder,
 )
-from .text import Analyzer, detect_language_tokens, tokenize, wordfreq_frequency
+from .text import (
+    Analyzer,
+    detect_language_tokens,
+    language_script,
+    tokenize,
+    wordfreq_frequency,
+)
 
 log = logging.getLogger(__name__)
 EXCLUDED_FACTOR = 0.25  # an exclusion term found: the score is cut to a quarter
@@ -57,7 +63,9 @@ class TopicModel:
         """Score one document against the topic, with the reasons."""
         title = tokenize(doc.title)
         tokens = title + tokenize(doc.text)
-        language = _language(doc.language) or detect_language_tokens(tokens)
+        detected = detect_language_tokens(tokens)
+        given = _language(doc.language)  # trusted unless the text is in another script
+        language = given if given and language_script(given) == language_script(detected) else detected
         counts = Counter(tokens)
         hits, excluded = self.matcher.find(tokens, len(title), counts)
         groups = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
@@ -153,7 +161,7 @@ def build_model(
         if background:
             analyzer.fit_background(background)
     try:
-        matcher = keywords.Matcher(topic.groups, topic.exclude, analyzer.stem_in)
+        matcher = keywords.Matcher(topic.groups, topic.exclude, analyzer.stem_in, topic.languages)
     except ValueError as e:
         raise ConfigError(f"topic {topic.name!r}: {e}") from e
     docs = _seed_documents(topic, fetch_seed)

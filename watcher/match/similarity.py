@@ -121,9 +121,7 @@ class TfidfBackend:
 
     name = "tfidf"
 
-    def __init__(
-        self, analyzer: Analyzer, seeds: Sequence[Example], negatives: Sequence[Example]
-    ) -> None:
+    def __init__(self, analyzer: Analyzer, seeds: Sequence[Example], negatives: Sequence[Example]) -> None:
         self.analyzer = analyzer
         self.seed_names = [e.name for e in seeds]
         self.negative_names = [e.name for e in negatives]
@@ -217,8 +215,7 @@ def load_encoder(model: str) -> Encoder:
         from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
     except ImportError as e:
         raise ConfigError(
-            'similarity.backend = "embedding" needs the optional extra:'
-            " pip install 'watcher[embeddings]'"
+            "similarity.backend = \"embedding\" needs the optional extra: pip install 'watcher[embeddings]'"
         ) from e
     st = SentenceTransformer(model or "paraphrase-multilingual-MiniLM-L12-v2")
 
@@ -242,9 +239,7 @@ class EmbeddingBackend:
 
     name = "embedding"
 
-    def __init__(
-        self, encode: Encoder, seeds: Sequence[Example], negatives: Sequence[Example]
-    ) -> None:
+    def __init__(self, encode: Encoder, seeds: Sequence[Example], negatives: Sequence[Example]) -> None:
         self._encode = encode
         self.seed_names = [e.name for e in seeds]
         self.negative_names = [e.name for e in negatives]

@@ -61,13 +61,9 @@ def set_label(engine: sa.Engine, entry_id: int, topic: str, relevant: bool, now:
         exists = conn.execute(sa.select(entries.c.id).where(entries.c.id == entry_id)).first()
         if exists is None:
             return False
+        conn.execute(sa.delete(labels).where(labels.c.entry_id == entry_id, labels.c.topic == topic))
         conn.execute(
-            sa.delete(labels).where(labels.c.entry_id == entry_id, labels.c.topic == topic)
-        )
-        conn.execute(
-            sa.insert(labels).values(
-                entry_id=entry_id, topic=topic, relevant=relevant, created_at=now
-            )
+            sa.insert(labels).values(entry_id=entry_id, topic=topic, relevant=relevant, created_at=now)
         )
     return True
 
@@ -79,9 +75,7 @@ def entry_title(engine: sa.Engine, entry_id: int) -> str:
     return str(title or "")
 
 
-def stored_documents(
-    engine: sa.Engine, since: datetime | None = None
-) -> Iterator[tuple[int, Document]]:
+def stored_documents(engine: sa.Engine, since: datetime | None = None) -> Iterator[tuple[int, Document]]:
     """Every stored entry (first seen at or after ``since``) as a document, oldest first."""
     query = _document_query().order_by(entries.c.first_seen_at, entries.c.id)
     if since is not None:
