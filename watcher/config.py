@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import math
 import os
 import re
 import tomllib
@@ -22,6 +23,7 @@ from .errors import ConfigError
 DEFAULT_USER_AGENT = "watcher/0.1 (+{contact})"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+_MAX_SECONDS = 100 * 365 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class DigestConfig:
     atom_items: int = 100
     templates: Path | None = None  # folder whose files override the bundled templates
     email: EmailConfig = field(default_factory=EmailConfig)
+    file_mode: int = 0o600  # digest files: the owner's only, unless configured ("0640")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,7 @@ class Config:
     digest: DigestConfig = field(default_factory=DigestConfig)
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
+    db_file_mode: int = 0o600  # [storage] file_mode: a new SQLite file is the owner's only
 
     @property
     def db_url(self) -> str:
@@ -179,9 +183,13 @@ def parse_duration(value: object, where: str) -> float:
     if isinstance(value, int | float):
         if value <= 0:
             raise ConfigError(f"{where}: must be positive, got {value!r}")
+        if value > _MAX_SECONDS:  # also inf: date arithmetic would overflow later, in a cycle
+            raise ConfigError(f"{where}: must be at most 100 years, got {value!r}")
         return float(value)
     if isinstance(value, str) and (m := _DURATION.match(value)):
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
+        if seconds > _MAX_SECONDS:
+            raise ConfigError(f"{where}: must be at most 100 years, got {value!r}")
         if seconds > 0:
             return seconds
     raise ConfigError(f'{where}: expected a duration such as "15m" or "6h", got {value!r}')
@@ -218,6 +226,8 @@ class _Table:
 
     def text(self, key: str, default: str) -> str:
         value = self._get(key, (str,), "a string")
+        if value is not None and "\x00" in value:  # no path, URL or name holds a NUL
+            raise ConfigError(f"{self.where(key)}: contains a NUL character")
         return default if value is None else value
 
     def flag(self, key: str, default: bool) -> bool:
@@ -236,7 +246,7 @@ class _Table:
         value = self._get(key, (int, float), "a number")
         if value is None:
             return default
-        if not lo <= value <= hi:
+        if not lo <= value <= hi or abs(value) > 1e300 or not math.isfinite(value):  # inf, 10**400
             raise ConfigError(f"{self.where(key)}: must be between {lo} and {hi}, got {value}")
         return float(value)
 
@@ -252,6 +262,8 @@ class _Table:
         for i, item in enumerate(items):
             if not isinstance(item, str):
                 raise ConfigError(f"{self.where(key)}[{i}]: expected a string, got {item!r}")
+            if "\x00" in item:
+                raise ConfigError(f"{self.where(key)}[{i}]: contains a NUL character")
         return tuple(items)
 
     def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
@@ -284,6 +296,23 @@ class _Table:
 def _path(base: Path, value: str) -> Path:
     p = Path(os.path.expanduser(value))
     return p if p.is_absolute() else base / p
+
+
+def _file_mode(t: _Table, key: str) -> int:
+    """A file mode: an octal string such as "0640" (or TOML's 0o640); the owner keeps read-write."""
+    t.known.add(key)
+    value = t.raw.get(key, 0o600)
+    mode = -1
+    if isinstance(value, str) and re.fullmatch(r"0?o?[0-7]{3}", value.strip()):
+        mode = int(value.strip().lstrip("0o") or "0", 8)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    if not 0 <= mode <= 0o777 or mode & 0o600 != 0o600:
+        raise ConfigError(
+            f'{t.where(key)}: expected an octal file mode such as "0600" or "0640" that lets the '
+            f"owner read and write, got {value!r}"
+        )
+    return mode
 
 
 def _http(t: _Table) -> HttpConfig:
@@ -331,7 +360,7 @@ def _schedule(t: _Table) -> ScheduleConfig:
     tz = t.text("timezone", d.timezone)
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as e:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as e:  # OSError: "America", a long name
         raise ConfigError(f"{t.where('timezone')}: unknown IANA time zone {tz!r}") from e
     cfg = ScheduleConfig(
         poll_interval=t.duration("poll_interval", d.poll_interval),
@@ -395,6 +424,7 @@ def _digest(t: _Table, base: Path) -> DigestConfig:
         atom_items=t.whole("atom_items", d.atom_items, 1),
         templates=_path(base, templates) if templates else None,
         email=_email(t.table("email")),
+        file_mode=_file_mode(t, "file_mode"),
     )
     t.finish()
     return cfg
@@ -429,10 +459,17 @@ def _seeds(t: _Table, base: Path) -> tuple[str, ...]:
             continue
         pattern = str(_path(base, item))
         matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        if not matches or not all(Path(m).is_file() for m in matches):
+        if not matches or not all(_is_file(m) for m in matches):
             raise ConfigError(f"{t.where('seeds')}[{i}]: no seed file at {pattern}")
         out.extend(matches)
     return tuple(out)
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except OSError:  # a name too long for the file system is no seed file either
+        return False
 
 
 def _topic(t: _Table, base: Path) -> TopicConfig:
@@ -497,6 +534,7 @@ def parse(
     storage = root.table("storage")
     db_value = db or storage.text("db", "seen.db")
     storage.known.add("db")  # read even when --db / WATCHER_DB overrides it
+    db_file_mode = _file_mode(storage, "file_mode")
     storage.finish()
     topics = tuple(_topic(t, base_dir) for t in root.tables("topics"))
     names = [t.name for t in topics]
@@ -512,6 +550,7 @@ def parse(
         digest=_digest(root.table("digest"), base_dir),
         feeds=_feeds(root),
         topics=topics,
+        db_file_mode=db_file_mode,
     )
     root.finish()
     return cfg
@@ -527,7 +566,7 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
         )
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         value = text
     table = raw
     parts = key.split(".")
@@ -562,6 +601,8 @@ def load(
             raise ConfigError(f"{path}: cannot read: {e}") from e
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: invalid TOML: {e}") from e
+        except RecursionError as e:  # tomllib recurses per nested array or inline table
+            raise ConfigError(f"{path}: invalid TOML: nested too deeply") from e
     for assignment in overrides:
         apply_override(raw, assignment)
     base = path.resolve().parent if path is not None else Path.cwd()

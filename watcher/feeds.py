@@ -43,7 +43,8 @@ _TAG = re.compile(rf"</?[A-Za-z]{_ATTRS}>|<![^<>]*>|<\?[^<>]*>")
 _HTML_START = re.compile(
     rb"^\s*(?:(?><!--.*?-->)\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
-_WS = re.compile(r"[ \t\r\f\v]+")
+# Every space but the newline, so that _NL never meets a long run (em spaces, \x1c…): quadratic.
+_WS = re.compile(r"[^\S\n]+")
 _NL = re.compile(r"\s*\n\s*")
 
 

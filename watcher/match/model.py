@@ -89,7 +89,8 @@ class TopicModel:
             matched=value >= self.threshold,
             groups={g.name: g.terms for g in groups},
             excluded=tuple(excluded),
-            nearest_seed=cmp.nearest,
+            # A seed in another language was not compared: naming it would explain nothing.
+            nearest_seed=cmp.nearest if cmp.covered and cmp.nearest_similarity > 0 else None,
             seed_similarity=round(cmp.nearest_similarity, 4),
             keyword_score=round(kscore, 4),
             similarity_score=round(similarity, 4),
