@@ -93,9 +93,7 @@ def test_fetch_stores_matches_once_across_feeds_and_repolls_nothing(
     db = tmp_path / "seen.db"
     assert rows(db, "select count(*) from entries") == [(4,)]
     workers = rows(db, f"select id from entries where url = '{urls['afghan-workers']}'")
-    assert len(workers) == 1, (
-        "the article reached through two feeds (once with utm_*) is stored once"
-    )
+    assert len(workers) == 1, "the article reached through two feeds (once with utm_*) is stored once"
     assert rows(db, f"select count(*) from entry_feeds where entry_id = {workers[0][0]}") == [(2,)]
     # Evidence kept for matches: compressed page, text, extractor version, times.
     evidence = rows(
@@ -204,3 +202,82 @@ def test_unreachable_configured_feeds_report_one_line_each_and_exit_0(
     assert main(["fetch", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert sum(line.startswith("error Feed ") for line in out.splitlines()) == 3
+
+
+def test_a_page_that_hangs_the_extractor_is_cut_off_and_the_rest_of_the_batch_is_stored(
+    tmp_path: Path, http_server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.extract_helpers import slow_page
+
+    urls = serve_stories(http_server)
+    slow = http_server.route("/news/slow.html", slow_page(8_000))
+    feed = http_server.route(
+        "/f.xml",
+        rss(
+            "F",
+            [
+                ("A very long page", slow, "s-1"),
+                (AFGHAN_WORKERS.title, urls["afghan-workers"], "f-1"),
+                (LOCAL_WEATHER.title, urls["storm"], "f-2"),
+                (AFGHAN_REFUGEES_RU.title, urls["afgancy-ubezhishche"], "f-3"),
+            ],
+        ),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    config = write_config(tmp_path, [("F", feed)], "")
+    text = config.read_text(encoding="utf-8").replace(
+        "[extract]\nworkers = 1", "[extract]\nworkers = 2\ntimeout = 0.6"
+    )
+    config.write_text(text, encoding="utf-8")
+    data = fetch_json(config, capsys)
+    assert data["new_entries"] == 4 and data["errors"] == []
+    db = tmp_path / "seen.db"
+    statuses = dict(rows(db, "select e.link, a.status from entries e join articles a on a.entry_id = e.id"))
+    assert statuses[slow] == "fallback"
+    assert rows(
+        db, f"select a.error from articles a join entries e on e.id = a.entry_id where e.link = '{slow}'"
+    )[0][0].startswith("extraction took longer")
+    assert [statuses[urls[s]] for s in ("afghan-workers", "storm", "afgancy-ubezhishche")] == ["ok"] * 3
+    assert sorted(str(m["url"]) for m in data["matches"]) == sorted(
+        [urls["afghan-workers"], urls["afgancy-ubezhishche"]]
+    )
+
+
+def test_progress_bar_on_a_terminal_and_quiet_in_pipes(tmp_path: Path, http_server: Server) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    urls = serve_stories(http_server)
+    feed = http_server.route(
+        "/p.xml",
+        rss("P", [(LOCAL_WEATHER.title, urls["storm"], "p-1")]),
+        headers={"Content-Type": "application/rss+xml"},
+    )
+    config = write_config(tmp_path, [("P", feed)])
+    cmd = [sys.executable, "-m", "watcher", "fetch", "--config", str(config)]
+    env = {k: v for k, v in os.environ.items() if k not in ("WATCHER_CONFIG", "WATCHER_DB")}
+    env["COLUMNS"] = "120"
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(cmd, stdin=secondary, stdout=secondary, stderr=secondary, env=env, cwd=tmp_path)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(primary)
+    assert proc.wait(timeout=60) == 0
+    on_tty = b"".join(chunks).decode(errors="replace")
+    assert "articles extracted" in on_tty and "\x1b[" in on_tty  # the bar, drawn with terminal codes
+
+    piped = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert piped.returncode == 0
+    assert "\x1b[" not in piped.stdout + piped.stderr
+    assert "articles extracted" not in piped.stdout + piped.stderr
+    assert piped.stdout.strip().splitlines()[-1].startswith("1 feeds polled")

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .errors import WatcherError
+from .textsafe import terminal_safe
 
 # Each module registers its subcommands; a command is `func(args) -> int`.
 COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon")
@@ -70,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except WatcherError as e:
-        print(f"watcher: error: {e}", file=sys.stderr)
+        # Errors quote URLs and titles from the network: no escape sequences reach the terminal.
+        print(f"watcher: error: {terminal_safe(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("watcher: interrupted", file=sys.stderr)

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
@@ -160,6 +161,11 @@ class Config:
     db_file_mode: int = 0o600  # [storage] file_mode: a new SQLite file is the owner's only
 
     @property
+    def db_shown(self) -> str:
+        """The database for messages and logs: a URL's password masked."""
+        return _mask_password(self.db)
+
+    @property
     def db_url(self) -> str:
         return self.db if "://" in self.db else f"sqlite:///{self.db}"
 
@@ -174,6 +180,18 @@ class Config:
                 return topic
         names = [t.name for t in self.topics]
         raise ConfigError(f"topic {name!r} is not configured{_hint(name, names)}")
+
+
+def _mask_password(url: str) -> str:
+    """A URL with its password (if any) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        if "://" not in url or parts.password is None:
+            return url
+    except ValueError:
+        return url
+    user = parts.netloc.rpartition("@")[0].partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{parts.netloc.rpartition('@')[2]}"))
 
 
 def parse_duration(value: object, where: str) -> float:
@@ -533,6 +551,11 @@ def parse(
     root = _Table(raw, "")
     storage = root.table("storage")
     db_value = db or storage.text("db", "seen.db")
+    if not db and _mask_password(db_value) != db_value:
+        raise ConfigError(
+            f"{storage.where('db')}: passwords are not read from the file; leave it out of the URL "
+            "and set PGPASSWORD (or pass the whole URL in WATCHER_DB)"
+        )
     storage.known.add("db")  # read even when --db / WATCHER_DB overrides it
     db_file_mode = _file_mode(storage, "file_mode")
     storage.finish()

@@ -60,7 +60,7 @@ class Daemon:
     def __init__(self, load: Callable[[], Config], *, metrics_port: int | None = None) -> None:
         self.load = load
         self.cfg = load()
-        self.engine: sa.Engine = open_db(self.cfg.db_url)
+        self.engine: sa.Engine = open_db(self.cfg.db_url, file_mode=self.cfg.db_file_mode)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.models: list[match.TopicModel] = []
         self.stopping = asyncio.Event()

@@ -134,6 +134,8 @@ def send(
                 smtp.login(cfg.username, password or "")
             except (OSError, smtplib.SMTPException) as e:
                 return SendResult(False, True, f"{where}: login failed: {_reason(e)}")
+            except UnicodeError:  # smtplib sends credentials as ASCII; its error quotes them
+                return SendResult(False, True, f"{where}: login failed: non-ASCII user or password")
         try:
             refused = smtp.send_message(msg, from_addr=cfg.from_, to_addrs=list(cfg.to))
         except (

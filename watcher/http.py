@@ -137,9 +137,11 @@ class Fetcher:
         """GET a URL politely; follow redirects; return what happened as a value."""
         started = time.monotonic()
         headers = {"Accept": accept}
-        if etag:
+        # Validators echo what a server sent; a non-ASCII one cannot be sent back (httpx raises
+        # UnicodeEncodeError), and a stored one would break every later poll (issue 8).
+        if etag and _header_safe(etag):
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and _header_safe(last_modified):
             headers["If-Modified-Since"] = last_modified
         limit = max_bytes if max_bytes is not None else self.cfg.max_body_bytes
         current, permanent, seen, hops = url, True, {url}, 0
@@ -150,7 +152,11 @@ class Fetcher:
                     break
                 hops += 1
                 permanent = permanent and hop.code in PERMANENT
-                target = str(httpx.URL(current).join(hop.location))
+                try:
+                    target = str(httpx.URL(current).join(hop.location))
+                except (httpx.InvalidURL, ValueError) as e:  # "//[::1", a bad IDNA label
+                    bad = f"invalid redirect Location {hop.location!r}: {_one_line(e)}"
+                    raise _Fail(FetchStatus.HTTP_ERROR, bad, hop.code) from e
                 if target in seen:
                     loop = f"redirect loop: {current} -> {target}"
                     raise _Fail(FetchStatus.TOO_MANY_REDIRECTS, loop, hop.code)
@@ -211,7 +217,10 @@ class Fetcher:
         """One request under the host gate and the global semaphore; expected failures as _Fail."""
         try:
             parsed = httpx.URL(url)
-        except httpx.InvalidURL as e:
+            parsed.host  # noqa: B018  decodes the IDNA name, which may raise
+            if parsed.port is not None and not 0 < parsed.port < 65536:
+                raise ValueError(f"port {parsed.port} out of range")  # anyio would raise later
+        except (httpx.InvalidURL, ValueError) as e:  # ValueError: idna.IDNAError ("http://xn--/")
             raise _Fail(FetchStatus.HTTP_ERROR, f"invalid URL {url!r}: {_one_line(e)}") from e
         if parsed.scheme not in ("http", "https"):
             raise _Fail(FetchStatus.BLOCKED, f"scheme {parsed.scheme or '(none)'!r} is not allowed")
@@ -299,6 +308,10 @@ class Fetcher:
             gate.next_start = start + self.cfg.min_host_gap
         if start > now:
             await asyncio.sleep(start - now)
+
+
+def _header_safe(value: str) -> bool:
+    return value.isascii() and value.isprintable()
 
 
 def _reason(code: int) -> str:

@@ -31,6 +31,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Not global, but not flagged by every Python's ipaddress (3.11 misses these): site-local IPv6
+# (deprecated, still routed inside some networks), IETF protocol assignments, documentation.
+_ALSO_NON_GLOBAL = tuple(
+    ipaddress.ip_network(n) for n in ("fec0::/10", "192.0.0.0/24", "3fff::/20", "2001:db8::/32")
+)
 
 
 class AddressBlocked(Exception):
@@ -57,7 +62,9 @@ def classify(ip: IPAddress) -> str | None:
     for name, hit in checks:
         if hit:
             return name
-    return None if ip.is_global else "non-global"
+    if not ip.is_global or any(ip in net for net in _ALSO_NON_GLOBAL):
+        return "non-global"
+    return None
 
 
 def _networks(cfg: HttpConfig) -> tuple[list[Network], set[str]]:

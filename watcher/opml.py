@@ -41,7 +41,7 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
         for child in node.findall("outline"):
             url = (child.get("xmlUrl") or child.get("xmlurl") or "").strip()
             name = (child.get("title") or child.get("text") or "").strip()
-            if url and urlsplit(url).scheme in ("http", "https") and url not in found:
+            if url and _scheme(url) in ("http", "https") and url not in found:
                 found[url] = OpmlFeed(url, name, category)
             walk(child, name if not url else category)
 
@@ -49,6 +49,13 @@ def parse_opml(data: bytes) -> list[OpmlFeed]:
     assert body is not None
     walk(body, "")
     return list(found.values())
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # "http://[oops": not a feed anyone can fetch
+        return ""
 
 
 def render_opml(feeds: Sequence[Feed], *, now: datetime, title: str = "watcher feeds") -> bytes:

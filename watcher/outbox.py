@@ -121,12 +121,14 @@ def _message_id(cfg: Config, digest_id: str) -> str:
     return f"<watcher.{digest_id}@{domain}>"
 
 
-def _write(env: jinja2.Environment, d: Digest, stem: Path, formats: Sequence[str]) -> list[Path]:
+def _write(
+    env: jinja2.Environment, d: Digest, stem: Path, formats: Sequence[str], mode: int = 0o600
+) -> list[Path]:
     written = []
     for fmt in formats:
         if fmt in FILE_FORMATS:
             path = stem.with_name(f"{stem.name}.{render.EXTENSIONS[fmt]}")
-            deliver.write_atomic(path, render.render(env, fmt, d))
+            deliver.write_atomic(path, render.render(env, fmt, d), mode=mode)
             written.append(path)
     return written
 
@@ -145,7 +147,7 @@ def _deliver(
 ) -> DigestOutcome:
     """Write and mail a recorded digest; if ``track``, mark it sent, failed, or leave it pending."""
     env = render.make_env(cfg.digest.templates)
-    paths = tuple(_write(env, d, stem, formats))
+    paths = tuple(_write(env, d, stem, formats, cfg.digest.file_mode))
     base = DigestOutcome("sent", d.id, message_id, d.count, len(d.match_ids), paths)
     email = cfg.digest.email
     if email.enabled:
@@ -234,7 +236,9 @@ def write_feed(cfg: Config, engine: sa.Engine, *, now: datetime) -> Path:
     feed_id = "urn:watcher:feed:" + hashlib.sha256(cfg.db_url.encode()).hexdigest()[:16]
     path = cfg.digest.dir / "feed.atom"
     deliver.write_atomic(
-        path, render.render_atom(items, feed_id=feed_id, title="watcher matches", updated=now)
+        path,
+        render.render_atom(items, feed_id=feed_id, title="watcher matches", updated=now),
+        mode=cfg.digest.file_mode,
     )
     return path
 
@@ -265,7 +269,7 @@ def send_digest(
         return DigestOutcome("dry", d.id, None, d.count, len(d.match_ids), rendered=rendered)
     feed = [write_feed(cfg, engine, now=now)] if "atom" in fmts else []
     if since is not None:
-        paths = _write(env, d, _stem(cfg, engine, d, "-review"), fmts)
+        paths = _write(env, d, _stem(cfg, engine, d, "-review"), fmts, cfg.digest.file_mode)
         return DigestOutcome("review", d.id, None, d.count, len(d.match_ids), tuple(paths + feed))
     if d.empty and cfg.digest.empty == "skip":
         log.info("digest: nothing new, skipped")

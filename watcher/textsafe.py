@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 # C0 and C1 controls except tab and newline, and DEL: they can move the cursor, set titles, etc.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Also the bidi embeddings, overrides and isolates, which reorder what the reader sees.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(text: str) -> str:

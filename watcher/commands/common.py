@@ -36,7 +36,7 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def open_store(cfg: Config) -> sa.Engine:
-    return store.open_db(cfg.db_url)
+    return store.open_db(cfg.db_url, file_mode=cfg.db_file_mode)
 
 
 def is_tty() -> bool:

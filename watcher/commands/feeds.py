@@ -138,7 +138,8 @@ def run_add(args: argparse.Namespace) -> int:
         url, title = asyncio.run(_find_feed(cfg.http, args.url))
     feed = store.add_feed(engine, url, name=args.name or title, now=now_utc())
     note = f" (found on {args.url})" if url != args.url else ""
-    print(f"added {feed.url}{note}: {feed.name or '(no title)'}")
+    # The title and a discovered URL come from the fetched page: no escape sequences (issue 8).
+    print(terminal_safe(f"added {feed.url}{note}: {feed.name or '(no title)'}"))
     return 0
 
 
@@ -154,7 +155,7 @@ def run_enable(args: argparse.Namespace) -> int:
     """Enable a feed; a retired feed (HTTP 410) is polled again."""
     _, engine = _open(args)
     feed = store.set_enabled(engine, args.url, True, now=now_utc())
-    print(f"enabled {feed.url}")
+    print(terminal_safe(f"enabled {feed.url}"))
     return 0
 
 
@@ -162,7 +163,7 @@ def run_disable(args: argparse.Namespace) -> int:
     """Stop polling an added feed (feeds in config.toml are disabled there)."""
     _, engine = _open(args)
     feed = store.set_enabled(engine, args.url, False, now=now_utc())
-    print(f"disabled {feed.url}")
+    print(terminal_safe(f"disabled {feed.url}"))
     return 0
 
 

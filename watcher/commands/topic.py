@@ -286,7 +286,7 @@ def run_label(args: argparse.Namespace) -> int:
     engine = common.open_store(cfg)
     relevant = args.verdict == "relevant"
     if not store_topics.set_label(engine, args.entry_id, topic.name, relevant, now_utc()):
-        raise ConfigError(f"entry {args.entry_id}: no such entry in {cfg.db}")
+        raise ConfigError(f"entry {args.entry_id}: no such entry in {cfg.db_shown}")
     title = store_topics.entry_title(engine, args.entry_id)
     effect = "an extra seed" if relevant else "a negative example (look-alikes score lower)"
     print(

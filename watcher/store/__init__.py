@@ -52,7 +52,10 @@ def _prepare_file(url: sa.URL, mode: int) -> None:
     p.parent.mkdir(parents=True, exist_ok=True)
     if not p.exists():
         fd = os.open(p, os.O_CREAT | os.O_WRONLY, mode)
-        os.close(fd)
+        try:
+            os.fchmod(fd, mode)  # exactly as configured, whatever the umask (-wal/-shm follow it)
+        finally:
+            os.close(fd)
 
 
 def schema_version(conn: sa.Connection) -> int:

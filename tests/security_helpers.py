@@ -1,0 +1,261 @@
+"""Helpers for the hostile-input tests (issue 8): listeners, hostile strings, bombs, a small world.
+
+Everything here talks to loopback only.  ``Listener`` is a raw TCP socket that counts accepted
+connections and received bytes, so a test can prove that *nothing* reached an address the policy
+refuses, not merely that no HTTP request was parsed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import resource
+import socket
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from hypothesis import strategies as st
+
+from tests.server import Server
+from watcher import config as config_mod
+from watcher.extract import ExtractPool
+from watcher.match import TopicModel
+from watcher.pipeline import CycleReport, build_models, run_cycle_async
+from watcher.store import open_db, schema
+
+RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
+HTML_TYPE = {"Content-Type": "text/html; charset=utf-8"}
+
+
+class Listener:
+    """A TCP listener on one loopback address that records every connection and byte it gets."""
+
+    def __init__(self, host: str, port: int = 0) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.host, self.port = host, int(self.sock.getsockname()[1])
+        self.connections = 0
+        self.received = b""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            with conn:
+                conn.settimeout(0.2)
+                with contextlib.suppress(OSError):
+                    self.received += conn.recv(65536)
+
+    def url(self, path: str = "/", host: str | None = None) -> str:
+        shown = host or (f"[{self.host}]" if ":" in self.host else self.host)
+        return f"http://{shown}:{self.port}{path}"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+
+
+def listener_or_none(host: str, port: int = 0) -> Listener | None:
+    """A Listener, or None where the address cannot be bound (no IPv6, no 127.0.0.2)."""
+    try:
+        return Listener(host, port)
+    except OSError:
+        return None
+
+
+# Strings a stranger might put in a title, a site name, a summary or a URL.
+NASTY = (
+    "<script>alert(1)</script>",
+    '"><img src=x onerror=alert(2)>',
+    "<a href='javascript:alert(3)'>x</a>",
+    "[click](javascript:alert(4))",
+    "![pixel](http://evil.example/p.png)",
+    "<http://evil.example/autolink>",
+    "[ref]: http://evil.example/ref",
+    "javascript:alert(5)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCg2KTwvc2NyaXB0Pg==",
+    "&lt;script&gt;",
+    "&#x3C;svg onload=alert(7)&#x3E;",
+    "**bold** _em_ `code` ~~del~~ | table |",
+    "# heading",
+    "1. list",
+    "- item",
+    "> quote",
+    "---",
+    "    indented code",
+    "\r\nBcc: victim@example.org\r\n",
+    "\nX-Injected: 1",
+    "\x1b]0;pwned\x07",
+    "\x1b[2J\x1b[31mred",
+    "\x9b31m",
+    "\u202egnp.exe",
+    "\u2066isolate\u2069",
+    "\x00nul",
+    "\ufeffbom",
+    "\ud800",
+    "\uffff",
+    "{top}{count}{0}{__class__}",
+    "%s%n%x",
+    "a" * 300,
+)
+
+hostile_text = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(NASTY),
+    st.lists(st.one_of(st.sampled_from(NASTY), st.text(max_size=8)), max_size=5).map("".join),
+)
+hostile_url = st.one_of(
+    st.sampled_from(
+        (
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "file:///etc/passwd",
+            "http://evil.example/a)b](javascript:alert(1))",
+            'http://evil.example/"onmouseover="alert(1)',
+            "http://evil.example/<script>",
+            "http://evil.example/\r\nX-Injected: 1",
+            "https://news.example/story?id=1&utm_source=x",
+            "//evil.example/protocol-relative",
+            "http://[oops/",
+        )
+    ),
+    st.text(max_size=40),
+    st.builds(lambda p: f"https://news.example/{p}", st.text(max_size=20)),
+)
+
+
+def billion_laughs(depth: int = 9, width: int = 10) -> bytes:
+    """RSS whose title and description reference an entity that expands to width**depth words."""
+    ents = ['<!ENTITY l0 "lollollollollollollollollollol">']
+    ents += [f'<!ENTITY l{i} "{f"&l{i - 1};" * width}">' for i in range(1, depth + 1)]
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n' + "\n".join(ents) + "\n]>\n"
+        '<rss version="2.0"><channel><title>Laughs</title><item><title>a&l' + str(depth) + ";b"
+        "</title><link>http://news.example/laughs</link><description>&l"
+        + str(depth)
+        + ";</description></item></channel></rss>"
+    ).encode()
+
+
+def quadratic_blowup(size: int = 100_000, refs: int = 20_000) -> bytes:
+    """One big entity referenced many times: no nesting, size x refs characters if expanded."""
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{"A" * size}">]>'
+        '<rss version="2.0"><channel><title>Q</title><item><title>q</title>'
+        "<link>http://news.example/q</link><description>"
+        + "&a;" * refs
+        + "</description></item></channel></rss>"
+    ).encode()
+
+
+def external_entities(secret: Path, dtd_url: str) -> bytes:
+    """RSS that asks for a local file (general and parameter entity) and a remote DTD."""
+    return (
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "{dtd_url}" [\n'
+        f'<!ENTITY xxe SYSTEM "file://{secret}">\n'
+        f'<!ENTITY % remote SYSTEM "{dtd_url}">\n%remote;\n'
+        f'<!ENTITY net SYSTEM "{dtd_url}">\n]>\n'
+        '<rss version="2.0"><channel><title>X&xxe;</title><item><title>x&xxe;y&net;</title>'
+        "<link>http://news.example/xxe</link><description>&xxe;</description></item>"
+        "</channel></rss>"
+    ).encode()
+
+
+def rss_doc(title: str, items: Sequence[tuple[str, str, str]]) -> bytes:
+    """RSS 2.0 with (title, link, description) items; the strings are inserted as CDATA-free text."""
+    from xml.sax.saxutils import escape
+
+    body = "".join(
+        f"<item><title>{escape(t)}</title><link>{escape(link)}</link>"
+        f"<guid isPermaLink='false'>{escape(link or t)}</guid>"
+        f"<description>{escape(d)}</description></item>"
+        for t, link, d in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>http://news.example/</link>{body}</channel></rss>"
+    ).encode()
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory so far (a high-water mark: growth means a blow-up)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+TOPIC = {
+    "name": "Russia–Afghan migration",
+    "groups": [
+        {"name": "migration", "terms": ["migrant", "migrants", "refugee"]},
+        {"name": "place", "terms": ["Russia", "Afghan", "Afghanistan"]},
+    ],
+}
+
+
+@dataclass
+class World:
+    """A real SQLite file, a config over feeds on the local server, topic models built once."""
+
+    server: Server
+    tmp: Path
+    cfg: config_mod.Config
+    engine: sa.Engine
+    models: list[TopicModel]
+
+    def cycle(self) -> CycleReport:
+        """One cycle with an in-process extraction pool (the worker processes are tested elsewhere)."""
+
+        async def go() -> CycleReport:
+            async with ExtractPool(self.cfg.extract, workers=0) as pool:
+                return await run_cycle_async(self.cfg, self.engine, models=self.models, pool=pool)
+
+        return asyncio.run(go())
+
+    def stored(self) -> dict[str, int]:
+        """Entry key -> entry id, for every entry in the database."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.entries.c.id, schema.entries.c.url))
+            return {str(r.url): int(r.id) for r in rows}
+
+    def count(self, table: sa.Table) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def make_world(server: Server, tmp: Path, feeds: Sequence[str], **sections: Any) -> World:
+    """A World polling ``feeds`` (paths on ``server``); loopback 127.0.0.1 is allow-listed."""
+    raw: dict[str, Any] = {
+        "storage": {"db": str(tmp / "seen.db")},
+        "http": {
+            "allow_networks": ["127.0.0.1"],
+            "min_host_gap": 0.0,
+            "connect_timeout": 2,
+            "read_timeout": 2,
+            **sections.pop("http", {}),
+        },
+        "extract": {"workers": 1, "timeout": 10, **sections.pop("extract", {})},
+        "digest": {"dir": str(tmp / "digests")},
+        "feeds": [{"url": server.url(p), "name": f"feed {i}"} for i, p in enumerate(feeds)],
+        "topics": [TOPIC],
+        **sections,
+    }
+    cfg = config_mod.parse(raw, tmp)
+    engine = open_db(cfg.db_url)
+    return World(server, tmp, cfg, engine, build_models(cfg, engine))
