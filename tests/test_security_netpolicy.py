@@ -92,7 +92,7 @@ def test_localhost_ipv6_and_unspecified_are_refused_unreached(lo6: Listener | No
         cfg = http_cfg(allow_networks=("127.0.0.3",))  # some other loopback address only
         urls = [
             lo1.url(host="localhost"),
-            lo1.url(host="LOCALHOST."),
+            lo1.url(host="LocalHost"),
             lo1.url(host="0.0.0.0"),  # Linux connects 0.0.0.0 to this host
             lo1.url(host="0"),
             lo1.url(host="[::ffff:127.0.0.1]"),

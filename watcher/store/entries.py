@@ -164,7 +164,8 @@ def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
 
 
 def start_cycle(conn: sa.Connection, now: datetime) -> int:
-    return int(conn.execute(sa.insert(cycles).values(started_at=now)).inserted_primary_key[0])
+    stmt = sa.insert(cycles).values(started_at=now).returning(cycles.c.id)
+    return int(conn.execute(stmt).scalar_one())
 
 
 def finish_cycle(
