@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import resource
 import socket
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,7 +182,7 @@ def external_entities(secret: Path, dtd_url: str) -> bytes:
 
 
 def rss_doc(title: str, items: Sequence[tuple[str, str, str]]) -> bytes:
-    """RSS 2.0 with (title, link, description) items; the strings are inserted as CDATA-free text."""
+    """RSS 2.0 with (title, link, description) items, the strings XML-escaped."""
     from xml.sax.saxutils import escape
 
     body = "".join(
@@ -192,7 +194,7 @@ def rss_doc(title: str, items: Sequence[tuple[str, str, str]]) -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{escape(title)}</title><link>http://news.example/</link>{body}</channel></rss>"
-    ).encode()
+    ).encode("utf-8", "surrogatepass")  # a lone surrogate becomes invalid UTF-8 bytes
 
 
 def peak_rss_mib() -> float:
@@ -259,3 +261,158 @@ def make_world(server: Server, tmp: Path, feeds: Sequence[str], **sections: Any)
     cfg = config_mod.parse(raw, tmp)
     engine = open_db(cfg.db_url)
     return World(server, tmp, cfg, engine, build_models(cfg, engine))
+
+
+# ---- documents for fuzzing: arbitrary bytes, and feed-shaped documents made of hostile parts ----
+
+_PROLOGS = (
+    b"",
+    b'<?xml version="1.0"?>',
+    b'<?xml version="1.0" encoding="utf-8"?>',
+    b'<?xml version="1.0" encoding="windows-1251"?>',
+    b'<?xml version="1.0" encoding="utf-16"?>',
+    b'<?xml version="1.0" encoding="bogus-9"?>',
+    b"\xef\xbb\xbf<?xml version='1.0'?>",
+    b"<!--" + b"x" * 3000 + b"-->",
+)
+_DOCTYPES = (
+    b"",
+    b'<!DOCTYPE rss [<!ENTITY a "AAAA"><!ENTITY b "&a;&a;&a;&a;">]>',
+    b'<!DOCTYPE rss SYSTEM "http://127.0.0.1:9/x.dtd">',
+    b'<!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/hostname">]>',
+    b"<!DOCTYPE html>",
+    b"<!DOCTYPE rss [<!ENTITY % p SYSTEM 'file:///etc/hostname'> %p;]>",
+)
+_ROOTS = (
+    (b'<rss version="2.0"><channel>', b"</channel></rss>"),
+    (b'<rss version="0.91"><channel>', b"</channel></rss>"),
+    (b'<feed xmlns="http://www.w3.org/2005/Atom">', b"</feed>"),
+    (
+        b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">',
+        b"</rdf:RDF>",
+    ),
+    (b"<html><head>", b"</head><body></body></html>"),
+    (b"", b""),
+)
+_JUNK = (
+    b"<![<![",
+    b"<!---->" * 40,
+    b"<a " * 200,
+    b"&b;&x;&unknown;",
+    b"<![CDATA[<script>alert(1)</script>]]>",
+    b"\x00\xff\xfe",
+    b"\x1b[31m",
+    b"<" * 100,
+    b"<div>" * 300,
+    b'<link rel="alternate" type="application/rss+xml" href="http://[oops/">',
+    b'<link rel="alternate" type="application/rss+xml" href="/f&#27;[2J">',
+)
+
+
+def _text_bytes(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
+    return strategy.map(lambda s: s.encode("utf-8", errors="surrogatepass"))
+
+
+_field_text = _text_bytes(hostile_text).map(lambda b: b.replace(b"<", b"&lt;"))
+_item = st.builds(
+    lambda tag, title, link, desc, extra: (
+        b"<" + tag + b"><title>" + title + b"</title><link>" + link + b"</link>"
+        b'<link href="'
+        + link
+        + b'"/><guid>'
+        + title[:20]
+        + b"</guid><description>"
+        + desc
+        + b"</description><pubDate>"
+        + extra
+        + b"</pubDate></"
+        + tag
+        + b">"
+    ),
+    st.sampled_from([b"item", b"entry"]),
+    _field_text,
+    _text_bytes(hostile_url).map(lambda b: b.replace(b"<", b"%3C").replace(b"&", b"&amp;")),
+    st.one_of(_field_text, st.sampled_from(_JUNK)),
+    st.sampled_from([b"", b"Mon, 01 Jan 2024 00:00:00 GMT", b"not a date", b"9999-99-99", b"0"]),
+)
+feedish = st.builds(
+    lambda prolog, doctype, root, items, junk: (
+        prolog + doctype + root[0] + b"<title>T</title>" + b"".join(items) + junk + root[1]
+    ),
+    st.sampled_from(_PROLOGS),
+    st.sampled_from(_DOCTYPES),
+    st.sampled_from(_ROOTS),
+    st.lists(_item, max_size=4),
+    st.one_of(st.just(b""), st.sampled_from(_JUNK), st.binary(max_size=40)),
+)
+documents = st.one_of(st.binary(max_size=2000), feedish)
+content_types = st.sampled_from(
+    [
+        None,
+        "application/rss+xml",
+        "application/atom+xml; charset=utf-8",
+        "text/xml",
+        "text/html",
+        "text/plain; charset=bogus",
+        "application/octet-stream",
+        "application/rss+xml; charset=windows-1251",
+    ]
+)
+
+
+# ---- whole cycles over fuzzed feeds and pages ----
+
+GOOD = [
+    ("Russia grants Afghan migrants new work permits", "/good/1", "Afghan migrants in Russia."),
+    ("Afghan refugees in Moscow ask for asylum", "/good/2", "Afghan migrants in Russia."),
+    ("Storm closes mountain passes", "/good/3", "Snow."),
+]
+PAGE = (
+    "<html><head><title>{t}</title></head><body><article><h1>{t}</h1>"
+    + "".join(
+        f"<p>Afghan migrants in Russia applied for work permits in region {i}, officials said on "
+        f"day {i} of the month; {i * 7} applications were filed and {i * 3} approved.</p>"
+        for i in range(1, 9)
+    )
+    + "</article></body></html>"
+)
+
+
+def good_world(server: Server, tmp: Path) -> World:
+    """A World with a good feed (three extracted, stored articles) and a feed to fuzz at /fuzz.rss."""
+    for title, path, _ in GOOD:
+        server.route(path, PAGE.format(t=title), headers=HTML_TYPE)
+    items = [(t, server.url(p), d) for t, p, d in GOOD]
+    server.route("/good.rss", rss_doc("Good", items), headers=RSS_TYPE)
+    w = make_world(server, tmp, ["/good.rss", "/fuzz.rss"], extract={"timeout": 5})
+    w.cycle()
+    assert len(w.stored()) == 3 and w.count(schema.matches) >= 2
+    with w.engine.connect() as conn:  # the good pages really were extracted, not just their feed
+        assert conn.execute(sa.select(schema.articles.c.status)).scalars().all() == ["ok"] * 3
+    return w
+
+
+def serve_fuzz(w: World, feed: bytes, ctype: str | None, bodies: list[tuple[bytes, dict[str, str]]]) -> None:
+    server = w.server
+    links = [server.url(f"/fz/{i}") for i in range(len(bodies))]
+    for i, (body, headers) in enumerate(bodies):
+        data = gzip.compress(body) if headers else body
+        server.route(f"/fz/{i}", data, headers={**HTML_TYPE, **headers})
+    items = b"".join(
+        f"<item><title>Afghan migrants in Russia {i}</title><link>{u}</link></item>".encode()
+        for i, u in enumerate(links)
+    )
+    feed = feed.replace(b"</channel>", items + b"</channel>", 1) if b"</channel>" in feed else feed
+    server.route("/fuzz.rss", feed, headers={"Content-Type": ctype} if ctype else {})
+
+
+def check_cycle(w: World, before: dict[str, int], matches: int) -> tuple[dict[str, int], int]:
+    start = time.perf_counter()
+    report = w.cycle()
+    assert time.perf_counter() - start < 30
+    assert not [f for f in report.feeds if f.status == "crashed"], report.feeds
+    after = w.stored()
+    assert before.items() <= after.items(), "an entry stored earlier was lost"
+    count = w.count(schema.matches)
+    assert count >= matches, "a match stored earlier was lost"
+    return after, count

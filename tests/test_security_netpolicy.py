@@ -112,9 +112,7 @@ def test_localhost_ipv6_and_unspecified_are_refused_unreached(lo6: Listener | No
 
 
 def test_allow_networks_takes_cidrs_and_host_names(lo2: Listener) -> None:
-    assert fetch(http_cfg(allow_networks=("127.0.0.0/30",)), lo2.url()).status is not (
-        FetchStatus.BLOCKED
-    )
+    assert fetch(http_cfg(allow_networks=("127.0.0.0/30",)), lo2.url()).status is not (FetchStatus.BLOCKED)
     lo1 = Listener("127.0.0.1")
     try:
         by_name = http_cfg(allow_networks=("localhost",))
@@ -137,7 +135,7 @@ def test_every_redirect_hop_is_checked(http_server: Server, lo2: Listener) -> No
     for i, target in enumerate(
         [
             lo2.url("/x", "[::ffff:127.0.0.2]"),
-            f"http://localhost:{lo2.port}/x",
+            f"http://0.0.0.0:{lo2.port}/x",
             "file:///etc/passwd",
             "ftp://127.0.0.1/x",
             "gopher://127.0.0.1:70/_x",
@@ -240,7 +238,7 @@ def test_pipeline_refuses_article_links_and_feeds_with_a_status(
         lo2.url("/a1"),
         lo2.url("/a2", "0x7f000002"),
         lo2.url("/a3", "[::ffff:127.0.0.2]"),
-        f"http://localhost:{lo2.port}/a4",
+        f"http://0.0.0.0:{lo2.port}/a4",
     ]
     items = [(f"Afghan migrants in Russia, report {i}", u, "Afghan migrants.") for i, u in enumerate(links)]
     items.append(("Afghan migrants: file link", "file:///etc/passwd", "Afghan migrants in Russia."))
@@ -254,8 +252,9 @@ def test_pipeline_refuses_article_links_and_feeds_with_a_status(
     assert by_name["inside"].status == "blocked" and "allow_networks" in (by_name["inside"].error or "")
     with world.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(schema.entries.c.link, schema.articles.c.status, schema.articles.c.error)
-            .join(schema.articles, schema.articles.c.entry_id == schema.entries.c.id)
+            sa.select(schema.entries.c.link, schema.articles.c.status, schema.articles.c.error).join(
+                schema.articles, schema.articles.c.entry_id == schema.entries.c.id
+            )
         ).all()
     errors = {r.link: r.error or "" for r in rows if r.link.startswith("http")}
     assert len(errors) == len(links)

@@ -150,6 +150,8 @@ def safe_url(url: str) -> str:
         return ""
     if any(c in url for c in "\x00\r\n\t<>\"' `"):
         return ""
+    if not url.isprintable():  # NEL, C1 controls, Unicode spaces, bidi overrides (issue 8)
+        return ""
     return url
 
 

@@ -116,7 +116,9 @@ def discover_feeds(html_bytes: bytes, base_url: str) -> list[str]:
 
 def _published(e: Mapping[str, Any]) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        t = e.get(key)
+        # "in" first: feedparser maps a missing updated_parsed to published_parsed with a
+        # DeprecationWarning (its issue 310), an error under -W error.
+        t = e.get(key) if key in e else None
         if t:
             try:
                 return datetime.fromtimestamp(calendar.timegm(t), UTC)
