@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,6 +52,12 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
+def children_cpu() -> float:
+    """CPU seconds of every waited-for child process (and of their waited-for children)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_watcher(config: Path, cwd: Path) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output."""
     t0 = time.perf_counter()
@@ -68,9 +75,7 @@ def run_watcher(config: Path, cwd: Path) -> tuple[float, int, int, str]:
         nonlocal peak_main, peak_all
         while not stop.is_set():
             peak_main = max(peak_main, _status_kb(proc.pid, "VmHWM:"))
-            total = _status_kb(proc.pid, "VmRSS:") + sum(
-                _status_kb(c, "VmRSS:") for c in _children(proc.pid)
-            )
+            total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in _children(proc.pid))
             peak_all = max(peak_all, total)
             time.sleep(0.05)
 
@@ -115,17 +120,13 @@ def floor(pages: list[bytes]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--items", type=int, default=20)
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items, real_pages=True)
     pages = load_pages()
-    served = [
-        pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)
-    ]
+    served = [pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)]
     total = len(served)
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in farm.feed_urls())
@@ -134,9 +135,7 @@ def main() -> None:
     config = tmp / "config.toml"
     config.write_text(
         '[storage]\ndb = "seen.db"\n[http]\nallow_private_addresses = true\nmin_host_gap = 0.0\n'
-        "per_host_concurrency = 64\nconcurrency = 64\n"
-        + feeds
-        + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
+        "per_host_concurrency = 64\nconcurrency = 64\n" + feeds + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
         encoding="utf-8",
     )
     print(
@@ -145,18 +144,22 @@ def main() -> None:
         flush=True,
     )
 
+    cpu0 = children_cpu()
     first, peak_main, peak_all, summary = run_watcher(config, tmp)
+    cpu_watcher = children_cpu() - cpu0
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
         flush=True,
     )
     second, _, _, summary2 = run_watcher(config, tmp)
-    print(
-        f"watcher second run: {second:7.2f} s  (unchanged farm)          [{summary2}]", flush=True
-    )
+    print(f"watcher second run: {second:7.2f} s  (unchanged farm)          [{summary2}]", flush=True)
+    cpu0 = time.process_time()
     t_naive, n_naive = naive(farm)
+    cpu_naive = time.process_time() - cpu0
     print(f"naive loop:         {t_naive:7.2f} s  {n_naive / t_naive:7.1f} articles/s", flush=True)
+    cpu0 = children_cpu()
     t_floor = floor(served)
+    cpu_floor = children_cpu() - cpu0
     print(f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s", flush=True)
     farm.stop()
     w, nv, fl = total / first, n_naive / t_naive, total / t_floor
@@ -164,6 +167,11 @@ def main() -> None:
     print(f"watcher / naive  = {w / nv:.2f}x   (target >= 1.8)")
     print(f"watcher / floor  = {w / fl:.2f}x   (target >= 0.8)")
     print(f"second / first   = {second / first * 100:.1f} %  (target < 5 %)")
+    print(
+        f"CPU per article (independent of other load): watcher {cpu_watcher / total * 1000:.1f} ms "
+        f"(main + workers), naive {cpu_naive / n_naive * 1000:.1f} ms, "
+        f"floor {cpu_floor / total * 1000:.1f} ms; floor / watcher = {cpu_floor / cpu_watcher:.2f}"
+    )
     print(
         f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
         f"main + workers {peak_all / 1024:.0f} MiB"
