@@ -135,7 +135,7 @@ def main() -> None:
     config = tmp / "config.toml"
     config.write_text(
         '[storage]\ndb = "seen.db"\n[http]\nallow_private_addresses = true\nmin_host_gap = 0.0\n'
-        "per_host_concurrency = 64\nconcurrency = 64\n" + feeds + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
+        "per_host_concurrency = 32\n" + feeds + topic.replace('"seeds/', f'"{ROOT}/seeds/'),
         encoding="utf-8",
     )
     print(

@@ -112,6 +112,10 @@ class Cycles:
     """Whole poll cycles against one good world; fuzzed feed and pages served each case."""
 
     def __init__(self) -> None:
+        from watcher import netpolicy
+
+        # Hostile links name *.example hosts: resolve nothing, so no DNS query leaves the machine.
+        netpolicy._default_resolver = h.loopback_only_resolver  # type: ignore[assignment]
         self.server = Server().start()
         self.tmp = Path(tempfile.mkdtemp(prefix="watcher-fuzz-"))
         self.world = h.good_world(self.server, self.tmp)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import strategies as st
 
@@ -416,3 +417,29 @@ def check_cycle(w: World, before: dict[str, int], matches: int) -> tuple[dict[st
     count = w.count(schema.matches)
     assert count >= matches, "a match stored earlier was lost"
     return after, count
+
+
+async def loopback_only_resolver(host: str, port: int) -> Sequence[str]:
+    """A resolver that never asks DNS: address literals as they are, localhost, else no answer."""
+    import ipaddress
+
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    if host.lower().rstrip(".") == "localhost":
+        return ["127.0.0.1"]
+    raise OSError(f"test resolver: {host} is not resolved (tests send no DNS queries)")
+
+
+def patch_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fetchers built from now on resolve names with ``loopback_only_resolver``."""
+    from watcher import netpolicy
+
+    monkeypatch.setattr(netpolicy, "_default_resolver", loopback_only_resolver)
+
+
+@pytest.fixture
+def no_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No DNS query leaves the machine during the test (feeds link to *.example hosts)."""
+    patch_resolver(monkeypatch)

@@ -27,6 +27,7 @@ from tests.security_helpers import (
     billion_laughs,
     external_entities,
     make_world,
+    no_dns,
     peak_rss_mib,
     quadratic_blowup,
     rss_doc,
@@ -37,6 +38,7 @@ from watcher.feeds_fast import parse_fast
 from watcher.models import Entry, FetchStatus, ParsedFeed
 from watcher.store import schema
 
+pytestmark = pytest.mark.usefixtures(no_dns.__name__)  # feeds link to *.example: no DNS queries
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MALFORMED = SHARED / "fixtures" / "feeds" / "feedparser-rs" / "malformed"
 MEMORY_BOUND_MIB = 64.0  # peak growth allowed for one bomb

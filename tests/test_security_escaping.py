@@ -199,7 +199,8 @@ def check_mail(items: list[tuple[str, str, str, str]], template: str) -> None:
     expected = ["subject", "from", "to", "date", "message-id", "auto-submitted"]
     expected += ["x-watcher-digest", "mime-version", "content-type"]
     assert sorted(k.lower() for k in back) == sorted(expected)  # nothing smuggled in
-    assert " ".join(str(back["Subject"]).split()) == " ".join(subject.split())
+    # Spaces may move where the email package folds encoded words; the text may not change.
+    assert "".join(str(back["Subject"]).split()) == "".join(subject.split())
     assert back["To"] == "analyst@example.org" and back["Bcc"] is None
 
 

@@ -164,3 +164,24 @@ def test_a_child_process_with_debug_logs_leaks_nothing(tmp_path: Path, smtp: tup
         assert "Traceback" not in proc.stderr and "login failed" in proc.stderr
         assert_absent("the child's output", proc.stdout + proc.stderr)
         assert password not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "tls", "ok"),
+    [
+        ("smtp.example.org", {"starttls": False}, False),
+        ("10.0.0.5", {"starttls": False}, False),
+        ("smtp.example.org", {"starttls": True}, True),
+        ("smtp.example.org", {"starttls": False, "ssl": True}, True),
+        ("127.0.0.1", {"starttls": False}, True),
+        ("localhost", {"starttls": False}, True),
+        ("::1", {"starttls": False}, True),
+    ],
+)
+def test_a_login_never_goes_out_in_clear_text(host: str, tls: dict[str, bool], ok: bool) -> None:
+    raw = {"digest": {"email": {"smtp_host": host, "username": "u", "password_env": ENV, **tls}}}
+    if ok:
+        assert config_mod.parse(raw, ROOT).digest.email.username == "u"
+    else:
+        with pytest.raises(ConfigError, match=r"^digest\.email\.username: .*clear text"):
+            config_mod.parse(raw, ROOT)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import glob
+import ipaddress
 import math
 import os
 import re
@@ -308,7 +309,8 @@ class _Table:
     def finish(self) -> None:
         for key in self.raw:
             if key not in self.known:
-                raise ConfigError(f"{self.where(key)}: unknown key{_hint(key, sorted(self.known))}")
+                shown = key if key.isprintable() else repr(key)  # one line, no escape sequences
+                raise ConfigError(f"{self.where(shown)}: unknown key{_hint(key, sorted(self.known))}")
 
 
 def _path(base: Path, value: str) -> Path:
@@ -422,7 +424,21 @@ def _email(t: _Table) -> EmailConfig:
         raise ConfigError(f"{t.where('ssl')}: ssl (implicit TLS) and starttls exclude each other")
     if cfg.enabled and not cfg.to:
         raise ConfigError(f"{t.where('to')}: e-mail is enabled but has no recipient")
+    if cfg.username and not (cfg.ssl or cfg.starttls) and not _loopback(cfg.smtp_host):
+        raise ConfigError(
+            f"{t.where('username')}: a login without TLS would send the password in clear text; "
+            "set starttls or ssl (plain logins go to a relay on this machine only)"
+        )
     return cfg
+
+
+def _loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _digest(t: _Table, base: Path) -> DigestConfig:
