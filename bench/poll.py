@@ -39,34 +39,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.farm import WORDS  # noqa: E402
+
 LAST_MODIFIED = "Sun, 01 Nov 2026 00:00:00 GMT"
-WORDS = (
-    "government",
-    "minister",
-    "said",
-    "officials",
-    "report",
-    "region",
-    "city",
-    "police",
-    "court",
-    "border",
-    "agency",
-    "economy",
-    "trade",
-    "market",
-    "workers",
-    "companies",
-    "plan",
-    "week",
-    "year",
-    "people",
-    "country",
-    "council",
-    "budget",
-    "health",
-    "schools",
-)
 
 
 def feed_xml(host: str, port: int, feed: int, items: int) -> bytes:
