@@ -38,6 +38,7 @@ from watcher.bodies import BodyDecoder, DecodeError, UnsupportedEncoding  # noqa
 from watcher.config import ExtractConfig  # noqa: E402
 from watcher.extract import extract_article  # noqa: E402
 from watcher.feeds import discover_feeds, html_to_text  # noqa: E402
+from watcher.store import schema  # noqa: E402
 
 
 @dataclass
@@ -115,12 +116,12 @@ class Cycles:
         from watcher import netpolicy
 
         # Hostile links name *.example hosts: resolve nothing, so no DNS query leaves the machine.
-        netpolicy._default_resolver = h.loopback_only_resolver  # type: ignore[assignment]
+        netpolicy._default_resolver = h.loopback_only_resolver
         self.server = Server().start()
         self.tmp = Path(tempfile.mkdtemp(prefix="watcher-fuzz-"))
         self.world = h.good_world(self.server, self.tmp)
         self.stored = self.world.stored()
-        self.matches = self.world.count(h.schema.matches)
+        self.matches = self.world.count(schema.matches)
 
     def check(
         self,

@@ -132,6 +132,7 @@ hostile_url = st.one_of(
             "vbscript:msgbox(1)",
             "file:///etc/passwd",
             "http://evil.example/a)b](javascript:alert(1))",
+            "http://evil.example/a\\)b\\](javascript:alert(1))\\%",
             'http://evil.example/"onmouseover="alert(1)',
             "http://evil.example/<script>",
             "http://evil.example/\r\nX-Injected: 1",

@@ -56,16 +56,16 @@ def fill_and_send(cfg: config_mod.Config) -> tuple[sa.Engine, list[Path]]:
     engine = common.open_store(cfg)
     now = now_utc()
     with engine.begin() as conn:
-        fid = conn.execute(sa.insert(schema.feeds).values(url="https://f.example/rss", created_at=now))
-        eid = conn.execute(
-            sa.insert(schema.entries).values(
-                feed_id=fid.inserted_primary_key[0],
-                url="https://news.example/1",
-                link="https://news.example/1",
-                title="Afghan migrants in Russia",
-                first_seen_at=now,
-            )
-        ).inserted_primary_key[0]
+        feed = sa.insert(schema.feeds).values(url="https://f.example/rss", created_at=now)
+        fid = conn.execute(feed.returning(schema.feeds.c.id)).scalar_one()
+        entry = sa.insert(schema.entries).values(
+            feed_id=fid,
+            url="https://news.example/1",
+            link="https://news.example/1",
+            title="Afghan migrants in Russia",
+            first_seen_at=now,
+        )
+        eid = conn.execute(entry.returning(schema.entries.c.id)).scalar_one()
         conn.execute(sa.insert(schema.articles).values(entry_id=eid, status="ok", source="feed", text=WIRE))
         conn.execute(
             sa.insert(schema.matches).values(

@@ -26,7 +26,7 @@ from watcher.http import Fetcher, check_address
 from watcher.models import FetchResult, FetchStatus
 from watcher.netpolicy import AddressBlocked, PinningBackend
 from watcher.store import feeds as store_feeds
-from watcher.store import schema
+from watcher.store import now_utc, schema
 
 
 @pytest.fixture
@@ -245,7 +245,7 @@ def test_pipeline_refuses_article_links_and_feeds_with_a_status(
     http_server.route("/feed", rss_doc("Feed", items), headers=RSS_TYPE)
     world = make_world(http_server, tmp_path, ["/feed"])
     blocked_feed = lo2.url("/feed")
-    store_feeds.add_feed(world.engine, blocked_feed, name="inside", now=store_feeds_now())
+    store_feeds.add_feed(world.engine, blocked_feed, name="inside", now=now_utc())
     report = world.cycle()
     by_name = {f.feed: f for f in report.feeds}
     assert by_name["feed 0"].status == "ok" and by_name["feed 0"].new == len(items)
@@ -264,9 +264,3 @@ def test_pipeline_refuses_article_links_and_feeds_with_a_status(
     assert feed is not None and feed.failures == 1 and "allow_networks" in (feed.last_error or "")
     assert lo2.connections == 0
     world.engine.dispose()
-
-
-def store_feeds_now() -> Any:
-    from watcher.store import now_utc
-
-    return now_utc()

@@ -56,7 +56,7 @@ class ExtractConfig:
     max_tree_nodes: int = 200_000
     max_tree_depth: int = 200  # libxml2 silently flattens nesting beyond 256
     min_text_chars: int = 200
-    favor: str = "speed"  # trafilatura trade-off: speed (~0.9x the cost of plain extract), balanced, precision, recall
+    favor: str = "speed"  # trafilatura trade-off: speed (~0.9x plain extract), balanced, precision, recall
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ def md_escape(text: object) -> str:
 def md_url(url: str) -> str:
     """A URL fit for a Markdown link destination: http(s) only, parentheses and spaces encoded."""
     u = safe_url(url)
-    return u.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+    # A backslash would escape the next character inside a CommonMark link destination.
+    return u.replace("\\", "%5C").replace("(", "%28").replace(")", "%29").replace(" ", "%20")
 
 
 def plural(n: int, word: str) -> str:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .. import demo, pipeline
 from ..pipeline import CycleReport
-from ..textsafe import terminal_safe
+from ..textsafe import one_line, terminal_safe
 from . import common
 
 
@@ -91,14 +91,15 @@ def report_json(report: CycleReport) -> dict[str, object]:
 def print_report(report: CycleReport, console: Console) -> None:
     for m in sorted(report.matches, key=lambda m: -m.score.score):
         console.print(
-            f"[bold green]{m.score.score:.2f}[/] [bold]{escape(terminal_safe(m.title))}[/]  "
-            f"[dim]{escape(terminal_safe(m.url))}[/]\n      [cyan]{escape(m.score.topic)}[/]: "
-            f"{escape(terminal_safe(m.score.reasons()))}",
+            f"[bold green]{m.score.score:.2f}[/] [bold]{escape(one_line(terminal_safe(m.title)))}[/]  "
+            f"[dim]{escape(one_line(terminal_safe(m.url)))}[/]\n      [cyan]{escape(m.score.topic)}[/]: "
+            f"{escape(one_line(terminal_safe(m.score.reasons())))}",
             highlight=False,
         )
     for f in report.errors:
         console.print(
-            f"[red]error[/] {escape(terminal_safe(f.feed))}: {escape(terminal_safe(f.error or ''))}",
+            f"[red]error[/] {escape(one_line(terminal_safe(f.feed)))}: "
+            f"{escape(one_line(terminal_safe(f.error or '')))}",
             highlight=False,
         )
     console.print(
