@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.server import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,6 +93,11 @@ def rss(title: str, items: list[tuple[str, str, str]], when: datetime | None = N
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>{html.escape(title)}</title><link>http://example.test/</link>{''.join(out)}</channel></rss>"
     )
+
+
+def serve_feed(server: Server, path: str, title: str, items: list[tuple[str, str, str]]) -> str:
+    """Serve an RSS feed of (title, link, guid) items at path; returns its URL."""
+    return server.route(path, rss(title, items), headers={"Content-Type": "application/rss+xml"})
 
 
 def closed_port() -> int:

@@ -26,6 +26,7 @@ from tests.farm import (
     Story,
     page,
     rss,
+    serve_feed,
     write_config,
 )
 from tests.server import Server
@@ -79,16 +80,14 @@ def test_daemon_polls_writes_digest_refuses_second_instance_and_stops_on_sigterm
     tmp_path: Path, http_server: Server
 ) -> None:
     urls = {s.slug: http_server.route(f"/n/{s.slug}.html", page(s)) for s in (AFGHAN_WORKERS, LOCAL_WEATHER)}
-    feed = http_server.route(
+    feed = serve_feed(
+        http_server,
         "/feed.xml",
-        rss(
-            "F",
-            [
-                (AFGHAN_WORKERS.title, urls["afghan-workers"], "1"),
-                (LOCAL_WEATHER.title, urls["storm"], "2"),
-            ],
-        ),
-        headers={"Content-Type": "application/rss+xml"},
+        "F",
+        [
+            (AFGHAN_WORKERS.title, urls["afghan-workers"], "1"),
+            (LOCAL_WEATHER.title, urls["storm"], "2"),
+        ],
     )
     digest_at = (datetime.now(UTC) + timedelta(seconds=25)).strftime("%H:%M:%S")
     config = daemon_config(tmp_path, [("F", feed)], digest_at)
@@ -194,22 +193,15 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, http
     final_count = farm.count()
     farm.count = lambda: final_count  # type: ignore[method-assign]
     time.sleep(3.5)  # the killed runs' feed leases (3 s) expire
-    run = subprocess.run(
-        [sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
-    run = subprocess.run(
-        [sys.executable, "-m", "watcher", "digest", "--config", str(config)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
+    for command in ("fetch", "digest"):
+        run = subprocess.run(
+            [sys.executable, "-m", "watcher", command, "--config", str(config)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr
 
     relevant = {n for n in farm.served if farm.relevant(n)}
     stored = dict(query(db, "select url, count(*) from entries group by url"))
@@ -245,16 +237,8 @@ def test_missed_digest_is_sent_on_start_sighup_reloads_feeds_and_status_and_metr
     from watcher import store
 
     urls = {s.slug: http_server.route(f"/n/{s.slug}.html", page(s)) for s in (AFGHAN_WORKERS, LOCAL_WEATHER)}
-    feed_a = http_server.route(
-        "/a.xml",
-        rss("A", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "1")]),
-        headers={"Content-Type": "application/rss+xml"},
-    )
-    feed_b = http_server.route(
-        "/b.xml",
-        rss("B", [(LOCAL_WEATHER.title, urls["storm"], "2")]),
-        headers={"Content-Type": "application/rss+xml"},
-    )
+    feed_a = serve_feed(http_server, "/a.xml", "A", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "1")])
+    feed_b = serve_feed(http_server, "/b.xml", "B", [(LOCAL_WEATHER.title, urls["storm"], "2")])
     # The digest was due an hour ago, and the daemon has known this database for two days: it was
     # down at digest time, so it sends on start-up.
     digest_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%H:%M")

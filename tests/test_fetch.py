@@ -15,7 +15,7 @@ from tests.farm import (
     TALIBAN_TRADE,
     closed_port,
     page,
-    rss,
+    serve_feed,
     write_config,
 )
 from tests.server import Server
@@ -49,32 +49,28 @@ def test_fetch_stores_matches_once_across_feeds_and_repolls_nothing(
 ) -> None:
     urls = serve_stories(http_server)
     # Feed A carries the workers story with tracking parameters; feed B carries it clean.
-    feed_a = http_server.route(
+    feed_a = serve_feed(
+        http_server,
         "/a.xml",
-        rss(
-            "Feed A",
-            [
-                (
-                    AFGHAN_WORKERS.title,
-                    urls["afghan-workers"] + "?utm_source=rss&utm_medium=feed",
-                    "a-1",
-                ),
-                (TALIBAN_TRADE.title, urls["taliban-trade"], "a-2"),
-                (LOCAL_WEATHER.title, urls["storm"], "a-3"),
-            ],
-        ),
-        headers={"Content-Type": "application/rss+xml"},
+        "Feed A",
+        [
+            (
+                AFGHAN_WORKERS.title,
+                urls["afghan-workers"] + "?utm_source=rss&utm_medium=feed",
+                "a-1",
+            ),
+            (TALIBAN_TRADE.title, urls["taliban-trade"], "a-2"),
+            (LOCAL_WEATHER.title, urls["storm"], "a-3"),
+        ],
     )
-    feed_b = http_server.route(
+    feed_b = serve_feed(
+        http_server,
         "/b.xml",
-        rss(
-            "Feed B",
-            [
-                (AFGHAN_WORKERS.title, urls["afghan-workers"], "b-1"),
-                (AFGHAN_REFUGEES_RU.title, urls["afgancy-ubezhishche"], "b-2"),
-            ],
-        ),
-        headers={"Content-Type": "application/rss+xml"},
+        "Feed B",
+        [
+            (AFGHAN_WORKERS.title, urls["afghan-workers"], "b-1"),
+            (AFGHAN_REFUGEES_RU.title, urls["afgancy-ubezhishche"], "b-2"),
+        ],
     )
     config = write_config(tmp_path, [("Feed A", feed_a), ("Feed B", feed_b)])
 
@@ -117,10 +113,8 @@ def test_bad_feeds_each_give_one_line_and_the_rest_is_stored(
     tmp_path: Path, http_server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
     urls = serve_stories(http_server)
-    good = http_server.route(
-        "/good.xml",
-        rss("Good", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "g-1")]),
-        headers={"Content-Type": "application/rss+xml"},
+    good = serve_feed(
+        http_server, "/good.xml", "Good", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "g-1")]
     )
     missing = http_server.url("/missing.xml")  # 404
     html_page = http_server.route(
@@ -164,16 +158,8 @@ def test_feed_option_polls_just_that_feed(
     tmp_path: Path, http_server: Server, capsys: pytest.CaptureFixture[str]
 ) -> None:
     urls = serve_stories(http_server)
-    configured = http_server.route(
-        "/c.xml",
-        rss("C", [(LOCAL_WEATHER.title, urls["storm"], "c-1")]),
-        headers={"Content-Type": "application/rss+xml"},
-    )
-    other = http_server.route(
-        "/o.xml",
-        rss("O", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "o-1")]),
-        headers={"Content-Type": "application/rss+xml"},
-    )
+    configured = serve_feed(http_server, "/c.xml", "C", [(LOCAL_WEATHER.title, urls["storm"], "c-1")])
+    other = serve_feed(http_server, "/o.xml", "O", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "o-1")])
     config = write_config(tmp_path, [("C", configured)])
     data = fetch_json(config, capsys, "--feed", other)
     assert data["feeds"] == 1 and data["new_entries"] == 1
@@ -211,18 +197,16 @@ def test_a_page_that_hangs_the_extractor_is_cut_off_and_the_rest_of_the_batch_is
 
     urls = serve_stories(http_server)
     slow = http_server.route("/news/slow.html", slow_page(8_000))
-    feed = http_server.route(
+    feed = serve_feed(
+        http_server,
         "/f.xml",
-        rss(
-            "F",
-            [
-                ("A very long page", slow, "s-1"),
-                (AFGHAN_WORKERS.title, urls["afghan-workers"], "f-1"),
-                (LOCAL_WEATHER.title, urls["storm"], "f-2"),
-                (AFGHAN_REFUGEES_RU.title, urls["afgancy-ubezhishche"], "f-3"),
-            ],
-        ),
-        headers={"Content-Type": "application/rss+xml"},
+        "F",
+        [
+            ("A very long page", slow, "s-1"),
+            (AFGHAN_WORKERS.title, urls["afghan-workers"], "f-1"),
+            (LOCAL_WEATHER.title, urls["storm"], "f-2"),
+            (AFGHAN_REFUGEES_RU.title, urls["afgancy-ubezhishche"], "f-3"),
+        ],
     )
     config = write_config(tmp_path, [("F", feed)], "")
     text = config.read_text(encoding="utf-8").replace(
@@ -250,11 +234,7 @@ def test_progress_bar_on_a_terminal_and_quiet_in_pipes(tmp_path: Path, http_serv
     import sys
 
     urls = serve_stories(http_server)
-    feed = http_server.route(
-        "/p.xml",
-        rss("P", [(LOCAL_WEATHER.title, urls["storm"], "p-1")]),
-        headers={"Content-Type": "application/rss+xml"},
-    )
+    feed = serve_feed(http_server, "/p.xml", "P", [(LOCAL_WEATHER.title, urls["storm"], "p-1")])
     config = write_config(tmp_path, [("P", feed)])
     cmd = [sys.executable, "-m", "watcher", "fetch", "--config", str(config)]
     env = {k: v for k, v in os.environ.items() if k not in ("WATCHER_CONFIG", "WATCHER_DB")}
