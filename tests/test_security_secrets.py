@@ -133,7 +133,7 @@ def test_password_is_absent_from_logs_output_status_and_storage(
     for argv in (["digest", "list"], ["digest", "list", "--json"], ["status"], ["status", "--json"]):
         assert cli.main([*argv, "--config", conf]) == 0
     cfg = config_mod.load(Path(conf), environ=dict(os.environ))
-    Daemon(lambda: cfg).heartbeat()  # the daemon's heartbeat row, as `watcher run` writes it
+    Daemon(lambda: cfg, cfg).heartbeat()  # the daemon's heartbeat row, as `watcher run` writes it
     out = capfd.readouterr()
     assert_absent("the log records", caplog.text + "".join(repr(r.__dict__) for r in caplog.records))
     assert_absent("stdout/stderr", "".join(seen) + out.out + out.err)

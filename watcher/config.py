@@ -355,7 +355,6 @@ def _feeds(root: _Table) -> tuple[FeedConfig, ...]:
             raise ConfigError(f"{t.where('url')}: {url} is already listed as {seen[url]}")
         seen[url] = t.path
         interval = t.duration("interval", 0) if "interval" in t.raw else None
-        t.known.add("interval")
         feeds.append(
             FeedConfig(
                 url=url, name=t.text("name", ""), enabled=t.flag("enabled", True), interval=interval

@@ -30,7 +30,6 @@ from .extract import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
 from .store import daemon as store_daemon
-from .store import feeds as store_feeds
 from .store import now_utc, open_db
 from .store import retention as store_retention
 
@@ -55,11 +54,17 @@ def last_scheduled_digest(cfg: Config, now: datetime) -> datetime:
 
 
 class Daemon:
-    """The long-running process; `load` re-reads the config (on start and on SIGHUP)."""
+    """The long-running process on `cfg`; `load` re-reads the config on SIGHUP.
 
-    def __init__(self, load: Callable[[], Config], *, metrics_port: int | None = None) -> None:
+    Feeds in the config are synced into the store by every tick's cycle, so a reload needs no
+    sync of its own.
+    """
+
+    def __init__(
+        self, load: Callable[[], Config], cfg: Config, *, metrics_port: int | None = None
+    ) -> None:
         self.load = load
-        self.cfg = load()
+        self.cfg = cfg
         self.engine: sa.Engine = open_db(self.cfg.db_url, file_mode=self.cfg.db_file_mode)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.models: list[match.TopicModel] = []
@@ -78,7 +83,6 @@ class Daemon:
             log.error("reload failed, keeping the old config: %s", e)
             return
         self.cfg = cfg
-        store_feeds.sync_config_feeds(self.engine, cfg.feeds, now_utc())
         self.models = pipeline.build_models(cfg, self.engine)
         log.info(
             "reloaded config: %d feeds, %d topics",
@@ -164,7 +168,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        store_feeds.sync_config_feeds(self.engine, self.cfg.feeds, now_utc())
         self.models = pipeline.build_models(self.cfg, self.engine)
         self.metrics.start()
         tz = ZoneInfo(self.cfg.schedule.timezone)
@@ -228,7 +231,7 @@ class Daemon:
 def run(load: Callable[[], Config], *, metrics_port: int | None = None) -> int:
     cfg = load()
     with DaemonLock(cfg.db_url):
-        return asyncio.run(Daemon(load, metrics_port=metrics_port).run())
+        return asyncio.run(Daemon(load, cfg, metrics_port=metrics_port).run())
 
 
 __all__ = ["Daemon", "last_scheduled_digest", "run"]

@@ -21,9 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
-from . import pipeline
+from . import outbox, pipeline
 from .config import Config, DigestConfig, EmailConfig, FeedConfig
 from .pipeline import CycleReport
 from .store import now_utc, open_db
@@ -207,14 +205,7 @@ def demo_config(base: Config, out_dir: Path, feeds: list[FeedConfig]) -> Config:
     )
 
 
-def write_digest(cfg: Config, engine: sa.Engine) -> Path | None:
-    """Write the Markdown digest of the pending matches; returns its path (None when nothing is new)."""
-    from . import outbox
-
-    return outbox.write_markdown_digest(cfg, engine, now=now_utc())
-
-
-def run(base: Config, out_dir: Path, *, progress_enabled: bool = False) -> DemoOutcome:
+def run(base: Config, out_dir: Path) -> DemoOutcome:
     out_dir.mkdir(parents=True, exist_ok=True)
     db = out_dir / "seen.db"
     for suffix in ("", "-wal", "-shm"):
@@ -224,6 +215,6 @@ def run(base: Config, out_dir: Path, *, progress_enabled: bool = False) -> DemoO
         cfg = demo_config(base, out_dir, feeds)
         engine = open_db(cfg.db_url)
         report = pipeline.run_cycle(cfg, engine)
-        digest = write_digest(cfg, engine)
+        digest = outbox.write_markdown_digest(cfg, engine, now=now_utc())
         engine.dispose()
     return DemoOutcome(report, digest, db)

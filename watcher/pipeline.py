@@ -8,6 +8,7 @@ transaction, together with the feed's new state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -144,9 +145,9 @@ class Cycle:
         )
         parsed: ParsedFeed | None = None
         body_hash = hashlib.sha256(result.body).hexdigest() if result.ok else None
-        if result.ok and body_hash == feed.body_hash:
-            result = _unchanged(result)
-        if result.ok:
+        # A 200 with the body we already parsed is not parsed again (validators sometimes lie);
+        # schedule.after_poll records it as not modified.
+        if result.ok and body_hash != feed.body_hash:
             parsed = feeds_mod.parse_feed(
                 result.body,
                 url=result.final_url or feed.fetch_url,
@@ -202,15 +203,8 @@ class Cycle:
             store_feeds.apply_update(conn, _id(feed), update)
         self.progress("match", len(recorded))
         error = update.error if update.is_error else None
-        status = (
-            parsed.status.value
-            if parsed is not None and parsed.status != FetchStatus.OK
-            else result.status.value
-        )
-        failures = sum(
-            1 for i in items if i.article.status == "fallback"
-        )
-        report = FeedReport(name, status, len(items), len(recorded), error, failures)
+        failures = sum(1 for i in items if i.article.status == "fallback")
+        report = FeedReport(name, update.status, len(items), len(recorded), error, failures)
         self.report.matches.extend(recorded)
         return report
 
@@ -230,10 +224,10 @@ class Cycle:
         return store_entries.NewItem(key, entry, article, scores, raw, fetched_at)
 
     async def _article(self, entry: Entry) -> tuple[Article, bytes | None, datetime | None]:
-        if not self.cfg.extract.fetch_articles or not entry.link.startswith(
-            ("http://", "https://")
-        ):
+        if not self.cfg.extract.fetch_articles:
             return fallback_article(entry, "article fetching is off"), None, None
+        if not entry.link.startswith(("http://", "https://")):
+            return fallback_article(entry, "the link is not http(s)"), None, None
         page = await self.fetcher.get(
             entry.link, accept=HTML_ACCEPT, max_bytes=self.cfg.extract.max_html_bytes
         )
@@ -262,21 +256,6 @@ class Cycle:
 def _id(feed: Feed) -> int:
     assert feed.id is not None, "feeds are polled after the store gave them an id"
     return feed.id
-
-
-def _unchanged(result: FetchResult) -> FetchResult:
-    """A 200 whose body is the one we already parsed: treat as 304 (validators sometimes lie)."""
-    return FetchResult(
-        url=result.url,
-        status=FetchStatus.NOT_MODIFIED,
-        final_url=result.final_url,
-        http_status=result.http_status,
-        etag=result.etag,
-        last_modified=result.last_modified,
-        permanent_url=result.permanent_url,
-        headers=result.headers,
-        elapsed=result.elapsed,
-    )
 
 
 def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
@@ -322,12 +301,9 @@ async def run_cycle_async(
     with engine.begin() as conn:
         cycle_id = store_entries.start_cycle(conn, now)
     report = CycleReport()
-    async with Fetcher(cfg.http) as fetcher:
-        if pool is None:
-            async with ExtractPool(cfg.extract) as own_pool:
-                await _poll_all(cfg, engine, fetcher, own_pool, models, claimed, report, progress)
-        else:
-            await _poll_all(cfg, engine, fetcher, pool, models, claimed, report, progress)
+    pools = contextlib.nullcontext(pool) if pool is not None else ExtractPool(cfg.extract)
+    async with Fetcher(cfg.http) as fetcher, pools as extract_pool:
+        await _poll_all(cfg, engine, fetcher, extract_pool, models, claimed, report, progress)
     with engine.begin() as conn:
         store_entries.finish_cycle(
             conn,

@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .. import demo, pipeline
+from .. import demo, outbox, pipeline
 from ..pipeline import CycleReport
+from ..store import now_utc
 from ..textsafe import one_line, terminal_safe
 from . import common
 
@@ -120,7 +121,7 @@ def run_fetch(args: argparse.Namespace) -> int:
     else:
         print_report(report, Console(highlight=False, soft_wrap=True))
     if args.digest:
-        path = demo.write_digest(cfg, engine)
+        path = outbox.write_markdown_digest(cfg, engine, now=now_utc())
         if path is not None and not args.json:
             print(f"digest: {path}")
     return 0
@@ -128,7 +129,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     base = common.load_config(args)
-    outcome = demo.run(base, args.dir, progress_enabled=common.is_tty() and not args.json)
+    outcome = demo.run(base, args.dir)
     if args.json:
         data = report_json(outcome.report)
         data["digest"] = str(outcome.digest) if outcome.digest else None

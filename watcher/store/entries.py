@@ -97,7 +97,7 @@ def record_items(
             "url": item.key,
             "link": item.entry.link,
             "guid": item.entry.guid,
-            "title": item.entry.title or item.article.title,
+            "title": _title(item),
             "summary": item.entry.summary[:4000],
             "author": item.entry.author or item.article.author,
             "published_at": item.entry.published or item.article.published,
