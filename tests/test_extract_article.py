@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -73,6 +74,44 @@ def test_russian_article_body_and_metadata() -> None:
     assert article.sitename == "Заречные вести"
     assert article.language == "ru"
     assert article.published == datetime(2024, 5, 6, tzinfo=UTC)
+
+
+def _declared_only_page(*, byline: bool) -> bytes:
+    """The English story with its metadata in JSON-LD only (no meta tags), optionally a byline."""
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": EN_TITLE,
+        "datePublished": "2024-03-18T21:40:00+01:00",
+        "publisher": {"@type": "Organization", "name": "The Harbour Courier"},
+    }
+    if not byline:
+        ld["author"] = {"@type": "Person", "name": "Elena Marsh"}
+    body = "".join(f"<p>{p}</p>" for p in EN_PARAGRAPHS)
+    credit = '<p class="byline">By <span class="author">Elena Marsh</span></p>' if byline else ""
+    return (
+        f'<html><head><script type="application/ld+json">{json.dumps(ld)}</script></head><body>'
+        f"<article><h1>{EN_TITLE}</h1>{credit}{body}</article></body></html>"
+    ).encode()
+
+
+@pytest.mark.parametrize("depth", ["quick", "full"])
+def test_metadata_declared_in_json_ld_is_read_by_both_passes(depth: str) -> None:
+    cfg = replace(CFG, metadata=depth)
+    article = extract_article(_declared_only_page(byline=False), EN_URL, cfg=cfg)
+    assert article.status == "ok"
+    assert (article.title, article.author) == (EN_TITLE, "Elena Marsh")
+    assert article.sitename == "The Harbour Courier"
+    assert article.published == datetime(2024, 3, 18, 20, 40, tzinfo=UTC)
+
+
+def test_only_the_full_metadata_pass_hunts_bylines_in_the_text() -> None:
+    page = _declared_only_page(byline=True)
+    quick = extract_article(page, EN_URL, cfg=replace(CFG, metadata="quick"))
+    full = extract_article(page, EN_URL, cfg=replace(CFG, metadata="full"))
+    assert quick.text == full.text and EN_PARAGRAPHS[0] in quick.text
+    assert quick.author == ""
+    assert full.author == "Elena Marsh"
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,22 @@ as an ``Article`` whose ``status`` says what happened ("too_large", "failed") wi
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import trafilatura
+from htmldate import find_date
 from trafilatura.utils import detect_encoding, load_html
+
+try:  # trafilatura's metadata steps one by one, for the quick pass; not part of its public API
+    from trafilatura.metadata import examine_meta, extract_meta_json, extract_sitename, extract_title
+
+    _QUICK_META = True
+except ImportError:  # pragma: no cover - a trafilatura that moved them: the full pass still works
+    _QUICK_META = False
 
 from .config import ExtractConfig
 from .extract_pool import Extractor, ExtractPool, extract_many
@@ -32,7 +41,7 @@ __all__ = [
 ]
 
 _OPTIONS: dict[str, Any] = {
-    "with_metadata": True,
+    "with_metadata": False,  # metadata comes from _metadata(), before the text
     "include_comments": False,
     "include_tables": True,
 }
@@ -120,28 +129,48 @@ def _extract(html: bytes, url: str, cfg: ExtractConfig, content_type: str | None
     if tree.xpath("boolean(" + "/*" * (cfg.max_tree_depth + 1) + ")"):
         return failed_article(url, "too_large", f"nested deeper than {cfg.max_tree_depth}")
     page_lang = _page_language(tree)
+    meta = _metadata(tree, url, cfg.metadata)  # before the text: bare_extraction prunes its copy
     options = {**_OPTIONS, **_FAVOR.get(cfg.favor, {})}
-    doc = trafilatura.bare_extraction(
-        tree, url=url, date_extraction_params=_date_params(), **options
-    )
+    doc = trafilatura.bare_extraction(tree, url=url, **options)
     if doc is None or isinstance(doc, dict):
         return failed_article(url, "failed", "no article text found")
     body = (doc.text or "").strip()
     article = Article(
         url=url,
-        title=_clean(doc.title),
+        title=_clean(meta.title),
         text=body,
         source="trafilatura",
         extractor_version=trafilatura.__version__,
-        sitename=_clean(doc.sitename),
-        author=_clean(doc.author),
+        sitename=_clean(meta.sitename),
+        author=_clean(meta.author),
         language=guess_language(body, page_lang),
-        published=_published(doc.date),
+        published=_published(meta.date),
         status="ok",
     )
     if len(body) < cfg.min_text_chars:
         return replace(article, status="failed", error="too little text")
     return article
+
+
+def _metadata(tree: Any, url: str, depth: str) -> Any:
+    """Title, author, site name and date of a page (a trafilatura ``Document``).
+
+    "quick" reads what the page declares (meta tags, OpenGraph, JSON-LD, <title>) and runs
+    htmldate's quick search: ~2 ms a page.  "full" is trafilatura's own pass, which also hunts
+    bylines in the text, scans the text for dates (dateparser), and lists categories, tags and
+    the licence we do not use: ~8 ms a page, more than half of a fast extraction.
+    """
+    if depth == "full" or not _QUICK_META:
+        return trafilatura.extract_metadata(tree, url, _date_params(extensive=True))
+    meta = examine_meta(tree)
+    if meta.author and " " not in meta.author:  # a lone word is a site handle, as trafilatura judges
+        meta.author = None
+    with contextlib.suppress(Exception):  # broken JSON-LD is common; the meta tags stand
+        meta = extract_meta_json(tree, meta)
+    meta.title = meta.title or extract_title(tree)
+    meta.sitename = (meta.sitename or extract_sitename(tree) or "").lstrip("@") or None
+    meta.date = find_date(tree, url=url, **_date_params(extensive=False))
+    return meta
 
 
 def decode_html(html: bytes, content_type: str | None = None) -> tuple[str, str]:
@@ -239,10 +268,10 @@ def _published(value: str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
-def _date_params() -> dict[str, Any]:
+def _date_params(*, extensive: bool) -> dict[str, Any]:
     return {
         "original_date": True,
-        "extensive_search": True,
+        "extensive_search": extensive,
         "max_date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "outputformat": _DATE_FORMAT,
     }
