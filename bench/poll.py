@@ -77,12 +77,14 @@ class Farm:
         self.max_inflight = dict.fromkeys(hosts, 0)
         self.requests = 0
         self.bytes_sent = 0
+        self.cpu0 = time.process_time()
 
     def reset(self) -> None:
         for d in (self.max_open, self.max_inflight):
             for k in d:
                 d[k] = 0
         self.requests = self.bytes_sent = 0
+        self.cpu0 = time.process_time()
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -90,6 +92,7 @@ class Farm:
             "max_inflight": max(self.max_inflight.values()),
             "requests": self.requests,
             "bytes_sent": self.bytes_sent,
+            "farm_cpu": time.process_time() - self.cpu0,
         }
 
 
@@ -250,6 +253,7 @@ class FarmProcess:
 def run_watcher(farm: FarmProcess, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     from watcher import config as config_mod
     from watcher.extract_pool import ExtractPool
+    from watcher.parse_worker import FeedParser
     from watcher.pipeline import run_cycle_async
     from watcher.store import open_db
 
@@ -264,11 +268,16 @@ def run_watcher(farm: FarmProcess, workdir: Path, args: argparse.Namespace) -> d
     out: dict[str, Any] = {"per_host_concurrency": cfg.http.per_host_concurrency}
 
     async def both() -> None:
-        async with ExtractPool(cfg.extract) as pool:  # started once, as in the daemon
+        async with (  # started once, as in the daemon
+            ExtractPool(cfg.extract) as pool,
+            FeedParser(timeout=cfg.extract.timeout) as parser,
+        ):
             for phase in ("first", "unchanged"):
                 farm.reset()
                 t0, c0 = time.perf_counter(), time.process_time()
-                report = await run_cycle_async(cfg, engine, due_only=False, models=[], pool=pool)
+                report = await run_cycle_async(
+                    cfg, engine, due_only=False, models=[], pool=pool, parser=parser
+                )
                 seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
                 statuses: dict[str, int] = {}
                 for f in report.feeds:
@@ -373,15 +382,16 @@ def report(r: dict[str, Any]) -> None:
         f"{r['cpus']} CPUs; watcher http.min_host_gap={r['min_host_gap']}",
         f"watcher first poll      {first['seconds']:7.2f} s  (cpu {first['cpu']:.2f} s)  "
         f"{first['new_entries']} new entries, "
-        f"{first['bytes_sent'] / 1e6:.2f} MB received, {first['statuses']}",
+        f"{first['bytes_sent'] / 1e6:.2f} MB received, {first['statuses']}; "
+        f"the farm's cpu {first['farm_cpu']:.2f} s",
         f"watcher unchanged poll  {again['seconds']:7.2f} s  (cpu {again['cpu']:.2f} s)  "
         f"{again['bytes_sent'] / 1e3:.0f} kB received, {again['statuses']}",
         f"watcher per host        at most {max(first['max_inflight'], again['max_inflight'])} "
         f"requests in flight, {max(first['max_open'], again['max_open'])} open connections "
         f"(limit {w['per_host_concurrency']})",
         f"naive first poll        {n['seconds']:7.2f} s  (cpu {n['cpu']:.2f} s)  "
-        f"({n['entries']} entries; "
-        "sequential httpx + feedparser)",
+        f"({n['entries']} entries; sequential httpx + feedparser); "
+        f"the farm's cpu {n['farm_cpu']:.2f} s",
     ]
     if isinstance(e, dict):
         lines += [

@@ -145,7 +145,7 @@ def test_an_extractor_exception_is_a_failed_article_not_a_dead_worker() -> None:
 
 @pytest.mark.slow
 def test_a_pathological_page_is_cut_off_by_the_timeout() -> None:
-    slow = slow_page(8_000)  # within every limit, but seconds of work for trafilatura
+    slow = slow_page(20_000)  # within every limit, but seconds of work for trafilatura
     cfg = ExtractConfig(timeout=0.6)
     start = time.perf_counter()
     cost = extract_article(slow, "https://w.example/slow", cfg=ExtractConfig(favor="speed"))

@@ -196,7 +196,7 @@ def test_a_page_that_hangs_the_extractor_is_cut_off_and_the_rest_of_the_batch_is
     from tests.extract_helpers import slow_page
 
     urls = serve_stories(http_server)
-    slow = http_server.route("/news/slow.html", slow_page(8_000))
+    slow = http_server.route("/news/slow.html", slow_page(20_000))
     feed = serve_feed(
         http_server,
         "/f.xml",

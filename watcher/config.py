@@ -56,6 +56,7 @@ class ExtractConfig:
     min_text_chars: int = 200
     favor: str = "speed"  # trafilatura trade-off: speed (~0.9x plain extract), balanced, precision, recall
     metadata: str = "quick"  # quick: what the page declares; full: trafilatura's whole pass (~4x slower)
+    parse_helper: bool = True  # parse feeds in a helper process (more than one core, big cycles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +248,7 @@ def _extract(t: _Table) -> ExtractConfig:
         min_text_chars=t.whole("min_text_chars", d.min_text_chars, 0),
         favor=t.choice("favor", d.favor, ("precision", "balanced", "recall", "speed")),
         metadata=t.choice("metadata", d.metadata, ("quick", "full")),
+        parse_helper=t.flag("parse_helper", d.parse_helper),
     )
     t.finish()
     return cfg

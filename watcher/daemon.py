@@ -29,6 +29,7 @@ from .config import Config
 from .extract import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
+from .parse_worker import FeedParser
 from .store import daemon as store_daemon
 from .store import now_utc, open_db
 from .store import retention as store_retention
@@ -91,7 +92,7 @@ class Daemon:
             extra={"event": "reload"},
         )
 
-    async def tick(self, pool: ExtractPool) -> None:
+    async def tick(self, pool: ExtractPool, parser: FeedParser) -> None:
         if self.stopping.is_set():
             return
         self.current = asyncio.current_task()
@@ -104,6 +105,7 @@ class Daemon:
                 owner=self.owner,
                 models=self.models,
                 pool=pool,
+                parser=parser,
             )
         finally:
             self.current = None
@@ -172,13 +174,16 @@ class Daemon:
         self.metrics.start()
         tz = ZoneInfo(self.cfg.schedule.timezone)
         h, m, s = digest_time(self.cfg)
-        async with ExtractPool(self.cfg.extract) as pool:
+        async with (
+            ExtractPool(self.cfg.extract) as pool,
+            FeedParser(timeout=self.cfg.extract.timeout, enabled=self.cfg.extract.parse_helper) as parser,
+        ):
             sched = AsyncIOScheduler(event_loop=loop, timezone=tz)
             self.scheduler = sched
             sched.add_job(
                 self.tick,
                 IntervalTrigger(seconds=self.cfg.schedule.poll_interval, timezone=tz),
-                args=[pool],
+                args=[pool, parser],
                 id="tick",
                 max_instances=1,
                 coalesce=True,

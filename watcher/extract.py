@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - a trafilatura that moved them: the ful
 
 from .config import ExtractConfig
 from .extract_pool import Extractor, ExtractPool, extract_many
+from .language import guess_language
 from .models import Article, Entry
 
 __all__ = [
@@ -67,12 +68,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
-_WORD = re.compile(r"\w+")
-_CYRILLIC_LANGS = frozenset({"ru", "uk", "be", "bg", "sr", "mk", "kk", "ky", "tg", "mn", "tt"})
-_EN_STOPWORDS = frozenset(
-    {"the", "of", "and", "to", "in", "is", "that", "for", "it", "was", "on", "with", "as"}
-    | {"are", "by", "this", "be", "at", "from", "have", "has", "not", "but", "said", "were"}
-)
 
 
 def extract_article(
@@ -100,7 +95,12 @@ def fallback_article(entry: Entry, reason: str) -> Article:
         text=text,
         source="feed",
         author=entry.author,
-        language=guess_language(f"{entry.title}\n{text}"),
+        language=(
+            entry.language
+            if entry.language is not None
+            else guess_language(f"{entry.title}\n{text}")
+        )
+        or None,
         published=entry.published,
         status="fallback",
         error=" ".join(reason.split())[:300] or None,
@@ -230,31 +230,6 @@ def _page_language(tree: Any) -> str | None:
         match = _LANG.match(str(value or "").strip().lower())
         if match:
             return match.group(1)
-    return None
-
-
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
-
-
-def guess_language(text: str, declared: str | None = None) -> str | None:
-    """Cheap: Cyrillic letters choose ru/uk/be (or a declared Cyrillic language), else the
-    declared language, else English when its function words are frequent, else None."""
-    sample = text[:4000]
-    letters = sum(map(str.isalpha, sample))  # C-speed counting: this runs for every feed entry
-    if not letters:
-        return declared
-    cyrillic = len(_CYRILLIC.findall(sample))
-    if cyrillic > letters / 2:
-        if declared in _CYRILLIC_LANGS:
-            return declared
-        if "ў" in sample:
-            return "be"
-        return "uk" if any(c in sample for c in "їєґі") else "ru"
-    if declared:
-        return declared
-    words = _WORD.findall(sample.lower())
-    if words and sum(1 for w in words if w in _EN_STOPWORDS) / len(words) > 0.12:
-        return "en"
     return None
 
 

@@ -21,6 +21,7 @@ import feedparser
 from lxml import etree
 
 from .feeds_fast import parse_fast
+from .language import guess_language
 from .models import Entry, FetchStatus, ParsedFeed
 
 FEED_TYPES = frozenset(
@@ -148,6 +149,7 @@ def _entry(e: Mapping[str, Any], feed_url: str, base: str) -> Entry:
         # Identity of last resort: a hash of what the entry says (see Entry.key).
         digest = hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
         guid = f"urn:sha256:{digest}"
+    content = content if content != summary else ""
     return Entry(
         feed_url=feed_url,
         link=link,
@@ -155,9 +157,13 @@ def _entry(e: Mapping[str, Any], feed_url: str, base: str) -> Entry:
         guid=guid,
         title=title,
         summary=summary,
-        content=content if content != summary else "",
+        content=content,
         published=_published(e),
         author=html_to_text(str(e.get("author") or "")),
+        # Here, where feeds are parsed (a worker process when one is free): the text an entry
+        # stands on when its page cannot be extracted (extract.fallback_article).
+        language=guess_language(f"{title}\n{content if len(content) >= len(summary) else summary}")
+        or "",
     )
 
 

@@ -92,6 +92,8 @@ class Entry:
     content: str = ""  # plain text of the feed's full content, if any
     published: datetime | None = None
     author: str = ""
+    # Guessed from the title and the longer of content and summary; "" unknown, None not guessed.
+    language: str | None = None
 
     @property
     def key(self) -> str:

@@ -20,12 +20,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import feeds as feeds_mod
 from . import match, schedule
 from .config import Config
 from .extract import ExtractPool, fallback_article
 from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
+from .parse_worker import FeedParser
 from .store import entries as store_entries
 from .store import feeds as store_feeds
 from .store import now_utc
@@ -86,6 +86,7 @@ class Cycle:
         models: Sequence[match.TopicModel],
         report: CycleReport,
         *,
+        parser: FeedParser | None = None,
         progress: Progress | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -96,6 +97,7 @@ class Cycle:
             pool,
             models,
         )
+        self.parser = parser or FeedParser(enabled=False)
         self.report = report
         self.progress = progress or (lambda _event, _n: None)
         self.rng = rng or random.Random()
@@ -148,11 +150,8 @@ class Cycle:
         # A 200 with the body we already parsed is not parsed again (validators sometimes lie);
         # schedule.after_poll records it as not modified.
         if result.ok and body_hash != feed.body_hash:
-            parsed = feeds_mod.parse_feed(
-                result.body,
-                url=result.final_url or feed.fetch_url,
-                content_type=result.content_type,
-                headers=dict(result.headers),
+            parsed = await self.parser.parse(
+                result.body, result.final_url or feed.fetch_url, result.content_type, dict(result.headers)
             )
         if parsed is None or parsed.status != FetchStatus.OK:
             return self._record(feed, result, parsed, body_hash, [], [], now, name)
@@ -288,6 +287,7 @@ async def run_cycle_async(
     progress: Progress | None = None,
     models: Sequence[match.TopicModel] | None = None,
     pool: ExtractPool | None = None,
+    parser: FeedParser | None = None,
 ) -> CycleReport:
     """Poll the configured feeds (or just `urls`) once and record what is new."""
     now = now_utc()
@@ -302,8 +302,17 @@ async def run_cycle_async(
         cycle_id = store_entries.start_cycle(conn, now)
     report = CycleReport()
     pools = contextlib.nullcontext(pool) if pool is not None else ExtractPool(cfg.extract)
-    async with Fetcher(cfg.http) as fetcher, pools as extract_pool:
-        await _poll_all(cfg, engine, fetcher, extract_pool, models, claimed, report, progress)
+    parsers = (
+        contextlib.nullcontext(parser)
+        if parser is not None
+        else FeedParser(timeout=cfg.extract.timeout, enabled=cfg.extract.parse_helper)
+    )
+    async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
+        cycle = Cycle(
+            cfg, engine, fetcher, extract_pool, models, report, parser=feed_parser, progress=progress
+        )
+        report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
+        cycle.link_late()
     with engine.begin() as conn:
         store_entries.finish_cycle(
             conn,
@@ -315,21 +324,6 @@ async def run_cycle_async(
             matched=len(report.matches),
         )
     return report
-
-
-async def _poll_all(
-    cfg: Config,
-    engine: sa.Engine,
-    fetcher: Fetcher,
-    pool: ExtractPool,
-    models: Sequence[match.TopicModel],
-    feeds: Sequence[Feed],
-    report: CycleReport,
-    progress: Progress | None,
-) -> None:
-    cycle = Cycle(cfg, engine, fetcher, pool, models, report, progress=progress)
-    report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in feeds)))
-    cycle.link_late()
 
 
 def run_cycle(

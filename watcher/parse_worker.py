@@ -1,0 +1,273 @@
+"""Parse feed documents in a helper process, off the event loop; both ends of the pipe.
+
+Parsing a feed and building its entries is a quarter of a first poll's CPU.  ``FeedParser`` sends
+documents to one helper process (``python -m watcher.parse_worker``) over its stdin/stdout as
+length-prefixed pickles, a few at a time, and reads the ``ParsedFeed`` answers on the event loop: no
+threads, so the answers do not wait for the GIL.  While the helper starts, when it has enough to
+do, or when it is off (one core, tests), documents are parsed right here: the same pure function.
+
+A document that hangs the helper past the timeout, or kills it, comes back as a PARSE_ERROR for
+that feed; the other documents it held are parsed here; the next document starts a fresh helper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import fcntl
+import logging
+import os
+import pickle
+import signal
+import struct
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from .feeds import parse_feed
+from .models import FetchStatus, ParsedFeed
+
+log = logging.getLogger(__name__)
+
+_HEAD = struct.Struct("!I")
+# Answers the event loop has not read yet: the helper must not stall on a full pipe meanwhile.
+_BUFFER = 4 * 1024 * 1024
+Job = tuple[bytes, str, str | None, dict[str, str]]  # body, url, content type, response headers
+
+
+def parse_job(job: Job) -> ParsedFeed:
+    body, url, content_type, headers = job
+    return parse_feed(body, url=url, content_type=content_type, headers=headers)
+
+
+class FeedParser:
+    """``await parse(...)`` a feed document on the helper process when it is free, else here."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 20.0,
+        enabled: bool = True,
+        in_flight: int = 32 * 1024 * 1024,
+        start_after: int = 8,
+        module: str = "watcher.parse_worker",  # what the helper runs (tests pass a faulty one)
+    ) -> None:
+        self.timeout = timeout
+        self.module = module
+        self.enabled = enabled and _cpu_count() > 1
+        self.in_flight = in_flight  # bytes of documents sent and not answered yet, at most
+        self._in_flight = 0
+        self._head_since = 0.0  # when the helper took the document at the head of the queue
+        # Documents parsed here before the helper starts: a cycle of a few changed feeds (most
+        # daemon ticks) never pays for a process; a big one, or a long-lived daemon, does.
+        self.start_after = start_after
+        self.parsed_here = 0
+        self.sent = 0  # documents the helper parsed (tests, benchmarks)
+        self.restarts = 0
+        self._proc: asyncio.subprocess.Process | None = None
+        self._starting: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._reaping: set[asyncio.Task[None]] = set()
+        self._pending: collections.deque[tuple[asyncio.Future[ParsedFeed], Job]] = (
+            collections.deque()
+        )
+
+    async def __aenter__(self) -> FeedParser:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._reader is not None else None
+
+    async def parse(
+        self, body: bytes, url: str, content_type: str | None, headers: dict[str, str]
+    ) -> ParsedFeed:
+        job: Job = (body, url, content_type, headers)
+        if self.enabled and self._reader is not None and self._in_flight < self.in_flight:
+            return await self._remote(job)
+        if (
+            self.enabled
+            and self._proc is None
+            and self._starting is None
+            and self.parsed_here >= self.start_after
+        ):
+            self._starting = asyncio.create_task(self._start())  # warms up while we parse here
+        self.parsed_here += 1
+        return parse_job(job)
+
+    async def _start(self) -> None:
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[1])  # watcher importable from a source tree too
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                self.module,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=env,
+                limit=_BUFFER,
+            )
+            self._proc = proc
+            assert proc.stdout is not None
+            ready = await asyncio.wait_for(proc.stdout.readexactly(_HEAD.size), 60)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as e:
+            log.warning("feed parser helper did not start (%s); parsing in this process", e)
+            self.enabled = False
+            await self._stop()
+            return
+        finally:
+            self._starting = None
+        if _HEAD.unpack(ready)[0] != 0:
+            self.enabled = False
+            await self._stop()
+            return
+        self._reader = asyncio.create_task(self._read(proc))
+
+    async def _remote(self, job: Job) -> ParsedFeed:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        future: asyncio.Future[ParsedFeed] = asyncio.get_running_loop().create_future()
+        if not self._pending:
+            self._head_since = asyncio.get_running_loop().time()
+        self._pending.append((future, job))
+        data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        self._in_flight += len(data)
+        try:
+            proc.stdin.write(_HEAD.pack(len(data)) + data)
+            await proc.stdin.drain()
+        except (ConnectionError, RuntimeError):
+            pass  # the reader sees it die and answers every pending document
+        self.sent += 1
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(future), self.timeout)
+                except TimeoutError:
+                    # The clock that counts is the document the helper is on (the queue's head).
+                    if not future.done() and loop.time() - self._head_since >= self.timeout:
+                        self._lost(f"parsing took longer than {self.timeout:g}s")
+        finally:
+            self._in_flight -= len(data)
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        try:
+            while True:
+                (size,) = _HEAD.unpack(await proc.stdout.readexactly(_HEAD.size))
+                parsed = pickle.loads(await proc.stdout.readexactly(size))
+                if self._pending:
+                    future, _job = self._pending.popleft()
+                    self._head_since = asyncio.get_running_loop().time()
+                    if not future.done():
+                        future.set_result(parsed)
+        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, EOFError) as e:
+            if self._proc is proc:  # not a kill of ours: it died, or its answers make no sense
+                if isinstance(e, pickle.UnpicklingError | EOFError):
+                    proc.kill()
+                code = await proc.wait()
+                self._lost(f"the feed parser died (exit code {code})")
+
+    def _lost(self, reason: str) -> None:
+        """The helper hung or died: the document it was on fails, the others are parsed here."""
+        proc, self._proc, self._reader = self._proc, None, None
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        if proc is not None:
+            self._reaping.add(asyncio.get_running_loop().create_task(_reap(proc)))
+        self.restarts += 1
+        pending, self._pending = self._pending, collections.deque()
+        culprit = pending[0][0] if pending else None  # the document the helper was on
+        log.warning("feed parser helper: %s; starting a fresh one", reason)
+        for future, job in pending:
+            if not future.done():
+                failed = ParsedFeed(FetchStatus.PARSE_ERROR, error=reason)
+                future.set_result(failed if future is culprit else parse_job(job))
+
+    async def close(self) -> None:
+        """Stop the helper (politely: end of input) and answer anything still pending here."""
+        if self._starting is not None:
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._starting
+        for future, job in self._pending:
+            if not future.done():
+                future.set_result(parse_job(job))
+        self._pending.clear()
+        await self._stop()
+        if self._reaping:
+            await asyncio.gather(*self._reaping, return_exceptions=True)
+            self._reaping.clear()
+
+    async def _stop(self) -> None:
+        proc, reader, self._proc, self._reader = self._proc, self._reader, None, None
+        if proc is None:
+            return
+        if proc.stdin is not None and not proc.stdin.is_closing():
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+
+async def _reap(proc: asyncio.subprocess.Process) -> None:
+    if proc.stdin is not None:
+        proc.stdin.close()
+    await proc.wait()
+
+
+def _cpu_count() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def main(parse: Callable[[Job], ParsedFeed] = parse_job) -> None:
+    """The helper's side: read a document, write its ParsedFeed, until end of input."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    logging.getLogger().addHandler(logging.NullHandler())
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing a library prints may corrupt the answers
+    for pipe in (stdin, stdout):  # Linux: 1 MiB pipes, so that neither side waits on the other
+        with contextlib.suppress(AttributeError, OSError):
+            fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
+    stdout.write(_HEAD.pack(0))  # ready
+    stdout.flush()
+    while True:
+        head = stdin.read(_HEAD.size)
+        if len(head) < _HEAD.size:
+            return
+        (size,) = _HEAD.unpack(head)
+        job: Job = pickle.loads(stdin.read(size))
+        try:
+            parsed = parse(job)
+        except Exception as e:  # a parser bug: that feed's error, not the helper's end
+            parsed = ParsedFeed(FetchStatus.PARSE_ERROR, error=f"internal error: {type(e).__name__}: {e}")
+        data = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+        stdout.write(_HEAD.pack(len(data)) + data)
+        stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
