@@ -222,7 +222,7 @@ def test_fetcher_refuses_a_name_resolving_to_metadata_without_connecting() -> No
     async def go() -> tuple[FetchResult, list[tuple[str, int]]]:
         fetcher = Fetcher(HttpConfig(), resolver=_answers(["169.254.169.254"]))
         recorder = Recorder()
-        fetcher._transport._pool._network_backend._inner = recorder  # type: ignore[attr-defined]
+        fetcher._transport._backend._inner = recorder  # type: ignore[attr-defined]
         async with fetcher:
             return await fetcher.get("http://metadata.example/latest/meta-data/"), recorder.calls
 

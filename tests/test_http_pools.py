@@ -1,0 +1,77 @@
+"""One connection pool per origin: connections reused per origin, idle pools closed, busy ones kept."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+
+import pytest
+
+from tests.http_helpers import http_cfg
+from tests.server import Server
+from watcher.http import Fetcher
+from watcher.models import FetchResult, FetchStatus
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Server]]:
+    started = [Server().start() for _ in range(4)]
+    try:
+        yield started
+    finally:
+        for server in started:
+            server.stop()
+
+
+def _peer_port_route(server: Server) -> str:
+    """A route whose body is the client's source port: the connection a request came on."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        body = str(handler.client_address[1]).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return server.handler("/port", answer)
+
+
+def test_each_origin_keeps_its_connection_and_idle_pools_are_closed(servers: list[Server]) -> None:
+    urls = [_peer_port_route(s) for s in servers]
+
+    async def go() -> tuple[list[FetchResult], list[int]]:
+        async with Fetcher(http_cfg(min_host_gap=0.0)) as fetcher:
+            fetcher._transport.max_pools = 2  # type: ignore[attr-defined]
+            results, open_pools = [], []
+            for url in [urls[0], urls[0], urls[1], urls[1], urls[2], urls[3], urls[0]]:
+                results.append(await fetcher.get(url))
+                open_pools.append(len(fetcher._transport._pools))  # type: ignore[attr-defined]
+            return results, open_pools
+
+    results, open_pools = asyncio.run(go())
+    assert all(r.status is FetchStatus.OK for r in results)
+    ports = [r.body for r in results]
+    assert ports[0] == ports[1] and ports[2] == ports[3]  # kept alive within an origin
+    assert ports[6] != ports[0]  # origin 0's pool was closed in between, so a new connection
+    assert max(open_pools) == 2 and open_pools == [1, 1, 2, 2, 2, 2, 2]
+
+
+def test_a_pool_with_a_response_in_flight_is_never_closed(servers: list[Server]) -> None:
+    slow = servers[0].route("/slow", "x" * 5000, delay=1.0)
+    quick = [s.route("/q", "quick") for s in servers[1:]]
+
+    async def go() -> tuple[FetchResult, list[FetchResult], int]:
+        async with Fetcher(http_cfg(min_host_gap=0.0)) as fetcher:
+            fetcher._transport.max_pools = 1  # type: ignore[attr-defined]
+            slow_fetch = asyncio.create_task(fetcher.get(slow))
+            await asyncio.sleep(0.3)  # the slow request is on its connection now
+            others = [await fetcher.get(u) for u in quick]
+            kept = len(fetcher._transport._pools)  # type: ignore[attr-defined]
+            return await slow_fetch, others, kept
+
+    slow_result, others, kept = asyncio.run(go())
+    assert slow_result.status is FetchStatus.OK and slow_result.body == b"x" * 5000
+    assert [r.body for r in others] == [b"quick"] * 3
+    assert kept == 2  # the busy pool and the last one used; the idle ones were closed
