@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--items", type=int, default=20)
-    parser.add_argument("--hosts", type=int, default=250, help="loopback addresses to spread over")
+    parser.add_argument("--hosts", type=int, default=500, help="loopback addresses to spread over")
     parser.add_argument("--min-host-gap", type=float, default=0.25, help="http.min_host_gap")
     parser.add_argument("--r2e", default="/tmp/r2e-venv/bin/r2e")
     parser.add_argument("--skip-rss2email", action="store_true")

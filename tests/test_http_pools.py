@@ -75,3 +75,25 @@ def test_a_pool_with_a_response_in_flight_is_never_closed(servers: list[Server])
     assert slow_result.status is FetchStatus.OK and slow_result.body == b"x" * 5000
     assert [r.body for r in others] == [b"quick"] * 3
     assert kept == 2  # the busy pool and the last one used; the idle ones were closed
+
+
+def test_pools_idle_past_the_keep_alive_expiry_are_closed(
+    servers: list[Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import watcher.http
+
+    monkeypatch.setattr(watcher.http, "KEEPALIVE", 0.3)
+    urls = [_peer_port_route(s) for s in servers[:2]]
+
+    async def go() -> tuple[list[int], list[FetchResult]]:
+        async with Fetcher(http_cfg(min_host_gap=0.0)) as fetcher:
+            sizes, results = [], []
+            for url, pause in [(urls[0], 0.0), (urls[1], 0.5), (urls[0], 0.0)]:
+                await asyncio.sleep(pause)
+                results.append(await fetcher.get(url))
+                sizes.append(len(fetcher._transport._pools))  # type: ignore[attr-defined]
+            return sizes, results
+
+    sizes, results = asyncio.run(go())
+    assert sizes == [1, 1, 2]  # origin 0's pool was closed once it had idled past the expiry
+    assert results[0].body != results[2].body  # so its next request came on a new connection

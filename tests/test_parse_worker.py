@@ -106,7 +106,10 @@ def test_a_document_that_hangs_or_kills_the_helper_fails_alone(poison: bytes, er
             return list(got), after, p.restarts, [first, p.pid]
 
     got, after, restarts, pids = _run(go)
-    assert got[5] == ParsedFeed(FetchStatus.PARSE_ERROR, error=error)
+    assert got[5].status == FetchStatus.PARSE_ERROR and not got[5].entries
+    # The exit code comes from asyncio's child watcher, which reports 255 when another waiter in
+    # the process reaped the child first: the reason is asserted up to it.
+    assert (got[5].error or "").startswith(error.split(" (exit code")[0])
     for i, parsed in enumerate(got):
         if i != 5:  # the documents the helper held are parsed here: nothing collateral
             assert parsed == parse_job(_job(docs[i], i))

@@ -41,6 +41,7 @@ ACCEPT_ENCODING = "gzip, deflate, br"  # only what BodyDecoder can bound; never 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
+KEEPALIVE = 5.0  # seconds an idle connection is kept for the next request to its origin
 
 
 @dataclass
@@ -342,7 +343,9 @@ class _OriginPools(httpx.AsyncBaseTransport):
         self._httpcore = httpcore
         self._cfg, self._backend = cfg, backend
         self._ssl = httpx.create_ssl_context(trust_env=False)
-        self.max_pools = max(64, 2 * cfg.concurrency)
+        # Enough to keep connections alive across min_host_gap for a few hundred hosts; each idle
+        # pool holds at most per_host_concurrency sockets, and none past the keep-alive expiry.
+        self.max_pools = max(256, 4 * cfg.concurrency)
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], _OriginPool] = OrderedDict()
 
     def _pool(self, url: httpx.URL) -> _OriginPool:
@@ -350,6 +353,7 @@ class _OriginPools(httpx.AsyncBaseTransport):
         pool = self._pools.get(key)
         if pool is not None:
             self._pools.move_to_end(key)
+            pool.last_used = time.monotonic()
             return pool
         size = self._cfg.per_host_concurrency  # Fetcher's per-host gate holds the same limit
         transport = httpx.AsyncHTTPTransport(verify=self._ssl, trust_env=False)
@@ -358,19 +362,19 @@ class _OriginPools(httpx.AsyncBaseTransport):
             ssl_context=self._ssl,
             max_connections=size,
             max_keepalive_connections=size,
-            keepalive_expiry=5.0,
+            keepalive_expiry=KEEPALIVE,
             http1=True,
             http2=False,
             network_backend=self._backend,
         )
-        pool = self._pools[key] = _OriginPool(transport)
+        pool = self._pools[key] = _OriginPool(transport, time.monotonic())
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         pool = self._pool(request.url)
-        await self._evict()
         pool.active += 1
         try:
+            await self._evict()
             response = await pool.transport.handle_async_request(request)
         except BaseException:
             pool.active -= 1
@@ -379,12 +383,17 @@ class _OriginPools(httpx.AsyncBaseTransport):
         return response
 
     async def _evict(self) -> None:
-        """Close least recently used pools with nothing in flight, down to max_pools."""
+        """Close least recently used pools with nothing in flight: those past the keep-alive
+        expiry (their connections are dead weight), and any beyond max_pools."""
+        now = time.monotonic()
         excess = len(self._pools) - self.max_pools
-        for key in list(self._pools)[:excess] if excess > 0 else ():
-            pool = self._pools[key]
+        for key, pool in list(self._pools.items()):
+            stale = now - pool.last_used > KEEPALIVE
+            if not stale and excess <= 0:
+                break  # the rest were used more recently
             if not pool.active:
                 del self._pools[key]
+                excess -= 1
                 await pool.transport.aclose()
 
     async def aclose(self) -> None:
@@ -396,6 +405,7 @@ class _OriginPools(httpx.AsyncBaseTransport):
 @dataclass
 class _OriginPool:
     transport: httpx.AsyncHTTPTransport
+    last_used: float
     active: int = 0  # responses handed out and not closed yet
 
 
