@@ -1,8 +1,8 @@
 """Soak: many feeds with new items every cycle, many cycles, one daemon-like process.
 
-Runs the daemon's cycle (pipeline.run_cycle_async with the long-lived extraction pool and topic models
-the daemon keeps) against a farm on 127.0.0.1 and prints peak and final RSS, the RSS growth after
-warm-up (target: under 10 %) and cycle-time percentiles.
+Runs the daemon's cycle (pipeline.run_cycle_async with the long-lived extraction pool, feed parser
+helper and topic models the daemon keeps) against a farm on 127.0.0.1 and prints peak and final RSS,
+the RSS growth after warm-up (target: under 10 %) and cycle-time percentiles.
 
     .venv/bin/python bench/soak.py [--feeds 500] [--cycles 200]
 """
@@ -25,6 +25,7 @@ import httpx
 from bench.farm import Farm, peak_rss_kb, rss_kb
 from watcher import config, pipeline
 from watcher.extract import ExtractPool
+from watcher.parse_worker import FeedParser
 from watcher.store import open_db
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,18 +54,25 @@ async def soak(feeds: int, cycles: int, warmup: int) -> None:
     times: list[float] = []
     rss: list[int] = []
     new_total = 0
-    async with ExtractPool(cfg.extract) as pool, httpx.AsyncClient() as client:
+    async with (
+        ExtractPool(cfg.extract) as pool,
+        FeedParser(timeout=cfg.extract.timeout) as parser,
+        httpx.AsyncClient() as client,
+    ):
         for i in range(cycles):
             await client.get(farm.url("/_next"))
             t0 = time.perf_counter()
-            report = await pipeline.run_cycle_async(cfg, engine, models=models, pool=pool)
+            report = await pipeline.run_cycle_async(
+                cfg, engine, models=models, pool=pool, parser=parser
+            )
             times.append(time.perf_counter() - t0)
             rss.append(rss_kb())
             new_total += report.new_entries
             if i % 20 == 0 or i == cycles - 1:
                 print(
                     f"cycle {i:4d}: {times[-1]:.2f} s, new {report.new_entries}, errors "
-                    f"{len(report.errors)}, rss {rss[-1] / 1024:.1f} MiB",
+                    f"{len(report.errors)}, rss {rss[-1] / 1024:.1f} MiB, feeds parsed by the "
+                    f"helper {parser.sent} (restarts {parser.restarts})",
                     flush=True,
                 )
     farm.stop()

@@ -245,7 +245,10 @@ def _cpu_count() -> int:
 
 def main(parse: Callable[[Job], ParsedFeed] = parse_job) -> None:
     """The helper's side: read a document, write its ParsedFeed, until end of input."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # Ctrl-C and a service manager's SIGTERM are the parent's to handle: it answers what it holds
+    # and closes our input, which ends this loop (also when the parent is killed outright).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.getLogger().addHandler(logging.NullHandler())
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing a library prints may corrupt the answers
