@@ -172,3 +172,12 @@ def precision_recall_f1(scores: list[tuple[float, float, float]]) -> tuple[float
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return precision, recall, f1
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id exists (a worker or helper that should have been stopped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -13,6 +13,7 @@ import pytest
 from tests.extract_helpers import (
     EN_PARAGRAPHS,
     RU_TITLE,
+    alive,
     english_page,
     faulty_extract,
     russian_page,
@@ -24,14 +25,6 @@ from watcher.models import Article
 
 EN = english_page().encode()
 RU = russian_page("windows-1251").encode("cp1251")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _batch(n: int) -> list[tuple[bytes, str, str | None]]:
@@ -90,7 +83,7 @@ def test_a_hanging_page_times_out_its_worker_is_killed_and_the_batch_completes()
     assert EN_PARAGRAPHS[2] in rest[-1].text
     assert restarts == 1
     killed = set(before) - set(after)
-    assert len(killed) == 1 and not _alive(killed.pop())
+    assert len(killed) == 1 and not alive(killed.pop())
     assert elapsed < 1.5 + 10  # cut off at the timeout, not after the hour it asked for
 
 
@@ -197,7 +190,7 @@ def test_leaving_the_pool_with_a_page_in_flight_stops_every_worker() -> None:
 
     pids, closing = asyncio.run(run())
     assert closing < 10
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
 
 
 def test_a_cancelled_caller_does_not_leak_its_worker() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.extract_helpers import alive
 from tests.http_helpers import rss
 from tests.server import Server
 from watcher import config as config_mod
@@ -33,14 +34,6 @@ def _job(body: bytes, i: int = 0) -> tuple[bytes, str, str | None, dict[str, str
     return (body, f"https://news.example/feed/{i}.xml", RSS, {"content-type": RSS})
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _run(coro_fn):  # type: ignore[no-untyped-def]
     return asyncio.run(coro_fn())
 
@@ -61,7 +54,7 @@ def test_documents_are_parsed_by_the_helper_exactly_as_here() -> None:
     got, sent, pid = _run(go)
     assert pid is not None and sent == len(docs)  # every document went to the helper
     assert got == [parse_job(_job(d, i)) for i, d in enumerate(docs)]
-    assert not _alive(pid)  # closed with the parser
+    assert not alive(pid)  # closed with the parser
     assert got[3].entries[1].url == "http://news.example/post/s3-1"
 
 
@@ -114,7 +107,7 @@ def test_a_document_that_hangs_or_kills_the_helper_fails_alone(poison: bytes, er
         if i != 5:  # the documents the helper held are parsed here: nothing collateral
             assert parsed == parse_job(_job(docs[i], i))
     assert restarts == 1 and len(after.entries) == 3
-    assert not any(_alive(pid) for pid in pids)
+    assert not any(alive(pid) for pid in pids)
 
 
 def test_a_parser_bug_in_the_helper_is_that_feeds_error_only() -> None:

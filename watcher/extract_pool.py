@@ -247,7 +247,7 @@ class ExtractPool:
     ) -> None:
         self.cfg = cfg
         self._recycle_after = max(1, recycle_after)
-        self.size = (cfg.workers or _cpu_count()) if workers is None else workers
+        self.size = (cfg.workers or cpu_count()) if workers is None else workers
         self._extractor = extractor or _default_extractor()
         self._slots: list[_Slot] = []
         self._threads: list[threading.Thread] = []
@@ -343,7 +343,7 @@ class ExtractPool:
                 return _fail(url, "timeout", f"extraction took longer than {self.cfg.timeout:g}s")
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1

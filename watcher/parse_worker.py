@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from .extract_pool import cpu_count
 from .feeds import parse_feed
 from .models import FetchStatus, ParsedFeed
 
@@ -56,7 +57,7 @@ class FeedParser:
     ) -> None:
         self.timeout = timeout
         self.module = module
-        self.enabled = enabled and _cpu_count() > 1
+        self.enabled = enabled and cpu_count() > 1
         self.in_flight = in_flight  # bytes of documents sent and not answered yet, at most
         self._in_flight = 0
         self._head_since = 0.0  # when the helper took the document at the head of the queue
@@ -235,12 +236,6 @@ async def _reap(proc: asyncio.subprocess.Process) -> None:
     if proc.stdin is not None:
         proc.stdin.close()
     await proc.wait()
-
-
-def _cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 def main(parse: Callable[[Job], ParsedFeed] = parse_job) -> None:
