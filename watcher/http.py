@@ -387,14 +387,15 @@ class _OriginPools(httpx.AsyncBaseTransport):
         expiry (their connections are dead weight), and any beyond max_pools."""
         now = time.monotonic()
         excess = len(self._pools) - self.max_pools
-        for key, pool in list(self._pools.items()):
-            stale = now - pool.last_used > KEEPALIVE
-            if not stale and excess <= 0:
+        doomed: list[tuple[bytes, bytes, int | None]] = []
+        for key, pool in self._pools.items():  # least recently used first
+            if now - pool.last_used <= KEEPALIVE and excess <= len(doomed):
                 break  # the rest were used more recently
             if not pool.active:
-                del self._pools[key]
-                excess -= 1
-                await pool.transport.aclose()
+                doomed.append(key)
+        closing = [self._pools.pop(key) for key in doomed]  # all out of reach before any await
+        for pool in closing:
+            await pool.transport.aclose()
 
     async def aclose(self) -> None:
         pools, self._pools = list(self._pools.values()), OrderedDict()
