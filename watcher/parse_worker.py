@@ -2,9 +2,11 @@
 
 Parsing a feed and building its entries is a quarter of a first poll's CPU.  ``FeedParser`` sends
 documents to one helper process (``python -m watcher.parse_worker``) over its stdin/stdout as
-length-prefixed pickles, a few at a time, and reads the ``ParsedFeed`` answers on the event loop: no
-threads, so the answers do not wait for the GIL.  While the helper starts, when it has enough to
-do, or when it is off (one core, tests), documents are parsed right here: the same pure function.
+length-prefixed pickles and reads the ``ParsedFeed`` answers on the event loop: no threads, so the
+answers do not wait for the GIL, and 1 MiB pipes, so neither side waits for the other.  Before the
+helper is up (it starts after ``start_after`` documents: small cycles never pay for it), when more
+than ``in_flight`` bytes await answers, or when it is off (one core, ``parse_helper = false``),
+documents are parsed right here: the same pure function.
 
 A document that hangs the helper past the timeout, or kills it, comes back as a PARSE_ERROR for
 that feed; the other documents it held are parsed here; the next document starts a fresh helper.
