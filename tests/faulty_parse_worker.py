@@ -1,8 +1,9 @@
-"""A feed parser helper that hangs or dies on marked documents (run by FeedParser in tests)."""
+"""A feed parser helper that hangs, dies or garbles its answer on marked documents (tests)."""
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 from watcher.models import ParsedFeed
@@ -15,6 +16,10 @@ def faulty_parse(job: Job) -> ParsedFeed:
         time.sleep(3600)
     if body.startswith(b"DIE"):
         os._exit(5)
+    if body.startswith(b"GARBLE"):  # an answer that is not a pickle, then silence
+        sys.__stdout__.buffer.write(b"\x00\x00\x00\x05hello")
+        sys.__stdout__.buffer.flush()
+        time.sleep(3600)
     if body.startswith(b"RAISE"):
         raise ValueError("parser bug")
     return parse_job(job)

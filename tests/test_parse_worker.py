@@ -73,9 +73,13 @@ def test_small_runs_and_disabled_parsers_never_start_a_process() -> None:
 
 @pytest.mark.parametrize(
     ("poison", "error"),
-    [(b"HANG", "parsing took longer than 1s"), (b"DIE", "the feed parser died (exit code 5)")],
+    [
+        (b"HANG", "parsing took longer than 1s"),
+        (b"DIE", "the feed parser died (exit code 5)"),
+        (b"GARBLE", "the feed parser sent an unreadable answer (UnpicklingError)"),
+    ],
 )
-def test_a_document_that_hangs_or_kills_the_helper_fails_alone(poison: bytes, error: str) -> None:
+def test_a_document_that_hangs_kills_or_garbles_the_helper_fails_alone(poison: bytes, error: str) -> None:
     docs = [_doc(i) for i in range(12)]
     docs[5] = poison + docs[5]
 

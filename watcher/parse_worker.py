@@ -177,12 +177,14 @@ class FeedParser:
                     self._head_since = asyncio.get_running_loop().time()
                     if not future.done():
                         future.set_result(parsed)
-        except (asyncio.IncompleteReadError, ConnectionError, pickle.UnpicklingError, EOFError) as e:
-            if self._proc is proc:  # not a kill of ours: it died, or its answers make no sense
-                if isinstance(e, pickle.UnpicklingError | EOFError):
-                    proc.kill()
+        except (asyncio.IncompleteReadError, ConnectionError):  # its output ended: it died
+            if self._proc is proc:  # not a kill of ours
                 code = await proc.wait()
-                self._lost(f"the feed parser died (exit code {code})")
+                if self._proc is proc:  # and still ours once it is reaped
+                    self._lost(f"the feed parser died (exit code {code})")
+        except Exception as e:  # an answer that does not unpickle: the helper is not to be trusted
+            if self._proc is proc:
+                self._lost(f"the feed parser sent an unreadable answer ({type(e).__name__})")
 
     def _lost(self, reason: str) -> None:
         """The helper hung or died: the document it was on fails, the others are parsed here."""
