@@ -160,3 +160,4 @@ def test_a_big_cycle_parses_on_the_helper_and_stores_every_entry_once(
         shared_id = shared.scalar_one()
         links = conn.execute(sa.select(sa.func.count()).where(entry_feeds.c.entry_id == shared_id))
         assert links.scalar() == n
+

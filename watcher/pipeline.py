@@ -2,7 +2,8 @@
 
 Each feed is handled by one coroutine with one catch-all and one log line; feeds, article pages,
 extraction (in a process pool) and scoring overlap.  Everything a feed yields is recorded in one
-transaction, together with the feed's new state.
+transaction, together with the feed's new state; the state of a poll that yields nothing (a 304, an
+error) is written with others in one batch.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .store import feeds as store_feeds
 from .store import now_utc
 
 log = logging.getLogger(__name__)
+STATE_BATCH = 64  # feed states (polls that found nothing to store) written in one transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,7 @@ class Cycle:
         # worker and the HTTP client busy, few enough that 10,000 new entries do not sit in memory.
         self.in_flight = asyncio.Semaphore(max(16, cfg.http.concurrency))
         self.late_links: list[tuple[str, int]] = []  # (key, feed_id) to link once stored
+        self.states: list[tuple[int, schedule.FeedUpdate]] = []  # feed states not written yet
 
     async def poll(self, feed: Feed) -> FeedReport:
         """Poll one feed; never raises for the feed's own trouble."""
@@ -196,10 +199,16 @@ class Cycle:
             cfg=self.cfg.schedule,
             rng=self.rng,
         )
-        with self.engine.begin() as conn:
-            store_entries.link_entries(conn, _id(feed), known_ids, now)
-            recorded = store_entries.record_items(conn, _id(feed), items, now)
-            store_feeds.apply_update(conn, _id(feed), update)
+        if items or known_ids:
+            with self.engine.begin() as conn:
+                store_entries.link_entries(conn, _id(feed), known_ids, now)
+                recorded = store_entries.record_items(conn, _id(feed), items, now)
+                store_feeds.apply_update(conn, _id(feed), update)
+        else:  # nothing but the feed's own state (a 304, an error): written in batches
+            recorded = []
+            self.states.append((_id(feed), update))
+            if len(self.states) >= STATE_BATCH:
+                self.write_states()
         self.progress("match", len(recorded))
         error = update.error if update.is_error else None
         failures = sum(1 for i in items if i.article.status == "fallback")
@@ -239,6 +248,18 @@ class Cycle:
         if article.status != "ok":
             return fallback_article(entry, article.error or article.status), page.body, fetched_at
         return article, page.body, fetched_at
+
+    def write_states(self) -> None:
+        """Write the feed states waiting in the batch (and release those feeds' leases).
+
+        A poll that yields nothing but the feed's state costs one short transaction less this way
+        (15 % of an unchanged re-poll).  A crash before the write loses only "polled, nothing new":
+        those feeds stay leased until the lease expires, then are polled again.
+        """
+        states, self.states = self.states, []
+        if states:
+            with self.engine.begin() as conn:
+                store_feeds.apply_updates(conn, states)
 
     def link_late(self) -> None:
         """Link entries that two feeds carried in the same cycle to the feed that lost the race."""
@@ -311,7 +332,10 @@ async def run_cycle_async(
         cycle = Cycle(
             cfg, engine, fetcher, extract_pool, models, report, parser=feed_parser, progress=progress
         )
-        report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
+        try:
+            report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
+        finally:
+            cycle.write_states()
         cycle.link_late()
     with engine.begin() as conn:
         store_entries.finish_cycle(

@@ -172,31 +172,40 @@ def _update_statement() -> sa.Update:
 
 def apply_update(conn: sa.Connection, feed_id: int, update: FeedUpdate) -> None:
     """Write a feed's state after a poll (and release its lease), in the caller's transaction."""
-    fields = {
-        "last_status": update.status,
-        "last_http_status": update.http_status,
-        "last_error": update.error,
-        "warning": update.warning,
-        "etag": update.etag,
-        "last_modified": update.last_modified,
-        "body_hash": update.body_hash,
-        "failures": update.failures,
-        "first_failure_at": update.first_failure_at,
-        "last_success_at": update.last_success_at,
-        "last_polled_at": update.last_polled_at,
-        "last_unconditional_at": update.last_unconditional_at,
-        "next_poll_at": update.next_poll_at,
-        "adaptive_interval": update.interval,
-        "current_url": update.current_url,
-        "retired": update.retired,
-    }
-    params = {f"v_{k}": v for k, v in fields.items()}
-    params.update(v_id=feed_id, v_title=update.title or None)
-    if update.moved_to:
-        log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
-    if update.retired:
-        log.warning("feed id=%d retired: %s", feed_id, update.error)
-    conn.execute(_update_statement(), params)
+    apply_updates(conn, [(feed_id, update)])
+
+
+def apply_updates(conn: sa.Connection, updates: Sequence[tuple[int, FeedUpdate]]) -> None:
+    """Write several feeds' states at once (one executemany), in the caller's transaction."""
+    rows = []
+    for feed_id, update in updates:
+        fields = {
+            "last_status": update.status,
+            "last_http_status": update.http_status,
+            "last_error": update.error,
+            "warning": update.warning,
+            "etag": update.etag,
+            "last_modified": update.last_modified,
+            "body_hash": update.body_hash,
+            "failures": update.failures,
+            "first_failure_at": update.first_failure_at,
+            "last_success_at": update.last_success_at,
+            "last_polled_at": update.last_polled_at,
+            "last_unconditional_at": update.last_unconditional_at,
+            "next_poll_at": update.next_poll_at,
+            "adaptive_interval": update.interval,
+            "current_url": update.current_url,
+            "retired": update.retired,
+        }
+        params = {f"v_{k}": v for k, v in fields.items()}
+        params.update(v_id=feed_id, v_title=update.title or None)
+        if update.moved_to:
+            log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
+        if update.retired:
+            log.warning("feed id=%d retired: %s", feed_id, update.error)
+        rows.append(params)
+    if rows:
+        conn.execute(_update_statement(), rows)
 
 
 def list_feeds(engine: sa.Engine, *, include_removed: bool = False) -> list[Feed]:
