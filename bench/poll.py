@@ -270,7 +270,7 @@ def run_watcher(farm: FarmProcess, workdir: Path, args: argparse.Namespace) -> d
     async def both() -> None:
         async with (  # started once, as in the daemon
             ExtractPool(cfg.extract) as pool,
-            FeedParser(timeout=cfg.extract.timeout) as parser,
+            FeedParser.for_config(cfg.extract) as parser,
         ):
             for phase in ("first", "unchanged"):
                 farm.reset()

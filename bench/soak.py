@@ -56,7 +56,7 @@ async def soak(feeds: int, cycles: int, warmup: int) -> None:
     new_total = 0
     async with (
         ExtractPool(cfg.extract) as pool,
-        FeedParser(timeout=cfg.extract.timeout) as parser,
+        FeedParser.for_config(cfg.extract) as parser,
         httpx.AsyncClient() as client,
     ):
         for i in range(cycles):

@@ -176,7 +176,7 @@ class Daemon:
         h, m, s = digest_time(self.cfg)
         async with (
             ExtractPool(self.cfg.extract) as pool,
-            FeedParser(timeout=self.cfg.extract.timeout, enabled=self.cfg.extract.parse_helper) as parser,
+            FeedParser.for_config(self.cfg.extract) as parser,
         ):
             sched = AsyncIOScheduler(event_loop=loop, timezone=tz)
             self.scheduler = sched

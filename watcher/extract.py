@@ -88,7 +88,7 @@ def failed_article(url: str, status: str, error: str) -> Article:
 
 def fallback_article(entry: Entry, reason: str) -> Article:
     """The feed's own content (else its summary) standing in for a page that would not extract."""
-    text = entry.content if len(entry.content) >= len(entry.summary) else entry.summary
+    text = entry.text
     return Article(
         url=entry.url or entry.link,
         title=entry.title,

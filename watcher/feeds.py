@@ -22,7 +22,7 @@ from lxml import etree
 
 from .feeds_fast import parse_fast
 from .language import guess_language
-from .models import Entry, FetchStatus, ParsedFeed
+from .models import Entry, FetchStatus, ParsedFeed, own_text
 
 FEED_TYPES = frozenset(
     {"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+xml"}
@@ -162,8 +162,7 @@ def _entry(e: Mapping[str, Any], feed_url: str, base: str) -> Entry:
         author=html_to_text(str(e.get("author") or "")),
         # Here, where feeds are parsed (a worker process when one is free): the text an entry
         # stands on when its page cannot be extracted (extract.fallback_article).
-        language=guess_language(f"{title}\n{content if len(content) >= len(summary) else summary}")
-        or "",
+        language=guess_language(f"{title}\n{own_text(content, summary)}") or "",
     )
 
 

@@ -21,6 +21,7 @@ from http import HTTPStatus
 from types import TracebackType
 from typing import Any
 
+import httpcore
 import httpx
 
 from .bodies import BodyDecoder, DecodeError, UnsupportedEncoding, parse_retry_after
@@ -338,9 +339,6 @@ class _OriginPools(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, cfg: HttpConfig, backend: Any) -> None:
-        import httpcore
-
-        self._httpcore = httpcore
         self._cfg, self._backend = cfg, backend
         self._ssl = httpx.create_ssl_context(trust_env=False)
         # Enough to keep connections alive across min_host_gap for a few hundred hosts; each idle
@@ -358,7 +356,7 @@ class _OriginPools(httpx.AsyncBaseTransport):
         size = self._cfg.per_host_concurrency  # Fetcher's per-host gate holds the same limit
         transport = httpx.AsyncHTTPTransport(verify=self._ssl, trust_env=False)
         # httpx has no public hook for a network backend; give it a pool with ours.
-        transport._pool = self._httpcore.AsyncConnectionPool(
+        transport._pool = httpcore.AsyncConnectionPool(
             ssl_context=self._ssl,
             max_connections=size,
             max_keepalive_connections=size,

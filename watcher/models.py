@@ -79,6 +79,11 @@ class Feed:
         return self.current_url or self.url
 
 
+def own_text(content: str, summary: str) -> str:
+    """The longer of a feed entry's content and summary (``Entry.text``, before an Entry exists)."""
+    return content if len(content) >= len(summary) else summary
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One item of a feed, as the feed describes it."""
@@ -94,6 +99,11 @@ class Entry:
     author: str = ""
     # Guessed from the title and the longer of content and summary; "" unknown, None not guessed.
     language: str | None = None
+
+    @property
+    def text(self) -> str:
+        """What the entry says in its own words: the longer of content and summary."""
+        return own_text(self.content, self.summary)
 
     @property
     def key(self) -> str:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from .config import ExtractConfig
 from .extract_pool import cpu_count
 from .feeds import parse_feed
 from .models import FetchStatus, ParsedFeed
@@ -126,6 +127,8 @@ class FeedParser:
             self._proc = proc
             assert proc.stdout is not None
             ready = await asyncio.wait_for(proc.stdout.readexactly(_HEAD.size), 60)
+            if _HEAD.unpack(ready)[0] != 0:
+                raise OSError("it did not say it was ready")
         except (OSError, TimeoutError, asyncio.IncompleteReadError) as e:
             log.warning("feed parser helper did not start (%s); parsing in this process", e)
             self.enabled = False
@@ -133,10 +136,6 @@ class FeedParser:
             return
         finally:
             self._starting = None
-        if _HEAD.unpack(ready)[0] != 0:
-            self.enabled = False
-            await self._stop()
-            return
         self._reader = asyncio.create_task(self._read(proc))
 
     async def _remote(self, job: Job) -> ParsedFeed:
@@ -193,7 +192,7 @@ class FeedParser:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         if proc is not None:
-            self._reaping.add(asyncio.get_running_loop().create_task(_reap(proc)))
+            self._reaping.add(asyncio.get_running_loop().create_task(_end(proc)))
         self.restarts += 1
         pending, self._pending = self._pending, collections.deque()
         culprit = pending[0][0] if pending else None  # the document the helper was on
@@ -222,24 +221,28 @@ class FeedParser:
         proc, reader, self._proc, self._reader = self._proc, self._reader, None, None
         if proc is None:
             return
-        if proc.stdin is not None and not proc.stdin.is_closing():
-            proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await _end(proc)
         if reader is not None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
 
+    @classmethod
+    def for_config(cls, cfg: ExtractConfig) -> FeedParser:
+        """The parser a cycle or the daemon uses: the extraction timeout, on unless turned off."""
+        return cls(timeout=cfg.timeout, enabled=cfg.parse_helper)
 
-async def _reap(proc: asyncio.subprocess.Process) -> None:
-    if proc.stdin is not None:
+
+async def _end(proc: asyncio.subprocess.Process) -> None:
+    """End a helper: end of input first, a kill if it has not gone 5 s later; reap it."""
+    if proc.stdin is not None and not proc.stdin.is_closing():
         proc.stdin.close()
-    await proc.wait()
+    try:
+        await asyncio.wait_for(proc.wait(), 5)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
 
 
 def main(parse: Callable[[Job], ParsedFeed] = parse_job) -> None:

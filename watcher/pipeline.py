@@ -88,7 +88,7 @@ class Cycle:
         models: Sequence[match.TopicModel],
         report: CycleReport,
         *,
-        parser: FeedParser | None = None,
+        parser: FeedParser,
         progress: Progress | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -99,7 +99,7 @@ class Cycle:
             pool,
             models,
         )
-        self.parser = parser or FeedParser(enabled=False)
+        self.parser = parser
         self.report = report
         self.progress = progress or (lambda _event, _n: None)
         self.rng = rng or random.Random()
@@ -326,7 +326,7 @@ async def run_cycle_async(
     parsers = (
         contextlib.nullcontext(parser)
         if parser is not None
-        else FeedParser(timeout=cfg.extract.timeout, enabled=cfg.extract.parse_helper)
+        else FeedParser.for_config(cfg.extract)
     )
     async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
         cycle = Cycle(
