@@ -26,7 +26,7 @@ import httpx
 
 from .bodies import BodyDecoder, DecodeError, UnsupportedEncoding, parse_retry_after
 from .config import HttpConfig
-from .models import FetchResult, FetchStatus
+from .models import SUCCESS, WITH_BODY, FetchResult, FetchStatus
 from .netpolicy import AddressBlocked, PinningBackend, Resolver, check_address
 
 __all__ = ["FEED_ACCEPT", "HTML_ACCEPT", "Fetcher", "check_address"]
@@ -199,13 +199,13 @@ class Fetcher:
             status, error = FetchStatus.HTTP_ERROR, f"HTTP {code} {_reason(code)}"
         elif moved:
             status = FetchStatus.MOVED
-        success = status in (FetchStatus.OK, FetchStatus.MOVED, FetchStatus.NOT_MODIFIED)
+        success = status in SUCCESS
         return FetchResult(
             url=url,
             status=status,
             final_url=final,
             http_status=code,
-            body=hop.body if status in (FetchStatus.OK, FetchStatus.MOVED) else b"",
+            body=hop.body if status in WITH_BODY else b"",
             content_type=h.get("content-type"),
             headers=tuple((k.lower(), v) for k, v in h.multi_items()),
             etag=h.get("etag"),

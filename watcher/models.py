@@ -26,6 +26,11 @@ class FetchStatus(enum.StrEnum):
     PARSE_ERROR = "parse_error"
 
 
+# The outcomes of a fetch that count as the feed answering well, and those that carry a body.
+SUCCESS = frozenset({FetchStatus.OK, FetchStatus.MOVED, FetchStatus.NOT_MODIFIED})
+WITH_BODY = frozenset({FetchStatus.OK, FetchStatus.MOVED})
+
+
 @dataclass(frozen=True, slots=True)
 class FetchResult:
     """One HTTP response (or failure), reduced to what the pipeline needs."""
@@ -46,7 +51,7 @@ class FetchResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in (FetchStatus.OK, FetchStatus.MOVED)
+        return self.status in WITH_BODY
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .config import ScheduleConfig
-from .models import Feed, FetchResult, FetchStatus, ParsedFeed
+from .models import SUCCESS, WITH_BODY, Feed, FetchResult, FetchStatus, ParsedFeed
 
 WEEK = 7 * 86400.0
-SUCCESS = frozenset({FetchStatus.OK, FetchStatus.MOVED, FetchStatus.NOT_MODIFIED})
-_BODY = frozenset({FetchStatus.OK, FetchStatus.MOVED})
 _JITTER = 0.1  # +-10% on regular intervals: feeds added together drift apart
 
 
@@ -129,9 +127,9 @@ def after_poll(
 ) -> FeedUpdate:
     """The feed's new state after one fetch (and parse, when there was a body)."""
     status, error = result.status, result.error
-    if status in (FetchStatus.OK, FetchStatus.MOVED) and body_hash and body_hash == feed.body_hash:
+    if status in WITH_BODY and body_hash and body_hash == feed.body_hash:
         status = FetchStatus.NOT_MODIFIED  # validators lied: same bytes as last time
-    if parsed is not None and parsed.status is not FetchStatus.OK and status in _BODY:
+    if parsed is not None and parsed.status is not FetchStatus.OK and status in WITH_BODY:
         status, error = parsed.status, parsed.error
     if unconditional is None:
         unconditional = unconditional_due(feed, now, cfg)
