@@ -143,6 +143,43 @@ def test_url_seeds_are_fetched_through_the_given_function(http_server: Server) -
     assert match.build_model(topic).seeds == ()  # no fetcher: the URL seed is skipped, not fatal
 
 
+def _seed_page(title: str, text: str) -> str:
+    paragraphs = "".join(f"<p>{text} {text}</p>" for _ in range(4))
+    head = f"<html><head><title>{title}</title></head>"
+    return f"{head}<body><article><h1>{title}</h1>{paragraphs}</article></body></html>"
+
+
+def test_configured_url_seeds_are_fetched_through_the_guarded_client(
+    http_server: Server, tmp_path: Path
+) -> None:
+    """build_models (what fetch, the daemon and the topic commands use) reads URL seeds: fetched
+    by the watcher's own client under the address policy and extracted, also from a running loop."""
+    import asyncio
+
+    from watcher import config as config_mod
+    from watcher import pipeline
+    from watcher.store import open_db
+
+    page = _seed_page("Afghan migrants wait", "Afghan migrants wait for work permits in the city.")
+    url = http_server.route("/seed.html", page)
+    topic = _topic(seeds=(url,), similarity=SimilarityConfig(weight=0.5))
+    raw = {"storage": {"db": str(tmp_path / "w.db")}, "http": {"allow_networks": ["127.0.0.1"]}}
+    cfg = dataclasses.replace(config_mod.parse(raw, tmp_path), topics=(topic,))
+    engine = open_db(cfg.db_url)
+
+    async def in_a_running_loop() -> list[match.TopicModel]:
+        return pipeline.build_models(cfg, engine)  # as the daemon does at start and on SIGHUP
+
+    for models in (pipeline.build_models(cfg, engine), asyncio.run(in_a_running_loop())):
+        assert [e.document.url for e in models[0].seeds] == [url]
+        assert models[0].score(Document("Afghan migrants wait", "permits city")).nearest_seed == url
+    assert http_server.hits("/seed.html") == 2
+
+    guarded = dataclasses.replace(cfg, http=config_mod.HttpConfig())  # loopback not allowed
+    assert pipeline.build_models(guarded, engine)[0].seeds == ()  # refused, skipped, not fatal
+    assert http_server.hits("/seed.html") == 2
+
+
 def test_seed_files_name_the_nearest_seed(tmp_path: Path) -> None:
     seed = tmp_path / "evacuation.txt"
     seed.write_text("Evacuation of Afghans\nAfghan migrants evacuated by plane.", encoding="utf-8")

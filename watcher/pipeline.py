@@ -16,6 +16,7 @@ import os
 import random
 import socket
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +24,8 @@ import sqlalchemy as sa
 
 from . import match, schedule
 from .config import Config
-from .extract import ExtractPool, fallback_article
+from .errors import WatcherError
+from .extract import ExtractPool, extract_article, fallback_article
 from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
@@ -292,10 +294,53 @@ def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
 def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     """One model per topic, with the analyst's labels as extra seeds and negatives."""
     models = []
+    fetch_seed = seed_fetcher(cfg)
     for topic in cfg.topics:
         relevant, irrelevant = match.load_feedback(engine, topic.name)
-        models.append(match.build_model(topic, extra_seeds=relevant, negatives=irrelevant))
+        models.append(
+            match.build_model(
+                topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=fetch_seed
+            )
+        )
     return models
+
+
+def fetch_document(url: str, cfg: Config) -> Document:
+    """One article page fetched through the guarded client and extracted (``watcher check URL``,
+    URL seeds); a page that cannot be fetched or has no text raises ``WatcherError``."""
+
+    async def get() -> Document:
+        async with Fetcher(cfg.http) as fetcher:
+            result = await fetcher.get(url, accept=HTML_ACCEPT, max_bytes=cfg.extract.max_html_bytes)
+        if not result.ok:
+            raise WatcherError(f"{url}: {result.status.value}: {result.error or result.http_status}")
+        article = extract_article(
+            result.body, result.final_url or url, cfg=cfg.extract, content_type=result.content_type
+        )
+        if not article.text and not article.title:
+            raise WatcherError(
+                f"{url}: no article text could be extracted ({article.error or article.status})"
+            )
+        return Document(article.title, article.text, article.language, url=url)
+
+    return asyncio.run(get())
+
+
+def seed_fetcher(cfg: Config) -> Callable[[str], str]:
+    """``fetch_seed`` for ``match.build_model``: a URL seed's title and text, or "" (the seed is
+    then skipped with a warning).  It runs in a thread of its own, so the daemon, whose event loop
+    is running when it builds its models, can use it too."""
+
+    def fetch(url: str) -> str:
+        with ThreadPoolExecutor(1, thread_name_prefix="watcher-seed") as pool:
+            try:
+                doc = pool.submit(fetch_document, url, cfg).result()
+            except WatcherError as e:
+                log.warning("seed=%s cannot be read: %s", url, e)
+                return ""
+        return f"{doc.title}\n{doc.text}"
+
+    return fetch
 
 
 async def run_cycle_async(

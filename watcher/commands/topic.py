@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
 
-from .. import match
+from .. import match, pipeline
 from ..config import Config, TopicConfig
-from ..errors import ConfigError, WatcherError
+from ..errors import ConfigError
 from ..match import evaluate as ev
 from ..match.explain import explain
 from ..match.suggest import suggest
@@ -89,12 +88,14 @@ def run_eval(args: argparse.Namespace) -> int:
     topic = cfg.topic(args.topic)
     threshold = topic.threshold if args.threshold is None else args.threshold
     records = _read_records(args.file)
-    scores = _score_all(match.build_model(topic), records)
+    scores = _score_all(match.build_model(topic, fetch_seed=pipeline.seed_fetcher(cfg)), records)
     metrics = ev.evaluate(records, [s.score >= threshold for s in scores])
     lines: list[str] = []
     if args.feedback:
         relevant, irrelevant = match.load_feedback(common.open_store(cfg), topic.name)
-        model = match.build_model(topic, extra_seeds=relevant, negatives=irrelevant)
+        model = match.build_model(
+            topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
+        )
         with_fb = _score_all(model, records)
         before = metrics
         metrics = ev.evaluate(records, [s.score >= threshold for s in with_fb])
@@ -146,7 +147,7 @@ def _print_eval(
 def _document(source: str, cfg: Config) -> Document:
     """The article to check: fetched and extracted, read from a file, or read from stdin."""
     if source.startswith(("http://", "https://")):
-        return _fetch_document(source, cfg)
+        return pipeline.fetch_document(source, cfg)
     if source == "-":
         raw = sys.stdin.read()
     else:
@@ -165,27 +166,6 @@ def _document(source: str, cfg: Config) -> Document:
     return Document(title.strip(), text.strip(), url=source)
 
 
-def _fetch_document(url: str, cfg: Config) -> Document:
-    from ..extract import extract_article
-    from ..http import HTML_ACCEPT, Fetcher
-
-    async def get() -> Document:
-        async with Fetcher(cfg.http) as fetcher:
-            result = await fetcher.get(url, accept=HTML_ACCEPT, max_bytes=cfg.extract.max_html_bytes)
-        if not result.ok:
-            raise WatcherError(f"{url}: {result.status.value}: {result.error or result.http_status}")
-        article = extract_article(
-            result.body, result.final_url or url, cfg=cfg.extract, content_type=result.content_type
-        )
-        if not article.text and not article.title:
-            raise WatcherError(
-                f"{url}: no article text could be extracted ({article.error or article.status})"
-            )
-        return Document(article.title, article.text, article.language, url=url)
-
-    return asyncio.run(get())
-
-
 def run_check(args: argparse.Namespace) -> int:
     """Score one article against each topic and print every reason."""
     cfg = common.load_config(args)
@@ -193,7 +173,7 @@ def run_check(args: argparse.Namespace) -> int:
     if not topics:
         raise ConfigError("topics: no topic is configured")
     doc = _document(args.source, cfg)
-    models = [match.build_model(t) for t in topics]
+    models = [match.build_model(t, fetch_seed=pipeline.seed_fetcher(cfg)) for t in topics]
     scores = [m.score(doc) for m in models]
     if args.json:
         print(json.dumps([s.to_dict() for s in scores], ensure_ascii=False))
@@ -212,7 +192,7 @@ def run_suggest(args: argparse.Namespace) -> int:
     analyzer = Analyzer(wordfreq_frequency)
     if args.stored:
         analyzer.fit_background(store_topics.stored_texts(common.open_store(cfg), args.stored))
-    model = match.build_model(topic, analyzer=analyzer)
+    model = match.build_model(topic, analyzer=analyzer, fetch_seed=pipeline.seed_fetcher(cfg))
     seeds = [e.document for e in model.seeds]
     if not seeds:
         raise ConfigError(f"topic {topic.name!r}: no seed could be read")
@@ -240,7 +220,9 @@ def run_rescore(args: argparse.Namespace) -> int:
     engine = common.open_store(cfg)
     for topic in topics:
         relevant, irrelevant = match.load_feedback(engine, topic.name)
-        model = match.build_model(topic, extra_seeds=relevant, negatives=irrelevant)
+        model = match.build_model(
+            topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
+        )
         current = store_topics.current_matches(engine, topic.name)
         upserts: list[tuple[int, Score]] = []
         added: list[tuple[int, Document, Score]] = []
