@@ -151,7 +151,6 @@ class TopicConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     path: Path | None
-    base_dir: Path
     db: str  # a file path or an SQLAlchemy URL
     http: HttpConfig = field(default_factory=HttpConfig)
     extract: ExtractConfig = field(default_factory=ExtractConfig)
@@ -464,7 +463,6 @@ def parse(
         raise ConfigError("topics: two topics share a name")
     cfg = Config(
         path=path,
-        base_dir=base_dir,
         db=db_value if "://" in db_value else str(_path(base_dir, db_value)),
         http=_http(root.table("http")),
         extract=_extract(root.table("extract")),
