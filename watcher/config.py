@@ -105,6 +105,22 @@ class DigestConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeConfig:
+    """``[serve]``: the local review page (``watcher serve``, issue 14)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token_env: str = ""  # names the variable holding the access token (required off loopback)
+    near_margin: float = 0.15  # near misses: scores within this much below the threshold
+    page_size: int = 50
+    rescore_days: int = 7  # the label effect re-scores articles first seen in this many days
+
+    def token(self, environ: Mapping[str, str]) -> str | None:
+        """The access token from the named environment variable, never from the file."""
+        return (environ.get(self.token_env) or None) if self.token_env else None
+
+
+@dataclass(frozen=True, slots=True)
 class FeedConfig:
     url: str
     name: str = ""
@@ -159,6 +175,7 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     db_file_mode: int = 0o600  # [storage] file_mode: a new SQLite file is the owner's only
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
     @property
     def db_shown(self) -> str:
@@ -312,6 +329,25 @@ def _email(t: _Table) -> EmailConfig:
             f"{t.where('username')}: a login without TLS would send the password in clear text; "
             "set starttls or ssl (plain logins go to a relay on this machine only)"
         )
+    return cfg
+
+
+def _serve(t: _Table) -> ServeConfig:
+    d = ServeConfig()
+    if "token" in t.raw:
+        raise ConfigError(
+            f"{t.where('token')}: tokens are not read from the file; name an environment variable "
+            "in token_env"
+        )
+    cfg = ServeConfig(
+        host=t.text("host", d.host),
+        port=t.whole("port", d.port, 0),
+        token_env=t.text("token_env", d.token_env),
+        near_margin=t.number("near_margin", d.near_margin, 0.0, 1.0),
+        page_size=t.whole("page_size", d.page_size, 1),
+        rescore_days=t.whole("rescore_days", d.rescore_days, 0),
+    )
+    t.finish()
     return cfg
 
 
@@ -471,6 +507,7 @@ def parse(
         feeds=_feeds(root),
         topics=topics,
         db_file_mode=db_file_mode,
+        serve=_serve(root.table("serve")),
     )
     root.finish()
     return cfg

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import Article, Entry, Score
-from .schema import articles, cycles, entries, entry_feeds, matches
+from .schema import articles, cycles, entries, entry_feeds, matches, scores
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,7 @@ def record_items(
     link_entries(conn, feed_id, [*ids.values(), *existing], now)
     article_rows: list[dict[str, Any]] = []
     match_rows: list[dict[str, Any]] = []
+    score_rows: list[dict[str, Any]] = []  # every score, matched or not (issue 14: near misses)
     recorded: list[RecordedMatch] = []
     for item in items:
         entry_id = ids.get(item.key)
@@ -138,6 +139,7 @@ def record_items(
                 "fetched_at": item.fetched_at,
             }
         )
+        score_rows += [score_row(entry_id, score, now) for score in item.scores]
         for score in matched:
             match_rows.append(match_row(entry_id, score, now))
             recorded.append(RecordedMatch(entry_id, item.entry.link, _title(item), score))
@@ -145,6 +147,8 @@ def record_items(
         conn.execute(sa.insert(articles), article_rows)
     if match_rows:
         conn.execute(sa.insert(matches), match_rows)
+    if score_rows:
+        conn.execute(sa.insert(scores), score_rows)
     return recorded
 
 
@@ -160,6 +164,16 @@ def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
         "reasons": score.reasons(),
         "details": json.dumps(score.to_dict(), ensure_ascii=False, default=str),
         "matched_at": now,
+    }
+
+
+def score_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
+    return {
+        "entry_id": entry_id,
+        "topic": score.topic,
+        "score": score.score,
+        "details": json.dumps(score.to_dict(), ensure_ascii=False, default=str),
+        "scored_at": now,
     }
 
 

@@ -169,3 +169,30 @@ def _v1(conn: sa.Connection) -> None:
 
 # MIGRATIONS[n] brings a database from version n to n + 1.
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {0: _v1}
+
+# ---- issue 14 (watcher serve): the score of every scored article, matched or not -------------------
+# The near misses (articles just below a topic's threshold) and the review page read it.
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column(
+        "entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("topic", sa.Text, primary_key=True),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON of the Score
+    sa.Column("scored_at", UTC_TIME, nullable=False),
+    sa.Index("ix_scores_topic_score", "topic", "score"),
+)
+
+
+def _v2_serve(conn: sa.Connection) -> None:
+    """The scores table, and indexes the review pages filter and sort by."""
+    scores.create(conn, checkfirst=True)
+    # Plain SQL: an sa.Index built here would attach itself to the table on every call.
+    conn.execute(sa.text("CREATE INDEX IF NOT EXISTS ix_matches_matched ON matches (matched_at)"))
+
+
+SCHEMA_VERSION = 2
+MIGRATIONS[1] = _v2_serve
+# ---- end issue 14 ----------------------------------------------------------------------------------
