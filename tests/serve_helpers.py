@@ -68,8 +68,11 @@ def site_config(tmp: Path, **serve: Any) -> Config:
     (the test feed server) only because the test says so."""
     cfg = config.load(CONFIG, db=str(tmp / "watcher.db"))
     http = dataclasses.replace(cfg.http, allow_networks=("127.0.0.1/32",), min_host_gap=0.0)
+    digest = dataclasses.replace(
+        cfg.digest, dir=tmp / "digests", email=dataclasses.replace(cfg.digest.email, enabled=False)
+    )
     return dataclasses.replace(
-        cfg, feeds=(), http=http, serve=dataclasses.replace(cfg.serve, **serve)
+        cfg, feeds=(), http=http, digest=digest, serve=dataclasses.replace(cfg.serve, **serve)
     )
 
 
@@ -91,10 +94,11 @@ def record(
     for i, doc in enumerate(docs):
         url = f"{url_prefix}{abs(hash((doc.title, i, now)))}"
         entry = Entry(FEED, url, url, None, doc.title, summary=doc.text[:200], published=now)
-        article = Article(
-            url, doc.title, doc.text, extractor_version="test", sitename=site, language=doc.language
-        )
         score = model.score(doc)
+        language = doc.language or score.language  # as extraction would have detected it
+        article = Article(
+            url, doc.title, doc.text, extractor_version="test", sitename=site, language=language
+        )
         items.append(
             store_entries.NewItem(url, entry, article, (score,), raw if score.matched else None, now)
         )
