@@ -182,7 +182,7 @@ scores = sa.Table(
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("details", sa.Text, nullable=False, server_default="{}"),  # JSON of the Score
     sa.Column("scored_at", UTC_TIME, nullable=False),
-    sa.Index("ix_scores_topic_score", "topic", "score"),
+    sa.Index("ix_scores_topic_scored", "topic", "scored_at"),  # near misses: newest first
 )
 
 
