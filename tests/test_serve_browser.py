@@ -51,7 +51,8 @@ def test_matches_page_lists_matches_and_not_relevant_makes_one_leave(tmp_path: P
         assert ids["labour"] not in _ids(page)
         effect = page.locator("#effect").inner_text()
         assert "labelled not relevant" in effect and "it leaves the matches" in effect
-        assert "new score" in effect and "rescore --dry-run" in effect
+        assert "new score" in effect
+        assert "rescore --dry-run" in effect and f"{len(ids)} stored articles re-scored" in effect
         assert _label(engine, ids["labour"]) is False
         assert ids["labour"] not in _match_ids(engine)  # unsent: dropped, as rescore would
 
