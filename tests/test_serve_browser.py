@@ -214,3 +214,28 @@ def test_digests_page_lists_and_opens_a_digest(tmp_path: Path) -> None:
         assert rows.count() == 2  # header + the digest
         page.click("#digests >> text=open")
         assert "Moscow weighs a larger quota" in page.content()
+
+
+def test_a_sent_match_labelled_not_relevant_keeps_its_digest_and_is_hidden(tmp_path: Path) -> None:
+    cfg, engine, ids = filled(tmp_path)
+    outbox.send_digest(cfg, engine, now=datetime.now(UTC), environ={})
+    with running(cfg, engine) as base, browser_page(tmp_path) as page:
+        page.goto(base + "/")
+        card = page.locator(f"#entry-{ids['refugees']}")
+        assert "sent" in card.inner_text()
+        card.get_by_role("button", name="not relevant").click()
+        page.wait_for_load_state()
+        assert "it stays in its digest (already sent)" in page.locator("#effect").inner_text()
+        assert ids["refugees"] not in _ids(page)
+        page.check("input[name=labelled]")
+        page.get_by_role("button", name="Filter").click()
+        page.wait_for_load_state()
+        assert ids["refugees"] in _ids(page)
+        assert "labelled not relevant" in page.locator(f"#entry-{ids['refugees']}").inner_text()
+
+        page.goto(base + "/near")  # a near miss judged not relevant leaves the near misses
+        page.locator(f"#entry-{ids['near_queue']}").get_by_role("button", name="not relevant").click()
+        page.wait_for_load_state()
+        assert "it stays out of the matches" in page.locator("#effect").inner_text()
+        assert _ids(page) == [ids["near_quota"]]
+    assert ids["refugees"] in _match_ids(engine) and ids["near_queue"] not in _match_ids(engine)

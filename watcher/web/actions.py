@@ -98,8 +98,10 @@ def label(
     else:
         store_topics.apply_rescore(engine, topic.name, [], [entry_id], now)
         fate = (
-            "it stays in its digest (already sent), hidden from the matches"
-            if old and old.sent
+            "it stays out of the matches"
+            if old is None
+            else "it stays in its digest (already sent), hidden from the matches"
+            if old.sent
             else "it leaves the matches"
         )
     title = doc.title[:90]
