@@ -33,14 +33,14 @@ from tests.security_helpers import (
     rss_doc,
 )
 from tests.server import Server
+from tests.shared_data import require_shared
 from watcher.feeds import discover_feeds, html_to_text, parse_feed
 from watcher.feeds_fast import parse_fast
 from watcher.models import Entry, FetchStatus, ParsedFeed
 from watcher.store import schema
 
 pytestmark = pytest.mark.usefixtures(no_dns.__name__)  # feeds link to *.example: no DNS queries
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MALFORMED = SHARED / "fixtures" / "feeds" / "feedparser-rs" / "malformed"
+MALFORMED = ("fixtures", "feeds", "feedparser-rs", "malformed")
 MEMORY_BOUND_MIB = 64.0  # peak growth allowed for one bomb
 TIME_BOUND_S = 3.0
 
@@ -110,10 +110,9 @@ def test_the_lxml_path_itself_neutralises_a_doctype_it_did_not_see(
     assert listener.connections == 0
 
 
-@pytest.mark.skipif(not MALFORMED.is_dir(), reason="../shared/fixtures (feedparser-rs) is absent")
 @pytest.mark.parametrize("fast", [True, False], ids=["lxml", "feedparser"])
 def test_shared_malformed_fixtures_parse_within_bounds(fast: bool) -> None:
-    files = sorted(MALFORMED.glob("*.xml"))
+    files = sorted(require_shared(*MALFORMED).glob("*.xml"))
     assert files
     for path in files:
         body = path.read_bytes()
