@@ -243,7 +243,11 @@ def test_503_without_retry_after_backs_off(world: World) -> None:
     world.poll(cfg)
     row = world.row("/f")
     wait = (row.next_poll_at.replace(tzinfo=UTC) - before).total_seconds()
-    assert row.last_status == "rate_limited" and 0.75 * 600 - 5 <= wait <= 1.25 * 600 + 5
+    # backs off: not retried within minutes, but well before the 24 h cap
+    assert row.last_status == "rate_limited" and 300 <= wait <= 3600 and row.failures == 1
+    assert world.engine is not None
+    due = store_feeds.claim_due(world.engine, now=datetime.now(UTC), owner="t", lease_seconds=1)
+    assert due == []
     recover(world, cfg, "/f")
 
 

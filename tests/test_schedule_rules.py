@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -193,8 +194,23 @@ def test_unconditional_due() -> None:
 
 @given(st.integers(min_value=1, max_value=200), st.integers(min_value=0, max_value=2**32))
 def test_backoff_is_bounded(failures: int, seed: int) -> None:
+    # A failing feed is not hammered (no retry within minutes of the failure) and never given up
+    # on (always retried within the cap).
     wait = backoff(failures, CFG, random.Random(seed))
-    assert CFG.min_interval * 0.75 <= wait <= CFG.backoff_cap
+    assert CFG.min_interval / 2 <= wait <= CFG.backoff_cap
+
+
+def test_backoff_grows_with_failures_until_the_cap() -> None:
+    def typical(failures: int) -> float:  # the median over many draws: jitter does not decide
+        waits = sorted(backoff(failures, CFG, random.Random(seed)) for seed in range(101))
+        return waits[50]
+
+    medians = [typical(f) for f in range(1, 16)]
+    assert all(a < b for a, b in itertools.pairwise(medians[:5]))  # grows at first
+    assert medians == sorted(medians)  # never shrinks
+    assert medians[-1] == CFG.backoff_cap  # and stops at the cap
+    draws = {backoff(1, CFG, random.Random(seed)) for seed in range(20)}
+    assert len(draws) > 1  # jittered: feeds that failed together are not retried together
 
 
 def _fields(feed: Feed) -> dict[str, object]:
