@@ -23,11 +23,12 @@ from zoneinfo import ZoneInfo
 import jinja2
 import sqlalchemy as sa
 
-from . import deliver, render
+from . import deliver, render, stages
 from . import digest as digest_mod
 from .config import Config
 from .digest import Digest
 from .errors import DeliveryError
+from .stages import Stage
 from .store import digests as store
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,7 @@ def _deliver(
             base, emailed=tuple(r for r in email.to if r not in result.refused)
         )
     if track:
+        stages.reached(cfg.stop_at, Stage.DIGEST_DELIVERED, digest=d.id)
         store.mark_sent(engine, d.id, datetime.now(UTC))
     log.info(
         "digest=%s status=sent items=%d matches=%d files=%d",
@@ -287,6 +289,7 @@ def send_digest(
         match_ids=d.match_ids,
         path=str(stem),
     )
+    stages.reached(cfg.stop_at, Stage.DIGEST_RECORDED, digest=d.id)
     outcome = _deliver(
         cfg,
         engine,

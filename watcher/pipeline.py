@@ -22,13 +22,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import match, schedule
+from . import match, schedule, stages
 from .config import Config
 from .errors import WatcherError
 from .extract import ExtractPool, extract_article, fallback_article
 from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
+from .stages import Stage
 from .store import entries as store_entries
 from .store import feeds as store_feeds
 from .store import now_utc
@@ -205,7 +206,9 @@ class Cycle:
             with self.engine.begin() as conn:
                 store_entries.link_entries(conn, _id(feed), known_ids, now)
                 recorded = store_entries.record_items(conn, _id(feed), items, now)
+                stages.reached(self.cfg.stop_at, Stage.ENTRIES_RECORDED, feed=feed.fetch_url)
                 store_feeds.apply_update(conn, _id(feed), update)
+            stages.reached(self.cfg.stop_at, Stage.FEED_RECORDED, feed=feed.fetch_url)
         else:  # nothing but the feed's own state (a 304, an error): written in batches
             recorded = []
             self.states.append((_id(feed), update))
@@ -366,6 +369,7 @@ async def run_cycle_async(
         models = build_models(cfg, engine)
     with engine.begin() as conn:
         cycle_id = store_entries.start_cycle(conn, now)
+    stages.reached(cfg.stop_at, Stage.CYCLE_CLAIMED, feeds=len(claimed))
     report = CycleReport()
     pools = contextlib.nullcontext(pool) if pool is not None else ExtractPool(cfg.extract)
     parsers = (
