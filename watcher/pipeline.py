@@ -215,9 +215,9 @@ class Cycle:
             if len(self.states) >= STATE_BATCH:
                 self.write_states()
         self.progress("match", len(recorded))
-        error = update.error if update.is_error else None
+        error = update.last_error if update.is_error else None
         failures = sum(1 for i in items if i.article.status == "fallback")
-        report = FeedReport(name, update.status, len(items), len(recorded), error, failures)
+        report = FeedReport(name, update.last_status or "", len(items), len(recorded), error, failures)
         self.report.matches.extend(recorded)
         return report
 
