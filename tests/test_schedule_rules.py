@@ -215,3 +215,17 @@ def test_backoff_grows_with_failures_until_the_cap() -> None:
 
 def _fields(feed: Feed) -> dict[str, object]:
     return {name: getattr(feed, name) for name in Feed.__dataclass_fields__}
+
+
+def test_the_poll_decisions_are_taken_once_and_followed() -> None:
+    from watcher.schedule import body_unchanged
+
+    assert body_unchanged(POLLED, ok(), "h1") and not body_unchanged(POLLED, ok(), "h2")
+    assert not body_unchanged(POLLED, FetchResult(URL, FetchStatus.NOT_MODIFIED), "h1")
+    assert not body_unchanged(Feed(url=URL), ok(), "h1")  # nothing parsed before
+    # after_poll follows what the poll decided rather than deciding again
+    u = poll(POLLED, ok(), body_hash="h2", unchanged=True)
+    assert u.last_status == "not_modified"  # type: ignore[attr-defined]
+    u = poll(POLLED, ok(), body_hash="h1", unchanged=False, unconditional=False)
+    assert u.last_status == "ok" and u.body_hash == "h1"  # type: ignore[attr-defined]
+    assert u.last_unconditional_at == POLLED.last_unconditional_at  # type: ignore[attr-defined]

@@ -145,22 +145,25 @@ class Cycle:
     async def _poll(self, feed: Feed) -> FeedReport:
         now = now_utc()
         name = feed.name or feed.url
-        conditional = not schedule.unconditional_due(feed, now, self.cfg.schedule)
+        # The two decisions of a poll, each taken once (schedule's rules) and handed to after_poll.
+        unconditional = schedule.unconditional_due(feed, now, self.cfg.schedule)
         result = await self.fetcher.get(
             feed.fetch_url,
-            etag=feed.etag if conditional else None,
-            last_modified=feed.last_modified if conditional else None,
+            etag=None if unconditional else feed.etag,
+            last_modified=None if unconditional else feed.last_modified,
         )
         parsed: ParsedFeed | None = None
         body_hash = hashlib.sha256(result.body).hexdigest() if result.ok else None
         # A 200 with the body we already parsed is not parsed again (validators sometimes lie);
-        # schedule.after_poll records it as not modified.
-        if result.ok and body_hash != feed.body_hash:
+        # it is recorded as not modified.
+        unchanged = schedule.body_unchanged(feed, result, body_hash)
+        if result.ok and not unchanged:
             parsed = await self.parser.parse(
                 result.body, result.final_url or feed.fetch_url, result.content_type, dict(result.headers)
             )
+        decided = (unconditional, unchanged)
         if parsed is None or parsed.status != FetchStatus.OK:
-            return self._record(feed, result, parsed, body_hash, [], [], now, name)
+            return self._record(feed, result, parsed, body_hash, [], [], now, name, decided)
         items = _dedupe(parsed.entries)
         with self.engine.connect() as conn:
             known = store_entries.known_keys(conn, _id(feed), items)
@@ -175,7 +178,7 @@ class Cycle:
             new.append((key, entry))
         built = await asyncio.gather(*(self._item(key, entry) for key, entry in new))
         return self._record(
-            feed, result, parsed, body_hash, list(built), list(known.values()), now, name
+            feed, result, parsed, body_hash, list(built), list(known.values()), now, name, decided
         )
 
     def _record(
@@ -188,6 +191,7 @@ class Cycle:
         known_ids: list[int],
         now: datetime,
         name: str,
+        decided: tuple[bool, bool],  # (unconditional, unchanged), as the poll decided them
     ) -> FeedReport:
         entries = parsed.entries if parsed else ()
         update = schedule.after_poll(
@@ -201,6 +205,8 @@ class Cycle:
             now=now,
             cfg=self.cfg.schedule,
             rng=self.rng,
+            unconditional=decided[0],
+            unchanged=decided[1],
         )
         if items or known_ids:
             with self.engine.begin() as conn:

@@ -48,6 +48,11 @@ def unconditional_due(feed: Feed, now: datetime, cfg: ScheduleConfig) -> bool:
     return last is None or (now - last).total_seconds() >= cfg.unconditional_every
 
 
+def body_unchanged(feed: Feed, result: FetchResult, body_hash: str | None) -> bool:
+    """True when a 200 brought the very bytes parsed last time: a not-modified poll, not parsed."""
+    return result.status in WITH_BODY and bool(body_hash) and body_hash == feed.body_hash
+
+
 def frequency_interval(
     publish_times: Sequence[datetime], now: datetime, cfg: ScheduleConfig
 ) -> float:
@@ -108,10 +113,17 @@ def after_poll(
     parsed: ParsedFeed | None = None,
     body_hash: str | None = None,
     unconditional: bool | None = None,
+    unchanged: bool | None = None,
 ) -> FeedUpdate:
-    """The feed's new state after one fetch (and parse, when there was a body)."""
+    """The feed's new state after one fetch (and parse, when there was a body).
+
+    ``unconditional`` and ``unchanged`` are the decisions the poll took before and after fetching
+    (``unconditional_due``, ``body_unchanged``); when not given they are taken here, the same way.
+    """
     status, error = result.status, result.error
-    if status in WITH_BODY and body_hash and body_hash == feed.body_hash:
+    if unchanged is None:
+        unchanged = body_unchanged(feed, result, body_hash)
+    if unchanged:
         status = FetchStatus.NOT_MODIFIED  # validators lied: same bytes as last time
     if parsed is not None and parsed.status is not FetchStatus.OK and status in WITH_BODY:
         status, error = parsed.status, parsed.error
