@@ -152,14 +152,26 @@ def test_daemon_killed_at_a_named_point_of_a_cycle_loses_and_doubles_nothing(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    # The kill left no half-written feed; a restart after the lease expires catches up.
+    # The kill left no half-written feed; the restarted daemon catches up once the leases expire.
     if stage is Stage.ENTRIES_RECORDED:
         assert query(db, "select count(*) from entries") == [(0,)]  # rolled back, not half there
-    time.sleep(LEASE + 0.5)
-    _run(config, "fetch")
+    again = _launch(config, "run", tmp_path / "restart.log")
+    try:
+        wait_for(lambda: _caught_up(db, len(FEEDS)), 60, "the restarted daemon to poll every feed")
+        again.send_signal(signal.SIGTERM)
+        assert again.wait(timeout=20) == 0
+    finally:
+        if again.poll() is None:
+            again.kill()
+            again.wait()
     _assert_all_stored_once(db, urls)
     _run(config, "fetch")  # and a further poll adds nothing
     assert len(query(db, "select id from entries")) == len(urls)
+
+
+def _caught_up(db: Path, feeds: int) -> bool:
+    done = query(db, "select count(*) from feeds where last_status is not null and lease_owner is null")
+    return done == [(feeds,)]
 
 
 def test_exit_at_a_stage_exits_there_with_its_code(tmp_path: Path, http_server: Server) -> None:
