@@ -11,9 +11,8 @@ import sys
 from pathlib import Path
 
 from tests.farm import AFGHAN_WORKERS, page, serve_feed, write_config
+from tests.proc_helpers import clean_env, wait_for
 from tests.server import Server
-from tests.test_daemon import wait_for
-from tests.test_kill_points import _env
 from watcher import reloading
 from watcher.config import ExtractConfig, FeedConfig, load
 
@@ -56,7 +55,7 @@ def test_sighup_reschedules_the_tick_and_logs_the_settings_that_need_a_restart(
         proc = subprocess.Popen(
             [sys.executable, "-m", "watcher", "run", "--config", str(config), "--log-format", "json"],
             cwd=tmp_path,
-            env=_env(),
+            env=clean_env(),
             stdout=subprocess.DEVNULL,
             stderr=sink,
         )

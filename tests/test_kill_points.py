@@ -8,7 +8,6 @@ doubled and the feeds are healthy again.  ``WATCHER_TEST_EXIT`` exits at the poi
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -26,8 +25,8 @@ from tests.farm import (
     serve_feed,
     write_config,
 )
+from tests.proc_helpers import clean_env, query, wait_for
 from tests.server import Server
-from tests.test_daemon import query, wait_for
 from watcher.stages import EXIT_CODE, Stage
 
 pytestmark = pytest.mark.slow
@@ -39,17 +38,12 @@ RELEVANT = {AFGHAN_WORKERS.slug, AFGHAN_REFUGEES_RU.slug}
 LEASE = 2.0
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}
-    return {**env, "PYTHONUNBUFFERED": "1", **extra}
-
-
 def _launch(config: Path, command: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     with open(log, "ab") as sink:
         return subprocess.Popen(
             [sys.executable, "-m", "watcher", command, "--config", str(config)],
             cwd=config.parent,
-            env=_env(**extra),
+            env=clean_env(**extra),
             stdout=subprocess.DEVNULL,
             stderr=sink,
         )
@@ -59,7 +53,7 @@ def _run(config: Path, command: str) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "watcher", command, "--config", str(config)],
         cwd=config.parent,
-        env=_env(),
+        env=clean_env(),
         capture_output=True,
         timeout=120,
     )
@@ -191,7 +185,7 @@ def test_a_bad_stage_name_is_one_config_error(tmp_path: Path, http_server: Serve
     done = subprocess.run(
         [sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
         cwd=tmp_path,
-        env=_env(WATCHER_TEST_PAUSE="nowhere"),
+        env=clean_env(WATCHER_TEST_PAUSE="nowhere"),
         capture_output=True,
         text=True,
         timeout=120,
