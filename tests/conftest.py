@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.server import Server
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+from tests.shared_data import require_shared
 
 
 @pytest.fixture
@@ -24,6 +22,4 @@ def http_server() -> Iterator[Server]:
 
 @pytest.fixture
 def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared is absent (evaluation data lives beside the repository, not in it)")
-    return SHARED
+    return require_shared()

@@ -138,6 +138,11 @@ def faulty_extract(
         ctypes.string_at(0)  # SIGSEGV: a real crash in native code
     if path.startswith("/raise"):
         raise ValueError("extractor bug")
+    if path.startswith("/stall"):  # once: say which worker holds the page, then wait to be killed
+        marker = Path(parse_qs(urlsplit(url).query)["marker"][0])
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            time.sleep(3600)
     if path.startswith("/flaky"):
         marker = Path(parse_qs(urlsplit(url).query)["marker"][0])
         if not marker.exists():

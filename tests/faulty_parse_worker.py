@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 from watcher.models import ParsedFeed
 from watcher.parse_worker import Job, main, parse_job
@@ -20,6 +21,13 @@ def faulty_parse(job: Job) -> ParsedFeed:
         sys.__stdout__.buffer.write(b"\x00\x00\x00\x05hello")
         sys.__stdout__.buffer.flush()
         time.sleep(3600)
+    if body.startswith(b"STALL:"):  # once: say which helper holds it, then wait to be killed
+        line, body = body.split(b"\n", 1)
+        marker = Path(line[len(b"STALL:") :].decode())
+        if not marker.exists():
+            marker.write_text(str(os.getpid()))
+            time.sleep(3600)
+        return parse_job((body, *job[1:]))
     if body.startswith(b"RAISE"):
         raise ValueError("parser bug")
     return parse_job(job)

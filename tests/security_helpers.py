@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-import resource
 import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -199,11 +198,6 @@ def rss_doc(title: str, items: Sequence[tuple[str, str, str]]) -> bytes:
     ).encode("utf-8", "surrogatepass")  # a lone surrogate becomes invalid UTF-8 bytes
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident memory so far (a high-water mark: growth means a blow-up)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 TOPIC = {
     "name": "Russia–Afghan migration",
     "groups": [
@@ -222,6 +216,7 @@ class World:
     cfg: config_mod.Config
     engine: sa.Engine
     models: list[TopicModel]
+    raw: dict[str, Any] = field(default_factory=dict)  # the config as written, for a subprocess
 
     def cycle(self) -> CycleReport:
         """One cycle with an in-process extraction pool (the worker processes are tested elsewhere)."""
@@ -262,7 +257,7 @@ def make_world(server: Server, tmp: Path, feeds: Sequence[str], **sections: Any)
     }
     cfg = config_mod.parse(raw, tmp)
     engine = open_db(cfg.db_url)
-    return World(server, tmp, cfg, engine, build_models(cfg, engine))
+    return World(server, tmp, cfg, engine, build_models(cfg, engine), raw)
 
 
 # ---- documents for fuzzing: arbitrary bytes, and feed-shaped documents made of hostile parts ----

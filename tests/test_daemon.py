@@ -203,17 +203,16 @@ def test_sigkill_at_random_points_loses_and_repeats_nothing(tmp_path: Path, http
         )
         assert run.returncode == 0, run.stderr
 
+    # Every item served is stored (nothing lost), and nothing else is: a story stored twice under
+    # two keys would show as an extra row (a UNIQUE url cannot, so its counts are not asserted).
     relevant = {n for n in farm.served if farm.relevant(n)}
-    stored = dict(query(db, "select url, count(*) from entries group by url"))
-    assert all(c == 1 for c in stored.values())
-    matched = query(
-        db,
-        "select e.url, count(*) from matches m join entries e on e.id = m.entry_id group by e.url",
-    )
-    matched_urls = {str(u) for u, _ in matched}
+    served = {http_server.url(f"/g/{farm.story(n).slug}.html") for n in farm.served}
+    stored = [str(u) for (u,) in query(db, "select url from entries")]
+    assert sorted(stored) == sorted(served), sorted(served.symmetric_difference(stored))[:5]
+    joined = "select e.url from matches m join entries e on e.id = m.entry_id"
+    matched = [str(u) for (u,) in query(db, joined)]
     expected = {http_server.url(f"/g/{farm.story(n).slug}.html") for n in relevant}
-    assert expected <= matched_urls, sorted(expected - matched_urls)[:5]
-    assert all(c == 1 for _, c in matched)
+    assert sorted(matched) == sorted(expected), sorted(expected.symmetric_difference(matched))[:5]
     assert query(db, "select count(*) from matches where digest_id is null") == [(0,)]
     # Every match is in exactly one digest file (a resent digest reuses its file and Message-ID).
     texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "digests").glob("*.md")]
@@ -299,9 +298,16 @@ def test_missed_digest_is_sent_on_start_sighup_reloads_feeds_and_status_and_metr
         assert out.returncode == 0, out.stderr
         status = json.loads(out.stdout)
         assert status["daemon"]["pid"] == proc.pid
-        assert status["daemon"]["last_cycle"]["feeds"] >= 1
+        # The last tick may have found no feed due (it ticks every second): its record is there,
+        # and each feed's own row says it was polled.
+        last = status["daemon"]["last_cycle"]
+        assert last["at"] and last["errors"] == 0 and last["feeds"] >= 0
         assert status["daemon"]["next_digest_at"]
-        assert {f["name"] for f in status["feeds"]} == {"A", "B"}
+        assert {f["name"]: f["status"] in ("ok", "not_modified") for f in status["feeds"]} == {
+            "A": True,
+            "B": True,
+        }
+        assert {f["name"]: f["entries"] for f in status["feeds"]} == {"A": 1, "B": 1}
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
         assert proc.returncode == 0

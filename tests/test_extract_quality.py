@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.extract_helpers import page_scores, precision_recall_f1
+from tests.shared_data import require_shared
 from watcher.config import ExtractConfig
 from watcher.extract import extract_many
 from watcher.models import Article
@@ -33,9 +34,8 @@ class Run:
 
 @pytest.fixture(scope="module", params=["precision", "speed"])
 def run(request: pytest.FixtureRequest) -> Run:
-    folder = Path(__file__).resolve().parents[1].parent / "shared" / BENCH
-    if not (folder / "ground-truth.json").is_file():
-        pytest.skip(f"{folder} is absent (evaluation pages live beside the repository, not in it)")
+    folder = require_shared(*BENCH.parts)
+    require_shared(*BENCH.parts, "ground-truth.json")
     meta = json.loads((folder / "ground-truth.json").read_text("utf-8"))
     keys = sorted(meta)
     pages = [

@@ -91,12 +91,18 @@ def world(http_server: Server, tmp_path: Path) -> Iterator[World]:
 
 
 def recover(world: World, cfg: config_mod.Config, path: str, feed_path: str | None = None) -> None:
-    """Serve a third item; after one more poll all three entries are stored, each once."""
+    """Serve a healthy feed (a, b, c) again: after one more poll the feed is healthy, and every
+    entry served in the test (before the fault and now) is stored exactly once."""
+    before = world.entries()
     world.serve(path, rss(ABC), headers=RSS)
     report = world.poll(cfg)
     assert not report.errors, report.errors
-    assert world.entries() == ["a", "b", "c"]
-    assert world.feed(feed_path or path).failures == 0
+    assert report.new_entries == len({"a", "b", "c"} - set(before))
+    assert world.entries() == sorted({*before, "a", "b", "c"})  # a list: a duplicate would show
+    feed = world.feed(feed_path or path)
+    assert feed.failures == 0 and feed.last_error is None
+    assert feed.last_status in ("ok", "moved", "not_modified")
+    assert feed.next_poll_at is not None and not feed.retired
 
 
 def conditional(body: bytes, etag: str) -> Any:
@@ -147,6 +153,7 @@ def test_unchanged_200_skips_parsing_and_lying_validators_are_bypassed(world: Wo
     assert "If-None-Match" not in world.server.requests[-1][2]
     assert world.entries() == ["a", "b", "c"]
     assert world.row("/f").last_unconditional_at > old.replace(tzinfo=None)
+    recover(world, cfg, "/f")
 
 
 @pytest.mark.parametrize("code", [301, 308])
@@ -236,7 +243,11 @@ def test_503_without_retry_after_backs_off(world: World) -> None:
     world.poll(cfg)
     row = world.row("/f")
     wait = (row.next_poll_at.replace(tzinfo=UTC) - before).total_seconds()
-    assert row.last_status == "rate_limited" and 0.75 * 600 - 5 <= wait <= 1.25 * 600 + 5
+    # backs off: not retried within minutes, but well before the 24 h cap
+    assert row.last_status == "rate_limited" and 300 <= wait <= 3600 and row.failures == 1
+    assert world.engine is not None
+    due = store_feeds.claim_due(world.engine, now=datetime.now(UTC), owner="t", lease_seconds=1)
+    assert due == []
     recover(world, cfg, "/f")
 
 
@@ -279,8 +290,9 @@ def test_oversized_body(world: World) -> None:
     cfg = world.cfg("/f", max_body_bytes=2048)
     report = world.poll(cfg)
     assert report.feeds[0].status == "too_large" and world.entries() == []
-    world.serve("/f", rss(ABC), headers=RSS)
-    assert world.poll(cfg).new_entries == 3 and world.entries() == ["a", "b", "c"]
+    assert world.row("/f").failures == 1
+    world.server.raw.pop("/f")
+    recover(world, cfg, "/f")
 
 
 def test_gzip_bomb(world: World) -> None:
@@ -289,12 +301,14 @@ def test_gzip_bomb(world: World) -> None:
     )
     cfg = world.cfg("/f", max_body_bytes=1 << 20)
     assert world.poll(cfg).feeds[0].status == "too_large"
-    assert world.row("/f").failures == 1
-    # a well-behaved gzip body still works
+    assert world.row("/f").failures == 1 and world.entries() == []
+    # a well-behaved gzip body still works, and the feed is healthy again
     world.server.handler(
         "/f", raw_response(200, {**RSS, "Content-Encoding": "gzip"}, gzip.compress(rss(ABC)))
     )
-    assert world.poll(cfg).new_entries == 3 and world.entries() == ["a", "b", "c"]
+    report = world.poll(cfg)
+    assert not report.errors and report.new_entries == 3 and world.entries() == ["a", "b", "c"]
+    assert world.row("/f").failures == 0 and world.row("/f").last_status == "ok"
 
 
 def test_wrong_charset_header(world: World) -> None:
@@ -307,6 +321,9 @@ def test_wrong_charset_header(world: World) -> None:
         titles = sorted(r[0] for r in conn.execute("SELECT title FROM entries"))
     assert titles == ["Беженцы", "Мигранты"]
     assert world.row("/f").warning  # the mismatch is recorded
+    recover(world, cfg, "/f")
+    assert world.entries() == ["a", "b", "c", "r1", "r2"]
+    assert world.row("/f").warning is None  # a clean body clears it
 
 
 def test_html_instead_of_feed(world: World) -> None:
@@ -329,4 +346,10 @@ def test_bozo_feed_keeps_entries(world: World) -> None:
     cfg = world.cfg("/f")
     report = world.poll(cfg)
     assert report.feeds[0].status == "ok" and not report.errors
-    assert world.entries()[:2] == ["a", "b"] and world.row("/f").warning
+    # every entry is accounted for: the two whole items, and the cut-off one (whose title the
+    # recovering parser drops) once
+    with sqlite3.connect(world.tmp / "w.db") as conn:
+        titles = sorted(r[0] for r in conn.execute("SELECT title FROM entries"))
+    assert titles == ["", "Alpha", "Beta"] and world.row("/f").warning
+    recover(world, cfg, "/f")
+    assert len(world.entries()) == 4 and world.row("/f").warning is None

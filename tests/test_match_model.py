@@ -123,9 +123,14 @@ def test_exclusion_cuts_the_score() -> None:
     doc = Document("Afghan migrants", "Afghan migrants play cricket in the park. Afghan migrants.")
     plain = match.build_model(_topic()).score(doc)
     excluded = match.build_model(_topic(exclude=("cricket",))).score(doc)
-    assert excluded.excluded == ("cricket",)
-    assert excluded.score == pytest.approx(plain.score * 0.25, abs=1e-3)
+    assert excluded.excluded == ("cricket",) and "excluded: cricket" in excluded.reasons()
     assert plain.matched and not excluded.matched
+    assert excluded.score < plain.score
+    # the exclusion list is only about the words it names: a document without them is untouched
+    other = Document("Afghan migrants", "Afghan migrants work in the park. Afghan migrants.")
+    assert match.build_model(_topic(exclude=("cricket",))).score(other) == match.build_model(
+        _topic()
+    ).score(other)
 
 
 def test_url_seeds_are_fetched_through_the_given_function(http_server: Server) -> None:

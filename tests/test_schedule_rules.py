@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -47,7 +48,7 @@ def parsed_ok(title: str = "T", warning: str | None = None) -> ParsedFeed:
 def test_304_keeps_validators_and_resets_failures() -> None:
     feed = Feed(**{**_fields(POLLED), "failures": 3, "first_failure_at": NOW - timedelta(days=1)})
     u = poll(feed, FetchResult(URL, FetchStatus.NOT_MODIFIED, http_status=304))
-    assert u.status == "not_modified" and not u.is_error  # type: ignore[attr-defined]
+    assert u.last_status == "not_modified" and not u.is_error  # type: ignore[attr-defined]
     assert (u.etag, u.last_modified, u.body_hash) == ('"e1"', "lm1", "h1")  # type: ignore[attr-defined]
     assert u.failures == 0 and u.first_failure_at is None and u.last_success_at == NOW  # type: ignore[attr-defined]
 
@@ -59,7 +60,7 @@ def test_304_with_new_etag_stores_it() -> None:
 
 def test_unchanged_body_is_not_modified() -> None:
     u = poll(POLLED, ok(etag='"e9"'), body_hash="h1", parsed=parsed_ok())
-    assert u.status == "not_modified" and u.body_hash == "h1"  # type: ignore[attr-defined]
+    assert u.last_status == "not_modified" and u.body_hash == "h1"  # type: ignore[attr-defined]
 
 
 def test_changed_body_replaces_validators_and_hash() -> None:
@@ -70,14 +71,14 @@ def test_changed_body_replaces_validators_and_hash() -> None:
         parsed=parsed_ok("Desk", "bozo!"),
     )
     assert (u.etag, u.last_modified, u.body_hash) == (None, "lm2", "h2")  # type: ignore[attr-defined]
-    assert u.title == "Desk" and u.warning == "bozo!" and u.error is None  # type: ignore[attr-defined]
+    assert u.title == "Desk" and u.warning == "bozo!" and u.last_error is None  # type: ignore[attr-defined]
 
 
 def test_permanent_move_sets_current_url() -> None:
     new = "http://news.example/new-feed"
     r = FetchResult(URL, FetchStatus.MOVED, final_url=new, http_status=200, permanent_url=new)
     u = poll(POLLED, r, body_hash="h2", parsed=parsed_ok())
-    assert u.current_url == new and u.moved_to == new and u.status == "moved"  # type: ignore[attr-defined]
+    assert u.current_url == new and u.moved_to == new and u.last_status == "moved"  # type: ignore[attr-defined]
     again = poll(Feed(**{**_fields(POLLED), "current_url": new}), r, body_hash="h3")
     assert again.current_url == new and again.moved_to is None  # type: ignore[attr-defined]
 
@@ -145,7 +146,7 @@ def test_success_after_failures_resets() -> None:
 def test_parse_failure_counts_as_failure() -> None:
     bad = ParsedFeed(FetchStatus.NOT_A_FEED, error="an HTML page, not a feed")
     u = poll(POLLED, ok(), body_hash="h2", parsed=bad)
-    assert u.status == "not_a_feed" and u.error == "an HTML page, not a feed" and u.failures == 1  # type: ignore[attr-defined]
+    assert u.last_status == "not_a_feed" and u.last_error == "an HTML page, not a feed" and u.failures == 1  # type: ignore[attr-defined]
     assert u.body_hash == "h1"  # type: ignore[attr-defined]
 
 
@@ -168,17 +169,17 @@ def test_no_overlap_halves_the_interval() -> None:
         POLLED, ok(), body_hash="h2", new_entries=3, known_entries=5, publish_times=times
     )
     gap = poll(POLLED, ok(), body_hash="h2", new_entries=8, known_entries=0, publish_times=times)
-    assert overlap.interval == pytest.approx(7200)  # type: ignore[attr-defined]
+    assert overlap.adaptive_interval == pytest.approx(7200)  # type: ignore[attr-defined]
     # halved from the shorter of the measured (2 h) and the current (1 h) interval
-    assert gap.interval == pytest.approx(1800)  # type: ignore[attr-defined]
+    assert gap.adaptive_interval == pytest.approx(1800)  # type: ignore[attr-defined]
     first = poll(Feed(url=URL, id=1), ok(), body_hash="h2", new_entries=8, publish_times=times)
-    assert first.interval == pytest.approx(7200)  # the first poll knows nothing: no shortening  # type: ignore[attr-defined]
+    assert first.adaptive_interval == pytest.approx(7200)  # the first poll knows nothing: no shortening  # type: ignore[attr-defined]
 
 
 def test_per_feed_interval_overrides() -> None:
     feed = Feed(**{**_fields(POLLED), "interval": 42.0})
     u = poll(feed, ok(), body_hash="h2", publish_times=[NOW])
-    assert u.interval == 42.0  # type: ignore[attr-defined]
+    assert u.adaptive_interval == 42.0  # type: ignore[attr-defined]
 
 
 def test_unconditional_due() -> None:
@@ -193,9 +194,38 @@ def test_unconditional_due() -> None:
 
 @given(st.integers(min_value=1, max_value=200), st.integers(min_value=0, max_value=2**32))
 def test_backoff_is_bounded(failures: int, seed: int) -> None:
+    # A failing feed is not hammered (no retry within minutes of the failure) and never given up
+    # on (always retried within the cap).
     wait = backoff(failures, CFG, random.Random(seed))
-    assert CFG.min_interval * 0.75 <= wait <= CFG.backoff_cap
+    assert CFG.min_interval / 2 <= wait <= CFG.backoff_cap
+
+
+def test_backoff_grows_with_failures_until_the_cap() -> None:
+    def typical(failures: int) -> float:  # the median over many draws: jitter does not decide
+        waits = sorted(backoff(failures, CFG, random.Random(seed)) for seed in range(101))
+        return waits[50]
+
+    medians = [typical(f) for f in range(1, 16)]
+    assert all(a < b for a, b in itertools.pairwise(medians[:5]))  # grows at first
+    assert medians == sorted(medians)  # never shrinks
+    assert medians[-1] == CFG.backoff_cap  # and stops at the cap
+    draws = {backoff(1, CFG, random.Random(seed)) for seed in range(20)}
+    assert len(draws) > 1  # jittered: feeds that failed together are not retried together
 
 
 def _fields(feed: Feed) -> dict[str, object]:
     return {name: getattr(feed, name) for name in Feed.__dataclass_fields__}
+
+
+def test_the_poll_decisions_are_taken_once_and_followed() -> None:
+    from watcher.schedule import body_unchanged
+
+    assert body_unchanged(POLLED, ok(), "h1") and not body_unchanged(POLLED, ok(), "h2")
+    assert not body_unchanged(POLLED, FetchResult(URL, FetchStatus.NOT_MODIFIED), "h1")
+    assert not body_unchanged(Feed(url=URL), ok(), "h1")  # nothing parsed before
+    # after_poll follows what the poll decided rather than deciding again
+    u = poll(POLLED, ok(), body_hash="h2", unchanged=True)
+    assert u.last_status == "not_modified"  # type: ignore[attr-defined]
+    u = poll(POLLED, ok(), body_hash="h1", unchanged=False, unconditional=False)
+    assert u.last_status == "ok" and u.body_hash == "h1"  # type: ignore[attr-defined]
+    assert u.last_unconditional_at == POLLED.last_unconditional_at  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """Document bombs (issue 8): entity expansion, external entities, compression bombs, huge HTML.
 
 Each bomb is parsed on both feed paths (lxml fast path and feedparser) or served from a real local
-server, and must come back as a value within bounded time and memory.  Memory is the process's peak
-resident size, a high-water mark: a bomb that expanded would raise it by far more than the bound.
+server, and must come back as a value within bounded time and memory.  Memory is measured per case in
+a fresh process (``tests/bomb_probe.py``): the peak resident size is a high-water mark, so read here
+a blow-up below an earlier test's peak would be invisible.
 Compression caps in the fetcher are also covered by ``test_http_fetcher.py`` (gzip, brotli) and the
 extraction caps by ``test_extract_article.py`` (bytes, elements, depth, tag floods).
 """
@@ -10,16 +11,20 @@ extraction caps by ``test_extract_article.py`` (bytes, elements, depth, tag floo
 from __future__ import annotations
 
 import gzip
+import json
+import subprocess
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
 import sqlalchemy as sa
 
-from tests.http_helpers import fetch, http_cfg, raw_response
+from tests.http_helpers import raw_response
 from tests.security_helpers import (
     HTML_TYPE,
     RSS_TYPE,
@@ -28,31 +33,64 @@ from tests.security_helpers import (
     external_entities,
     make_world,
     no_dns,
-    peak_rss_mib,
     quadratic_blowup,
     rss_doc,
 )
 from tests.server import Server
+from tests.shared_data import ROOT, require_shared
 from watcher.feeds import discover_feeds, html_to_text, parse_feed
 from watcher.feeds_fast import parse_fast
 from watcher.models import Entry, FetchStatus, ParsedFeed
 from watcher.store import schema
 
 pytestmark = pytest.mark.usefixtures(no_dns.__name__)  # feeds link to *.example: no DNS queries
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-MALFORMED = SHARED / "fixtures" / "feeds" / "feedparser-rs" / "malformed"
+MALFORMED = ("fixtures", "feeds", "feedparser-rs", "malformed")
 MEMORY_BOUND_MIB = 64.0  # peak growth allowed for one bomb
 TIME_BOUND_S = 3.0
 
 
-def bounded(fn: Callable[[], ParsedFeed]) -> ParsedFeed:
-    """Run one parse and check it stayed within the time and memory bounds."""
-    before, start = peak_rss_mib(), time.perf_counter()
-    result = fn()
-    took, grew = time.perf_counter() - start, peak_rss_mib() - before
-    assert took < TIME_BOUND_S, f"took {took:.2f}s"
-    assert grew < MEMORY_BOUND_MIB, f"peak memory grew by {grew:.0f} MiB"
+def probe(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run each case in a fresh process; its status, markers found, time and own memory growth."""
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.bomb_probe"],
+        input=json.dumps(cases),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    results: list[dict[str, Any]] = json.loads(out.stdout)
+    assert len(results) == len(cases)
+    return results
+
+
+def bounded(result: dict[str, Any], bound_mib: float = MEMORY_BOUND_MIB) -> dict[str, Any]:
+    """Check one probed case stayed within the time and memory bounds."""
+    assert result["status"] not in ("died", "probe-error"), result
+    assert result["seconds"] < TIME_BOUND_S, f"took {result['seconds']:.2f}s"
+    assert result["grew_mib"] < bound_mib, f"peak memory grew by {result['grew_mib']:.0f} MiB"
     return result
+
+
+def parse_case(
+    tmp: Path, doc: bytes, *, fast: bool, markers: list[str], content_type: str | None = None
+) -> dict[str, Any]:
+    path = tmp / f"doc-{len(list(tmp.glob('doc-*')))}.xml"
+    path.write_bytes(doc)
+    return {
+        "kind": "parse", "path": str(path), "url": "http://f.example/",
+        "content_type": content_type, "fast": fast, "markers": markers,
+    }  # fmt: skip
+
+
+def test_the_probe_sees_each_blow_up_whatever_came_before() -> None:
+    # Controls: a case that allocates is seen at its own size, after a bigger one as well as alone
+    # (the process-wide high-water mark would show the second as no growth at all).
+    big, small, none = probe([{"kind": "alloc", "mib": mib} for mib in (160, 96, 0)])
+    assert big["grew_mib"] >= 150 and small["grew_mib"] >= 90
+    assert small["grew_mib"] > MEMORY_BOUND_MIB  # a blow-up of this size fails bounded()
+    assert none["grew_mib"] < 8
 
 
 def texts(p: ParsedFeed) -> str:
@@ -72,12 +110,13 @@ def listener() -> Iterator[Listener]:
     [billion_laughs(9), billion_laughs(30, 2), quadratic_blowup()],
     ids=["billion-laughs", "deep-chain", "quadratic"],
 )
-def test_entity_bombs_are_neutralised(bomb: bytes, fast: bool) -> None:
-    p = bounded(
-        lambda: parse_feed(bomb, url="http://f.example/", content_type=RSS_TYPE["Content-Type"], fast=fast)
-    )
-    assert p.status in (FetchStatus.OK, FetchStatus.PARSE_ERROR)
-    assert "lol" * 50 not in texts(p) and "A" * 200_000 not in texts(p)
+def test_entity_bombs_are_neutralised(tmp_path: Path, bomb: bytes, fast: bool) -> None:
+    markers = ["lol" * 50, "A" * 200_000]
+    case = parse_case(tmp_path, bomb, fast=fast, markers=markers, content_type=RSS_TYPE["Content-Type"])
+    (p,) = probe([case])
+    bounded(p)
+    assert p["status"] in (FetchStatus.OK, FetchStatus.PARSE_ERROR)
+    assert p["markers"] == dict.fromkeys(markers, False)
 
 
 @pytest.mark.parametrize("fast", [True, False], ids=["lxml", "feedparser"])
@@ -87,8 +126,9 @@ def test_external_entities_read_no_file_and_fetch_nothing(
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-MARKER\n", encoding="utf-8")
     doc = external_entities(secret, listener.url("/evil.dtd"))
-    p = bounded(lambda: parse_feed(doc, url="http://f.example/", fast=fast))
-    assert "TOP-SECRET-MARKER" not in texts(p)
+    (p,) = probe([parse_case(tmp_path, doc, fast=fast, markers=["TOP-SECRET-MARKER"])])
+    bounded(p)
+    assert p["markers"] == {"TOP-SECRET-MARKER": False}
     assert listener.connections == 0
 
 
@@ -110,16 +150,18 @@ def test_the_lxml_path_itself_neutralises_a_doctype_it_did_not_see(
     assert listener.connections == 0
 
 
-@pytest.mark.skipif(not MALFORMED.is_dir(), reason="../shared/fixtures (feedparser-rs) is absent")
 @pytest.mark.parametrize("fast", [True, False], ids=["lxml", "feedparser"])
 def test_shared_malformed_fixtures_parse_within_bounds(fast: bool) -> None:
-    files = sorted(MALFORMED.glob("*.xml"))
+    files = sorted(require_shared(*MALFORMED).glob("*.xml"))
     assert files
-    for path in files:
-        body = path.read_bytes()
-        p = bounded(lambda body=body: parse_feed(body, url="http://f.example/", fast=fast))  # type: ignore[misc]
-        assert p.status in (FetchStatus.OK, FetchStatus.PARSE_ERROR, FetchStatus.NOT_A_FEED)
-        assert "lol" * 50 not in texts(p), path.name
+    cases = [
+        {"kind": "parse", "path": str(p), "url": "http://f.example/", "fast": fast, "markers": ["lol" * 50]}
+        for p in files
+    ]
+    for path, p in zip(files, probe(cases), strict=True):
+        bounded(p)
+        assert p["status"] in (FetchStatus.OK, FetchStatus.PARSE_ERROR, FetchStatus.NOT_A_FEED), path.name
+        assert p["markers"] == {"lol" * 50: False}, path.name
 
 
 # ---- compression bombs, from a real server ----
@@ -157,10 +199,9 @@ def test_compression_bombs_stop_at_the_decoded_cap(
     bomb = make()
     assert len(bomb) < 2 << 20
     url = http_server.handler("/bomb", raw_response(200, {**RSS_TYPE, "Content-Encoding": encoding}, bomb))
-    before = peak_rss_mib()
-    r = fetch(http_cfg(max_body_bytes=1 << 20), url)
-    assert r.status is FetchStatus.TOO_LARGE and r.body == b""
-    assert peak_rss_mib() - before < MEMORY_BOUND_MIB
+    (r,) = probe([{"kind": "fetch", "url": url, "max_body_bytes": 1 << 20}])
+    assert r["status"] == FetchStatus.TOO_LARGE and r["body_bytes"] == 0
+    assert r["grew_mib"] < MEMORY_BOUND_MIB, f"peak memory grew by {r['grew_mib']:.0f} MiB"
 
 
 # ---- through the pipeline: bombs as feeds and as article pages; nothing crashes ----
@@ -193,12 +234,10 @@ def test_pipeline_survives_bombs_as_feeds_and_article_pages(http_server: Server,
         extract={"max_html_bytes": 1 << 20, "max_tree_nodes": 50_000},
         http={"max_body_bytes": 2 << 20},
     )
-    before, start = peak_rss_mib(), time.perf_counter()
-    report = world.cycle()
-    took = time.perf_counter() - start
-    assert took < 30 and peak_rss_mib() - before < 2 * MEMORY_BOUND_MIB
-    statuses = {f.feed: f.status for f in report.feeds}
-    assert statuses == {"feed 0": "ok", "feed 1": "ok", "feed 2": "ok", "feed 3": "too_large"}
+    (run,) = probe([{"kind": "cycle", "config": world.raw, "dir": str(tmp_path)}])
+    assert run["status"] == "ok", run
+    assert run["seconds"] < 30 and run["grew_mib"] < 2 * MEMORY_BOUND_MIB, run
+    assert run["feeds"] == {"feed 0": "ok", "feed 1": "ok", "feed 2": "ok", "feed 3": "too_large"}
     with world.engine.connect() as conn:
         rows = conn.execute(
             sa.select(schema.entries.c.link, schema.articles.c.status, schema.articles.c.error).join(

@@ -6,6 +6,7 @@ The only module that reads environment variables and resolves paths.  Every erro
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import ipaddress
 import os
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .stages import StopAt, from_env
 from .tomlread import Table as _Table
 from .tomlread import hint as _hint
 from .tomlread import parse_duration as parse_duration  # re-exported: part of the config API
@@ -176,6 +178,7 @@ class Config:
     topics: tuple[TopicConfig, ...] = ()
     db_file_mode: int = 0o600  # [storage] file_mode: a new SQLite file is the owner's only
     serve: ServeConfig = field(default_factory=ServeConfig)
+    stop_at: StopAt | None = None  # tests only: WATCHER_TEST_PAUSE / WATCHER_TEST_EXIT (stages.py)
 
     @property
     def db_shown(self) -> str:
@@ -563,4 +566,9 @@ def load(
     for assignment in overrides:
         apply_override(raw, assignment)
     base = path.resolve().parent if path is not None else Path.cwd()
-    return parse(raw, base, path, db or env.get("WATCHER_DB") or None)
+    cfg = parse(raw, base, path, db or env.get("WATCHER_DB") or None)
+    try:
+        stop_at = from_env(env)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+    return dataclasses.replace(cfg, stop_at=stop_at) if stop_at else cfg

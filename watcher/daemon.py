@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import match, outbox, pipeline
+from . import match, outbox, pipeline, reloading
 from .config import Config
 from .extract import ExtractPool
 from .lock import DaemonLock
@@ -75,22 +75,59 @@ class Daemon:
         self.last_cycle: dict[str, Any] | None = None
         self.metrics = Metrics(metrics_port)
         self.scheduler: AsyncIOScheduler | None = None
+        self.reloading: asyncio.Task[None] | None = None
+        self.reload_again = False
 
-    def reload(self) -> None:
-        """SIGHUP: feeds and topics from the config file, without a restart."""
-        try:
-            cfg = self.load()
-        except Exception as e:  # a bad edit must not kill a running daemon
-            log.error("reload failed, keeping the old config: %s", e)
+    def request_reload(self) -> None:
+        """The SIGHUP handler: start a reload task and return (the work runs outside the handler)."""
+        if self.reloading is not None and not self.reloading.done():
+            self.reload_again = True  # an edit made during a reload is read once it ends
             return
-        self.cfg = cfg
-        self.models = pipeline.build_models(cfg, self.engine)
+        self.reloading = asyncio.get_running_loop().create_task(self.reload())
+
+    async def reload(self) -> None:
+        """Re-read the config in a thread; apply every changed setting, or log which need a restart."""
+        while True:
+            self.reload_again = False
+            try:
+                new = await asyncio.to_thread(self.load)
+                change = reloading.plan(self.cfg, new)
+                models = await asyncio.to_thread(pipeline.build_models, change.cfg, self.engine)
+            except Exception as e:  # a bad edit must not kill a running daemon
+                log.error("reload failed, keeping the old config: %s", e, extra={"event": "reload"})
+            else:
+                self._apply(change, models)
+            if not self.reload_again:
+                return
+
+    def _apply(self, change: reloading.Reload, models: list[match.TopicModel]) -> None:
+        cfg = change.cfg
+        self.cfg, self.models = cfg, models
+        applied = set(change.applied)
+        if self.scheduler is not None and applied & reloading.RESCHEDULE_TICK:
+            tz = ZoneInfo(cfg.schedule.timezone)
+            self.scheduler.reschedule_job(
+                "tick", trigger=IntervalTrigger(seconds=cfg.schedule.poll_interval, timezone=tz)
+            )
+        if self.scheduler is not None and applied & reloading.RESCHEDULE_DIGEST:
+            h, m, s = digest_time(cfg)
+            tz = ZoneInfo(cfg.schedule.timezone)
+            self.scheduler.reschedule_job(
+                "digest", trigger=CronTrigger(hour=h, minute=m, second=s, timezone=tz)
+            )
         log.info(
-            "reloaded config: %d feeds, %d topics",
+            "reloaded config: %d feeds, %d topics; applied: %s",
             len(cfg.feeds),
             len(cfg.topics),
-            extra={"event": "reload"},
+            ", ".join(change.applied) or "nothing changed",
+            extra={"event": "reload", "applied": list(change.applied)},
         )
+        if change.need_restart:
+            log.warning(
+                "reload: %s changed; restart the daemon to apply (it runs with the old values)",
+                ", ".join(change.need_restart),
+                extra={"event": "reload_needs_restart", "settings": list(change.need_restart)},
+            )
 
     async def tick(self, pool: ExtractPool, parser: FeedParser) -> None:
         if self.stopping.is_set():
@@ -169,7 +206,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         self.models = pipeline.build_models(self.cfg, self.engine)
         self.metrics.start()
         tz = ZoneInfo(self.cfg.schedule.timezone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,8 +56,38 @@ class FetchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed's polling state: the columns a poll writes, named as in the ``feeds`` table.
+
+    Declared once: ``Feed`` carries these fields, ``schedule.FeedUpdate`` is one of these (plus what
+    the log needs), and the store reads and writes exactly ``FEED_STATE``.  ``adaptive_interval`` is
+    the schedule's current interval; ``Feed.interval`` is only ever the per-feed override.
+    """
+
+    last_status: str | None = None  # a FetchStatus value
+    last_http_status: int | None = None
+    last_error: str | None = None
+    warning: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    failures: int = 0
+    first_failure_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_unconditional_at: datetime | None = None
+    next_poll_at: datetime | None = None  # None when retired
+    adaptive_interval: float | None = None  # the schedule's current interval, seconds
+    current_url: str | None = None  # after permanent redirects
+    retired: bool = False
+
+
+FEED_STATE: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(FeedState))
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
-    """A feed to poll, as configured or added, with its stored state."""
+    """A feed to poll, as configured or added, with its stored state (every ``FEED_STATE`` field)."""
 
     url: str  # the identity: the URL in config or as added
     name: str = ""
@@ -78,6 +109,9 @@ class Feed:
     last_success_at: datetime | None = None
     next_poll_at: datetime | None = None
     title: str = ""  # as the feed calls itself
+    last_http_status: int | None = None
+    warning: str | None = None
+    last_polled_at: datetime | None = None
 
     @property
     def fetch_url(self) -> str:

@@ -23,11 +23,13 @@ from zoneinfo import ZoneInfo
 import jinja2
 import sqlalchemy as sa
 
-from . import deliver, render
+from . import deliver, render, stages
 from . import digest as digest_mod
 from .config import Config
 from .digest import Digest
+from .digest_state import DigestState
 from .errors import DeliveryError
+from .stages import Stage
 from .store import digests as store
 
 log = logging.getLogger(__name__)
@@ -46,12 +48,10 @@ FILE_FORMATS = (
 class DigestOutcome:
     """What a digest run did.
 
-    ``status``: "sent" (delivered: files written and mailed if e-mail is on), "skipped" (nothing new
-    and ``empty = "skip"``), "dry" (rendered only), "review" (``--since``: written, nothing marked),
-    "failed" (refused; its matches are pending again), "pending" (outcome unknown; resent next run).
+    ``status``: a ``DigestState`` (see ``watcher.digest_state`` for each one and their moves).
     """
 
-    status: str
+    status: DigestState
     digest_id: str | None = None
     message_id: str | None = None
     items: int = 0  # stories, after folding
@@ -148,7 +148,7 @@ def _deliver(
     """Write and mail a recorded digest; if ``track``, mark it sent, failed, or leave it pending."""
     env = render.make_env(cfg.digest.templates)
     paths = tuple(_write(env, d, stem, formats, cfg.digest.file_mode))
-    base = DigestOutcome("sent", d.id, message_id, d.count, len(d.match_ids), paths)
+    base = DigestOutcome(DigestState.SENT, d.id, message_id, d.count, len(d.match_ids), paths)
     email = cfg.digest.email
     if email.enabled:
         msg = deliver.build_message(
@@ -165,18 +165,19 @@ def _deliver(
         if not result.ok:
             error = result.error or "send failed"
             if not track:
-                return dataclasses.replace(base, status="failed", error=error)
+                return dataclasses.replace(base, status=DigestState.FAILED, error=error)
             if result.definite:
                 released = store.mark_failed(engine, d.id, error)
                 log.warning("digest=%s status=failed released=%d error=%s", d.id, released, error)
-                return dataclasses.replace(base, status="failed", error=error)
+                return dataclasses.replace(base, status=DigestState.FAILED, error=error)
             store.note_error(engine, d.id, error)
             log.warning("digest=%s status=pending (will be resent as is) error=%s", d.id, error)
-            return dataclasses.replace(base, status="pending", error=error)
+            return dataclasses.replace(base, status=DigestState.PENDING, error=error)
         base = dataclasses.replace(
             base, emailed=tuple(r for r in email.to if r not in result.refused)
         )
     if track:
+        stages.reached(cfg.stop_at, Stage.DIGEST_DELIVERED, digest=d.id)
         store.mark_sent(engine, d.id, datetime.now(UTC))
     log.info(
         "digest=%s status=sent items=%d matches=%d files=%d",
@@ -210,7 +211,7 @@ def _resend_unfinished(
             environ=environ,
             ssl_context=ctx,
         )
-        if outcome.status != "sent":
+        if outcome.status is not DigestState.SENT:
             return done, dataclasses.replace(outcome, resent=tuple(done))
         done.append(old.id)
     return done, None
@@ -266,14 +267,14 @@ def send_digest(
     env = render.make_env(cfg.digest.templates)
     if dry_run:
         rendered = {f: render.render(env, f, d) for f in fmts}
-        return DigestOutcome("dry", d.id, None, d.count, len(d.match_ids), rendered=rendered)
+        return DigestOutcome(DigestState.DRY, d.id, None, d.count, len(d.match_ids), rendered=rendered)
     feed = [write_feed(cfg, engine, now=now)] if "atom" in fmts else []
     if since is not None:
         paths = _write(env, d, _stem(cfg, engine, d, "-review"), fmts, cfg.digest.file_mode)
-        return DigestOutcome("review", d.id, None, d.count, len(d.match_ids), tuple(paths + feed))
+        return DigestOutcome(DigestState.REVIEW, d.id, None, d.count, len(d.match_ids), tuple(paths + feed))
     if d.empty and cfg.digest.empty == "skip":
         log.info("digest: nothing new, skipped")
-        return DigestOutcome("skipped", resent=tuple(resent), paths=tuple(feed))
+        return DigestOutcome(DigestState.SKIPPED, resent=tuple(resent), paths=tuple(feed))
     stem = _stem(cfg, engine, d)
     message_id = _message_id(cfg, d.id)
     payload = json.dumps(digest_mod.to_dict(d), ensure_ascii=False)
@@ -287,6 +288,7 @@ def send_digest(
         match_ids=d.match_ids,
         path=str(stem),
     )
+    stages.reached(cfg.stop_at, Stage.DIGEST_RECORDED, digest=d.id)
     outcome = _deliver(
         cfg,
         engine,
@@ -316,8 +318,8 @@ def resend_digest(
     d = digest_mod.from_dict(json.loads(old.payload))
     # A sent digest stays sent whatever happens now; a failed one is pending again (and takes back
     # those of its matches no other digest has claimed meanwhile), so success marks its items sent.
-    track = old.status != "sent"
-    if old.status == "failed":
+    track = old.status is not DigestState.SENT
+    if old.status is DigestState.FAILED:
         store.reopen(engine, old.id, d.match_ids)
     stem = Path(old.path) if old.path else _stem(cfg, engine, d)
     return _deliver(

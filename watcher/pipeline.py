@@ -22,13 +22,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import match, schedule
+from . import match, schedule, stages
 from .config import Config
 from .errors import WatcherError
 from .extract import ExtractPool, extract_article, fallback_article
 from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
+from .stages import Stage
 from .store import entries as store_entries
 from .store import feeds as store_feeds
 from .store import now_utc
@@ -144,22 +145,25 @@ class Cycle:
     async def _poll(self, feed: Feed) -> FeedReport:
         now = now_utc()
         name = feed.name or feed.url
-        conditional = not schedule.unconditional_due(feed, now, self.cfg.schedule)
+        # The two decisions of a poll, each taken once (schedule's rules) and handed to after_poll.
+        unconditional = schedule.unconditional_due(feed, now, self.cfg.schedule)
         result = await self.fetcher.get(
             feed.fetch_url,
-            etag=feed.etag if conditional else None,
-            last_modified=feed.last_modified if conditional else None,
+            etag=None if unconditional else feed.etag,
+            last_modified=None if unconditional else feed.last_modified,
         )
         parsed: ParsedFeed | None = None
         body_hash = hashlib.sha256(result.body).hexdigest() if result.ok else None
         # A 200 with the body we already parsed is not parsed again (validators sometimes lie);
-        # schedule.after_poll records it as not modified.
-        if result.ok and body_hash != feed.body_hash:
+        # it is recorded as not modified.
+        unchanged = schedule.body_unchanged(feed, result, body_hash)
+        if result.ok and not unchanged:
             parsed = await self.parser.parse(
                 result.body, result.final_url or feed.fetch_url, result.content_type, dict(result.headers)
             )
+        decided = (unconditional, unchanged)
         if parsed is None or parsed.status != FetchStatus.OK:
-            return self._record(feed, result, parsed, body_hash, [], [], now, name)
+            return self._record(feed, result, parsed, body_hash, [], [], now, name, decided)
         items = _dedupe(parsed.entries)
         with self.engine.connect() as conn:
             known = store_entries.known_keys(conn, _id(feed), items)
@@ -174,7 +178,7 @@ class Cycle:
             new.append((key, entry))
         built = await asyncio.gather(*(self._item(key, entry) for key, entry in new))
         return self._record(
-            feed, result, parsed, body_hash, list(built), list(known.values()), now, name
+            feed, result, parsed, body_hash, list(built), list(known.values()), now, name, decided
         )
 
     def _record(
@@ -187,6 +191,7 @@ class Cycle:
         known_ids: list[int],
         now: datetime,
         name: str,
+        decided: tuple[bool, bool],  # (unconditional, unchanged), as the poll decided them
     ) -> FeedReport:
         entries = parsed.entries if parsed else ()
         update = schedule.after_poll(
@@ -200,21 +205,25 @@ class Cycle:
             now=now,
             cfg=self.cfg.schedule,
             rng=self.rng,
+            unconditional=decided[0],
+            unchanged=decided[1],
         )
         if items or known_ids:
             with self.engine.begin() as conn:
                 store_entries.link_entries(conn, _id(feed), known_ids, now)
                 recorded = store_entries.record_items(conn, _id(feed), items, now)
+                stages.reached(self.cfg.stop_at, Stage.ENTRIES_RECORDED, feed=feed.fetch_url)
                 store_feeds.apply_update(conn, _id(feed), update)
+            stages.reached(self.cfg.stop_at, Stage.FEED_RECORDED, feed=feed.fetch_url)
         else:  # nothing but the feed's own state (a 304, an error): written in batches
             recorded = []
             self.states.append((_id(feed), update))
             if len(self.states) >= STATE_BATCH:
                 self.write_states()
         self.progress("match", len(recorded))
-        error = update.error if update.is_error else None
+        error = update.last_error if update.is_error else None
         failures = sum(1 for i in items if i.article.status == "fallback")
-        report = FeedReport(name, update.status, len(items), len(recorded), error, failures)
+        report = FeedReport(name, update.last_status or "", len(items), len(recorded), error, failures)
         self.report.matches.extend(recorded)
         return report
 
@@ -366,6 +375,7 @@ async def run_cycle_async(
         models = build_models(cfg, engine)
     with engine.begin() as conn:
         cycle_id = store_entries.start_cycle(conn, now)
+    stages.reached(cfg.stop_at, Stage.CYCLE_CLAIMED, feeds=len(claimed))
     report = CycleReport()
     pools = contextlib.nullcontext(pool) if pool is not None else ExtractPool(cfg.extract)
     parsers = (

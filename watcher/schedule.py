@@ -22,38 +22,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .config import ScheduleConfig
-from .models import SUCCESS, WITH_BODY, Feed, FetchResult, FetchStatus, ParsedFeed
+from .models import SUCCESS, WITH_BODY, Feed, FeedState, FetchResult, FetchStatus, ParsedFeed
 
 WEEK = 7 * 86400.0
 _JITTER = 0.1  # +-10% on regular intervals: feeds added together drift apart
 
 
 @dataclass(frozen=True, slots=True)
-class FeedUpdate:
-    """A feed's complete state after one poll; the store writes it as is."""
+class FeedUpdate(FeedState):
+    """A feed's complete state after one poll (``FeedState``); the store writes it as is."""
 
-    status: str  # a FetchStatus value
-    http_status: int | None
-    error: str | None
-    warning: str | None
-    etag: str | None
-    last_modified: str | None
-    body_hash: str | None
-    failures: int
-    first_failure_at: datetime | None
-    last_success_at: datetime | None
-    last_polled_at: datetime
-    last_unconditional_at: datetime | None
-    next_poll_at: datetime | None  # None when retired
-    interval: float  # the adaptive interval in force, seconds
-    current_url: str | None
-    retired: bool
     title: str | None = None  # the feed's own title, when parsed
     moved_to: str | None = None  # set when this poll moved the feed (for the log and status)
 
     @property
     def is_error(self) -> bool:
-        return self.status not in {s.value for s in SUCCESS}
+        return self.last_status not in {s.value for s in SUCCESS}
 
 
 def unconditional_due(feed: Feed, now: datetime, cfg: ScheduleConfig) -> bool:
@@ -62,6 +46,11 @@ def unconditional_due(feed: Feed, now: datetime, cfg: ScheduleConfig) -> bool:
         return True  # nothing to send anyway
     last = feed.last_unconditional_at
     return last is None or (now - last).total_seconds() >= cfg.unconditional_every
+
+
+def body_unchanged(feed: Feed, result: FetchResult, body_hash: str | None) -> bool:
+    """True when a 200 brought the very bytes parsed last time: a not-modified poll, not parsed."""
+    return result.status in WITH_BODY and bool(body_hash) and body_hash == feed.body_hash
 
 
 def frequency_interval(
@@ -124,10 +113,17 @@ def after_poll(
     parsed: ParsedFeed | None = None,
     body_hash: str | None = None,
     unconditional: bool | None = None,
+    unchanged: bool | None = None,
 ) -> FeedUpdate:
-    """The feed's new state after one fetch (and parse, when there was a body)."""
+    """The feed's new state after one fetch (and parse, when there was a body).
+
+    ``unconditional`` and ``unchanged`` are the decisions the poll took before and after fetching
+    (``unconditional_due``, ``body_unchanged``); when not given they are taken here, the same way.
+    """
     status, error = result.status, result.error
-    if status in WITH_BODY and body_hash and body_hash == feed.body_hash:
+    if unchanged is None:
+        unchanged = body_unchanged(feed, result, body_hash)
+    if unchanged:
         status = FetchStatus.NOT_MODIFIED  # validators lied: same bytes as last time
     if parsed is not None and parsed.status is not FetchStatus.OK and status in WITH_BODY:
         status, error = parsed.status, parsed.error
@@ -150,9 +146,9 @@ def after_poll(
             cfg=cfg,
         )
         return FeedUpdate(
-            status=status.value,
-            http_status=result.http_status,
-            error=None,
+            last_status=status.value,
+            last_http_status=result.http_status,
+            last_error=None,
             warning=parsed.warning if parsed is not None and got_body else None,
             etag=result.etag if got_body else result.etag or feed.etag,
             last_modified=(
@@ -165,7 +161,7 @@ def after_poll(
             last_polled_at=now,
             last_unconditional_at=now if unconditional else feed.last_unconditional_at,
             next_poll_at=next_poll(interval, now, rng),
-            interval=interval,
+            adaptive_interval=interval,
             current_url=current_url,
             retired=False,
             title=parsed.title if parsed is not None and parsed.title else None,
@@ -182,9 +178,9 @@ def after_poll(
     else:
         next_at = now + timedelta(seconds=backoff(failures, cfg, rng))
     return FeedUpdate(
-        status=status.value,
-        http_status=result.http_status,
-        error=error or status.value,
+        last_status=status.value,
+        last_http_status=result.http_status,
+        last_error=error or status.value,
         warning=None,
         etag=feed.etag,
         last_modified=feed.last_modified,
@@ -195,7 +191,7 @@ def after_poll(
         last_polled_at=now,
         last_unconditional_at=feed.last_unconditional_at,
         next_poll_at=next_at,
-        interval=feed.adaptive_interval or cfg.poll_interval,
+        adaptive_interval=feed.adaptive_interval or cfg.poll_interval,
         current_url=feed.current_url,
         retired=retired,
     )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from .. import outbox
+from ..digest_state import SUCCEEDED
 from ..errors import ConfigError
 from ..render import FORMATS
 from ..store import digests as store_digests
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(_as_json(outcome), ensure_ascii=False))
     else:
         _print(outcome, args.stdout or args.dry_run, (formats or cfg.digest.formats)[0])
-    return 0 if outcome.status in ("sent", "skipped", "dry", "review") else 1
+    return 0 if outcome.status in SUCCEEDED else 1
 
 
 def _as_json(o: outbox.DigestOutcome) -> dict[str, object]:

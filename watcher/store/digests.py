@@ -1,6 +1,7 @@
 """Digest queries: pending matches, recording and marking digests, feed health, cycle stats.
 
-Exactly once — the life of a digest (``digests.status``)::
+Exactly once — the life of a digest (``digests.status``; the states and their allowed moves are
+declared in ``watcher.digest_state``, and every update here is guarded by them)::
 
     unclaimed matches ──record()──▶ 'pending'  one transaction: the row with its Message-ID and
     (digest_id NULL)                   │        frozen payload, and the claim of its matches
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ..digest import FeedProblem, Health, Stats, clean
+from ..digest_state import DigestState, sources, transition
 from ..errors import StoreError
 from ..models import StoredMatch
 from . import as_utc
@@ -48,7 +50,7 @@ class StoredDigest:
     id: str
     message_id: str
     created_at: datetime
-    status: str  # pending, sent, failed
+    status: DigestState  # one of digest_state.STORED
     items: int
     payload: str
     sent_at: datetime | None = None
@@ -175,7 +177,7 @@ def record(
                 id=digest_id,
                 message_id=message_id,
                 created_at=created_at,
-                status="pending",
+                status=transition(None, DigestState.PENDING),
                 items=items,
                 payload=payload,
                 path=path,
@@ -203,17 +205,21 @@ def mark_sent(engine: sa.Engine, digest_id: str, at: datetime) -> None:
     with engine.begin() as conn:
         conn.execute(
             sa.update(digests)
-            .where(digests.c.id == digest_id)
-            .values(status="sent", sent_at=at, error=None)
+            .where(digests.c.id == digest_id, digests.c.status.in_(sources(DigestState.SENT)))
+            .values(status=DigestState.SENT, sent_at=at, error=None)
         )
 
 
 def mark_failed(engine: sa.Engine, digest_id: str, error: str) -> int:
     """Definitely not delivered: mark the digest failed, release its matches; how many."""
     with engine.begin() as conn:
-        conn.execute(
-            sa.update(digests).where(digests.c.id == digest_id).values(status="failed", error=error)
+        moved = conn.execute(
+            sa.update(digests)
+            .where(digests.c.id == digest_id, digests.c.status.in_(sources(DigestState.FAILED)))
+            .values(status=DigestState.FAILED, error=error)
         )
+        if not moved.rowcount:  # not pending: a sent digest keeps its matches
+            return 0
         released = conn.execute(
             sa.update(matches).where(matches.c.digest_id == digest_id).values(digest_id=None)
         )
@@ -223,7 +229,13 @@ def mark_failed(engine: sa.Engine, digest_id: str, error: str) -> int:
 def reopen(engine: sa.Engine, digest_id: str, match_ids: Sequence[int]) -> None:
     """Make a failed digest pending again, taking back its matches that are still unclaimed."""
     with engine.begin() as conn:
-        conn.execute(sa.update(digests).where(digests.c.id == digest_id).values(status="pending"))
+        moved = conn.execute(
+            sa.update(digests)
+            .where(digests.c.id == digest_id, digests.c.status.in_(sources(DigestState.PENDING)))
+            .values(status=DigestState.PENDING)
+        )
+        if not moved.rowcount:  # not failed: nothing to take back
+            return
         ids = sorted(set(match_ids))
         for i in range(0, len(ids), 500):
             conn.execute(
@@ -246,7 +258,7 @@ def _stored(row: Any) -> StoredDigest:
         id=row.id,
         message_id=row.message_id,
         created_at=created,
-        status=row.status,
+        status=DigestState(row.status),
         items=row.items,
         payload=row.payload,
         sent_at=as_utc(row.sent_at),
@@ -265,7 +277,7 @@ def unfinished(engine: sa.Engine) -> list[StoredDigest]:
     """Digests recorded but not known to be delivered, oldest first (resent before anything new)."""
     query = (
         sa.select(digests)
-        .where(digests.c.status == "pending")
+        .where(digests.c.status == DigestState.PENDING)
         .order_by(digests.c.created_at, digests.c.id)
     )
     with engine.connect() as conn:
@@ -291,7 +303,7 @@ def paths(engine: sa.Engine) -> set[str]:
 def last_digest_at(engine: sa.Engine) -> datetime | None:
     """When the last digest that went out (or is on its way) was made."""
     query = sa.select(sa.func.max(digests.c.created_at)).where(
-        digests.c.status.in_(("sent", "pending"))
+        digests.c.status.in_((DigestState.SENT, DigestState.PENDING))
     )
     with engine.connect() as conn:
         return as_utc(conn.execute(query).scalar())

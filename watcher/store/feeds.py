@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from ..config import FeedConfig
 from ..errors import StoreError
-from ..models import Feed
+from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc
 from .schema import entries, entry_feeds, feeds, matches
@@ -37,28 +37,26 @@ class FeedError(StoreError):
     """A feed management request that cannot be carried out (unknown URL, config-owned feed)."""
 
 
+def _state(row: Any) -> dict[str, Any]:
+    """The FEED_STATE columns of a row, as ``Feed`` holds them (UTC times, counts, flags)."""
+    values = {name: getattr(row, name) for name in FEED_STATE}
+    for name in FEED_STATE:
+        if name.endswith("_at"):
+            values[name] = as_utc(values[name])
+    values.update(failures=int(values["failures"] or 0), retired=bool(values["retired"]))
+    return values
+
+
 def _feed(row: Any) -> Feed:
     return Feed(
         url=row.url,
         name=row.name or "",
         id=row.id,
-        current_url=row.current_url,
         enabled=bool(row.enabled),
-        retired=bool(row.retired),
         source=row.source,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        body_hash=row.body_hash,
-        failures=int(row.failures or 0),
         interval=row.interval,
-        last_unconditional_at=as_utc(row.last_unconditional_at),
-        adaptive_interval=row.adaptive_interval,
-        last_status=row.last_status,
-        last_error=row.last_error,
-        first_failure_at=as_utc(row.first_failure_at),
-        last_success_at=as_utc(row.last_success_at),
-        next_poll_at=as_utc(row.next_poll_at),
         title=row.title or "",
+        **_state(row),
     )
 
 
@@ -153,17 +151,10 @@ def release(conn: sa.Connection, feed_id: int) -> None:
     )
 
 
-_STATE = (
-    "last_status", "last_http_status", "last_error", "warning", "etag", "last_modified",
-    "body_hash", "failures", "first_failure_at", "last_success_at", "last_polled_at",
-    "last_unconditional_at", "next_poll_at", "adaptive_interval", "current_url", "retired",
-)  # fmt: skip
-
-
 @functools.cache
 def _update_statement() -> sa.Update:
     """One UPDATE with bound parameters, compiled once (per-call ``.values()`` costs ~0.5 ms)."""
-    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in _STATE}
+    values: dict[str, Any] = {name: sa.bindparam(f"v_{name}") for name in FEED_STATE}
     values["title"] = sa.func.coalesce(sa.bindparam("v_title", type_=sa.Text), feeds.c.title)
     values["lease_until"] = None
     values["lease_owner"] = None
@@ -179,30 +170,12 @@ def apply_updates(conn: sa.Connection, updates: Sequence[tuple[int, FeedUpdate]]
     """Write several feeds' states at once (one executemany), in the caller's transaction."""
     rows = []
     for feed_id, update in updates:
-        fields = {
-            "last_status": update.status,
-            "last_http_status": update.http_status,
-            "last_error": update.error,
-            "warning": update.warning,
-            "etag": update.etag,
-            "last_modified": update.last_modified,
-            "body_hash": update.body_hash,
-            "failures": update.failures,
-            "first_failure_at": update.first_failure_at,
-            "last_success_at": update.last_success_at,
-            "last_polled_at": update.last_polled_at,
-            "last_unconditional_at": update.last_unconditional_at,
-            "next_poll_at": update.next_poll_at,
-            "adaptive_interval": update.interval,
-            "current_url": update.current_url,
-            "retired": update.retired,
-        }
-        params = {f"v_{k}": v for k, v in fields.items()}
+        params = {f"v_{name}": getattr(update, name) for name in FEED_STATE}
         params.update(v_id=feed_id, v_title=update.title or None)
         if update.moved_to:
             log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
         if update.retired:
-            log.warning("feed id=%d retired: %s", feed_id, update.error)
+            log.warning("feed id=%d retired: %s", feed_id, update.last_error)
         rows.append(params)
     if rows:
         conn.execute(_update_statement(), rows)
