@@ -36,7 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_fetch)
 
     d = sub.add_parser(
-        "demo", help="run the whole pipeline offline on bundled demo feeds served on 127.0.0.1"
+        "demo",
+        help="run the whole pipeline offline on bundled demo feeds served on 127.0.0.1",
+        description="Uses the shipped default topic and seeds (package data); --config X tries "
+        "the topics of X on the demo feeds instead.",
     )
     common.add_common(d)
     d.add_argument("dir", nargs="?", type=Path, default=Path("watcher-demo"), help="output folder")
@@ -128,8 +131,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    base = common.load_config(args)
-    outcome = demo.run(base, args.dir)
+    if args.config is not None:  # an explicit --config: try its topics on the demo feeds
+        outcome = demo.run(common.load_config(args), args.dir)
+    else:  # the demo's own topic and seeds (package data), whatever the current folder holds
+        with demo.packaged_config(args.overrides) as base:
+            outcome = demo.run(base, args.dir)
     if args.json:
         data = report_json(outcome.report)
         data["digest"] = str(outcome.digest) if outcome.digest else None
