@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .config_alerts import AlertsConfig, parse_alerts
 from .errors import ConfigError
 from .tomlread import Table as _Table
 from .tomlread import hint as _hint
@@ -159,6 +160,7 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     topics: tuple[TopicConfig, ...] = ()
     db_file_mode: int = 0o600  # [storage] file_mode: a new SQLite file is the owner's only
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)  # [alerts] (issue 15)
 
     @property
     def db_shown(self) -> str:
@@ -471,6 +473,7 @@ def parse(
         feeds=_feeds(root),
         topics=topics,
         db_file_mode=db_file_mode,
+        alerts=parse_alerts(root.table("alerts"), names),
     )
     root.finish()
     return cfg

@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import match, outbox, pipeline
+from . import alerts, match, outbox, pipeline
 from .config import Config
 from .extract import ExtractPool
 from .lock import DaemonLock
@@ -36,6 +36,7 @@ from .store import retention as store_retention
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 8.0  # seconds an in-flight cycle may take to finish after SIGTERM
+ALERTS_EVERY = 30.0  # seconds between two looks at alerts that wait (retry, quiet hours, rate)
 
 
 def digest_time(cfg: Config) -> tuple[int, int, int]:
@@ -128,7 +129,18 @@ class Daemon:
             took,
             extra={"event": "cycle", **self.last_cycle},
         )
+        await self.send_alerts()  # as soon as the cycle has recorded its matches (issue 15)
         self.heartbeat()
+
+    async def send_alerts(self) -> None:
+        """Queue and send alerts; also a job of its own, for retries and the end of quiet hours."""
+        if self.stopping.is_set() or not self.cfg.alerts.configured:
+            return
+        outcome = await asyncio.to_thread(
+            alerts.deliver, self.cfg, self.engine, now=now_utc(), environ=os.environ, floor=self.started
+        )
+        if outcome.status not in ("idle", "off"):
+            log.info("alerts %s", outcome, extra={"event": "alerts"})
 
     async def send_digest(self) -> None:
         if self.stopping.is_set():
@@ -197,6 +209,13 @@ class Daemon:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
+            )
+            sched.add_job(  # alert retries (backoff), quiet hours ending, max_per_hour (issue 15)
+                self.send_alerts,
+                IntervalTrigger(seconds=ALERTS_EVERY, timezone=tz),
+                id="alerts",
+                max_instances=1,
+                coalesce=True,
             )
             sched.add_job(
                 self.retention,
