@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,26 @@ def _hook(environ: Mapping[str, str], stage: str) -> None:
         os._exit(75)
 
 
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead(owner: str) -> bool:
+    """Whether a lease holder on this host has exited (its lease need not be waited out)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
 def new_id(now: datetime) -> str:
     return f"alert-{now.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
@@ -76,7 +97,7 @@ def _send(
     environ: Mapping[str, str],
 ) -> tuple[str, list[str], datetime | None]:
     """One attempt at a recorded message: ("sent" | "failed" | "busy", errors, retry time)."""
-    if not store.claim(engine, msg.id, now, LEASE):
+    if not store.claim(engine, msg.id, now, LEASE, _owner(), _dead):
         return "busy", [], None
     message = alert_message.from_json(msg.id, msg.payload)
     errors = []
@@ -86,6 +107,7 @@ def _send(
             continue
         result = notify.send(target.url, message.title, message.body)
         if result.ok:
+            _hook(environ, "alerts-sent")  # accepted, not yet written down: the repeat window
             store.mark_delivered(engine, msg.id, key)
             _hook(environ, "alerts-delivered")
         else:
@@ -175,6 +197,8 @@ def deliver(
         log.info("alert=%s status=recorded items=%d", message.id, len(message.items))
         _hook(environ, "alerts-recorded")
     held = len(store.queued(engine))
+    if sent:  # what went out is the news; held, retry_at and errors tell what waits
+        status = "sent"
     return AlertsOutcome(status, queued, tuple(sent), items, held, retry_at, tuple(errors))
 
 

@@ -165,17 +165,33 @@ def recent(engine: sa.Engine, limit: int = 20) -> list[StoredMessage]:
         return [_stored(r) for r in conn.execute(query)]
 
 
-def claim(engine: sa.Engine, message_id: str, now: datetime, lease: timedelta) -> bool:
-    """Take the message for one send attempt (False: another process has it)."""
+def claim(
+    engine: sa.Engine,
+    message_id: str,
+    now: datetime,
+    lease: timedelta,
+    owner: str,
+    dead: Callable[[str], bool],
+) -> bool:
+    """Take the message for one send attempt (False: another live process has it).
+
+    A lease ends when it expires or when ``dead(owner)`` says its holder is gone (a crash).
+    """
+    m = alert_messages.c
     with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(m.lease_until, m.lease_owner).where(m.id == message_id, m.status == "pending")
+        ).one_or_none()
+        if row is None:
+            return False
+        until, holder = as_utc(row.lease_until), row.lease_owner
+        if until is not None and until >= now and not (holder and dead(holder)):
+            return False
+        same = m.lease_owner.is_(None) if holder is None else m.lease_owner == holder
         result = conn.execute(
             sa.update(alert_messages)
-            .where(
-                alert_messages.c.id == message_id,
-                alert_messages.c.status == "pending",
-                sa.or_(alert_messages.c.lease_until.is_(None), alert_messages.c.lease_until < now),
-            )
-            .values(lease_until=now + lease)
+            .where(m.id == message_id, m.status == "pending", same)
+            .values(lease_until=now + lease, lease_owner=owner)
         )
         return bool(result.rowcount == 1)
 
@@ -199,7 +215,7 @@ def mark_sent(engine: sa.Engine, message_id: str, now: datetime) -> None:
         conn.execute(
             sa.update(alert_messages)
             .where(alert_messages.c.id == message_id)
-            .values(status="sent", sent_at=now, lease_until=None, error=None)
+            .values(status="sent", sent_at=now, lease_until=None, lease_owner=None, error=None)
         )
 
 
@@ -213,6 +229,7 @@ def note_failure(engine: sa.Engine, message_id: str, error: str, retry_at: datet
                 attempts=alert_messages.c.attempts + 1,
                 next_attempt_at=retry_at,
                 lease_until=None,
+                lease_owner=None,
                 error=error[:1000],
             )
         )

@@ -187,6 +187,7 @@ alert_messages = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTC_TIME),
     sa.Column("lease_until", UTC_TIME),  # one sender at a time (daemon and `watcher fetch`)
+    sa.Column("lease_owner", sa.String(128)),  # host:pid; a dead local owner's lease is void
     sa.Column("error", sa.Text),
     sa.Column("sent_at", UTC_TIME),
     sa.Index("ix_alert_messages_status", "status", "created_at"),
