@@ -43,11 +43,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-def _require(configured: bool) -> None:
-    if not configured:
+def _require(cfg: Config) -> None:
+    if not cfg.alerts.enabled:
+        raise ConfigError("alerts: disabled: set enabled = true in [alerts] of the config")
+    if not cfg.alerts.configured:
         raise ConfigError(
             "alerts: no target: add urls (or urls_env) to [alerts] in the config, "
-            'e.g. urls_env = "WATCHER_ALERT_URLS" with that variable holding Apprise URLs'
+            'e.g. urls_env = ["WATCHER_ALERT_URLS"] with that variable holding Apprise URLs'
         )
 
 
@@ -72,7 +74,7 @@ def _message_json(m: AlertMessage) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
-    _require(cfg.alerts.configured)
+    _require(cfg)
     now = now_utc()
     if args.action == "test":
         results = alerts.send_test(cfg, now=now, environ=os.environ)
