@@ -100,9 +100,15 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.topic) != bool(args.seed):
         raise ConfigError("init: --topic NAME and at least one --seed go together")
     seeds_dir = folder / "seeds"
+    fresh = not seeds_dir.exists()
     seeds_dir.mkdir(parents=True, exist_ok=True)
     if args.topic:
-        paths = _copy_seeds(args, seeds_dir)
+        try:
+            paths = _copy_seeds(args, seeds_dir)
+        except Exception:
+            if fresh:  # leave no half-made folder behind
+                shutil.rmtree(seeds_dir, ignore_errors=True)
+            raise
         rel = [p.relative_to(folder).as_posix() for p in paths]
         text = starter(topicgen.topic_toml(args.topic, rel, base=folder))
     else:
