@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,6 @@ def test_the_daemon_alerts_as_soon_as_its_cycle_records_a_match(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    with sqlite3.connect(tmp_path / "seen.db") as conn:
+    with closing(sqlite3.connect(tmp_path / "seen.db")) as conn:
         rows = conn.execute("select status, count(*) from alert_messages group by 1").fetchall()
     assert rows == [("sent", 1)]

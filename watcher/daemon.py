@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import alerts, match, outbox, pipeline
 from .config import Config
+from .errors import WatcherError
 from .extract import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
@@ -136,9 +137,13 @@ class Daemon:
         """Queue and send alerts; also a job of its own, for retries and the end of quiet hours."""
         if self.stopping.is_set() or not self.cfg.alerts.configured:
             return
-        outcome = await asyncio.to_thread(
-            alerts.deliver, self.cfg, self.engine, now=now_utc(), environ=os.environ, floor=self.started
-        )
+        try:
+            outcome = await asyncio.to_thread(
+                alerts.deliver, self.cfg, self.engine, now=now_utc(), environ=os.environ, floor=self.started
+            )
+        except WatcherError as e:  # e.g. the database busy: the next look (ALERTS_EVERY) retries
+            log.error("alerts: %s", e, extra={"event": "alerts"})
+            return
         if outcome.status not in ("idle", "off"):
             log.info("alerts %s", outcome, extra={"event": "alerts"})
 
