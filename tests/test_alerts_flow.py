@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 
 from tests.alert_helpers import Receiver, json_endpoint
-from tests.farm import AFGHAN_REFUGEES_RU, AFGHAN_WORKERS, LOCAL_WEATHER, page, serve_feed, write_config
+from tests.farm import (
+    AFGHAN_REFUGEES_RU,
+    AFGHAN_WORKERS,
+    LOCAL_WEATHER,
+    page,
+    rss,
+    serve_feed,
+    write_config,
+)
 from tests.server import Server
 from watcher import cli
 
@@ -112,3 +120,40 @@ def test_the_daemon_alerts_as_soon_as_its_cycle_records_a_match(
     with closing(sqlite3.connect(tmp_path / "seen.db")) as conn:
         rows = conn.execute("select status, count(*) from alert_messages group by 1").fetchall()
     assert rows == [("sent", 1)]
+
+
+def test_the_daemon_alerts_a_feed_s_match_before_a_slow_feed_ends_the_cycle(
+    tmp_path: Path, http_server: Server, rec: Receiver
+) -> None:
+    """Alerts follow each feed's commit, not the end of the cycle (issue 15: "the minute it lands")."""
+    url = http_server.route(f"/n/{AFGHAN_WORKERS.slug}.html", page(AFGHAN_WORKERS))
+    fast = serve_feed(http_server, "/fast.xml", "Fast", [(AFGHAN_WORKERS.title, url, "1")])
+    slow = http_server.route(
+        "/slow.xml", rss("Slow", []), headers={"Content-Type": "application/rss+xml"}, delay=12
+    )
+    schedule = (
+        '[schedule]\npoll_interval = "1h"\ndigest_at = "03:00"\ntimezone = "UTC"\nlease = "60s"\n'
+    )
+    config = write_config(tmp_path, [("Fast", fast), ("Slow", slow)], alerts_extra(rec, schedule))
+    text = config.read_text(encoding="utf-8").replace("read_timeout = 5", "read_timeout = 30")
+    config.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WATCHER_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "watcher", "run", "--config", str(config)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not rec.received and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert rec.received, "no alert from the daemon"
+        with closing(sqlite3.connect(tmp_path / "seen.db", timeout=10)) as conn:
+            ended = conn.execute("select count(*) from cycles where finished_at is not null").fetchone()
+        assert ended == (0,), "the alert came only after the cycle ended"
+        assert http_server.hits("/slow.xml") == 1
+    finally:
+        proc.kill()
+        proc.wait()

@@ -77,6 +77,9 @@ class Daemon:
         self.last_cycle: dict[str, Any] | None = None
         self.metrics = Metrics(metrics_port)
         self.scheduler: AsyncIOScheduler | None = None
+        self.alerts_lock = asyncio.Lock()  # one look at alerts at a time (issue 15)
+        self.alerts_waiting = False
+        self.alert_tasks: set[asyncio.Task[None]] = set()
 
     def reload(self) -> None:
         """SIGHUP: feeds and topics from the config file, without a restart."""
@@ -108,6 +111,7 @@ class Daemon:
                 models=self.models,
                 pool=pool,
                 parser=parser,
+                progress=self.on_progress,
             )
         finally:
             self.current = None
@@ -133,10 +137,23 @@ class Daemon:
         await self.send_alerts()  # as soon as the cycle has recorded its matches (issue 15)
         self.heartbeat()
 
+    def on_progress(self, event: str, n: int) -> None:
+        """A feed's matches are committed: alert them now, not when the whole cycle ends."""
+        if event == "match" and n > 0 and self.cfg.alerts.configured:
+            task = asyncio.get_running_loop().create_task(self.send_alerts())
+            self.alert_tasks.add(task)
+            task.add_done_callback(self.alert_tasks.discard)
+
     async def send_alerts(self) -> None:
         """Queue and send alerts; also a job of its own, for retries and the end of quiet hours."""
-        if self.stopping.is_set() or not self.cfg.alerts.configured:
-            return
+        if self.stopping.is_set() or not self.cfg.alerts.configured or self.alerts_waiting:
+            return  # one look waiting behind the running one covers every match committed so far
+        self.alerts_waiting = True
+        async with self.alerts_lock:
+            self.alerts_waiting = False
+            await self._send_alerts()
+
+    async def _send_alerts(self) -> None:
         try:
             outcome = await asyncio.to_thread(
                 alerts.deliver, self.cfg, self.engine, now=now_utc(), environ=os.environ, floor=self.started
