@@ -108,15 +108,19 @@ def test_a_refusing_endpoint_is_retried_with_backoff_and_gets_the_same_message(
     assert attempts == 2 and error is None
 
 
-def test_a_closed_port_keeps_the_message_pending_with_a_readable_error(
-    tmp_path: Path, db: Db
-) -> None:
-    cfg = alerts_config(tmp_path, db, urls=[f"json://127.0.0.1:{free_port()}/"])
-    db.match("Afghan migrants and a closed port", "x", score=0.9)
+def test_a_refused_connection_is_retried_until_the_endpoint_is_up(tmp_path: Path, db: Db) -> None:
+    port = free_port()  # nothing listens there yet: the connection is refused
+    cfg = alerts_config(tmp_path, db, urls=[f"json://127.0.0.1:{port}/hook"])
+    db.match("Afghan migrants and a refused connection", "x", score=0.9)
     out = alerts.deliver(cfg, db.engine, now=T0, environ={}, floor=BEFORE)
     assert out.status == "waiting" and len(out.errors) == 1 and "\n" not in out.errors[0]
     [row] = db.rows(sa.select(schema.alert_messages))
     assert row.status == "pending" and row.attempts == 1 and row.error
+    with json_endpoint(port) as up:
+        out = alerts.deliver(cfg, db.engine, now=T0 + timedelta(minutes=1), environ={})
+        assert out.status == "sent" and out.sent == (row.id,)
+        assert len(up.received) == 1 and "refused connection" in up.received[0]["message"]
+        assert row.id in up.received[0]["message"]
 
 
 def test_two_targets_one_refusing_only_the_refused_one_is_retried(
