@@ -123,19 +123,28 @@ def test_a_refused_connection_is_retried_until_the_endpoint_is_up(tmp_path: Path
         assert row.id in up.received[0]["message"]
 
 
-def test_two_targets_one_refusing_only_the_refused_one_is_retried(
+def test_two_targets_one_down_the_other_keeps_getting_alerts_and_none_repeats(
     tmp_path: Path, db: Db, rec: Receiver
 ) -> None:
     with json_endpoint() as other:
         cfg = alerts_config(tmp_path, db, urls=[rec.url, other.url])
         db.match("Afghan migrants on two channels", "x", score=0.9)
-        other.statuses = [500]
-        assert alerts.deliver(cfg, db.engine, now=T0, environ={}, floor=BEFORE).status == "waiting"
+        other.statuses = [500, 500]
+        out = alerts.deliver(cfg, db.engine, now=T0, environ={}, floor=BEFORE)
+        # taken by one target of two: waiting for the other, with its error
+        assert out.status == "waiting" and out.errors[0].startswith("alerts.urls[1]: ")
         assert len(rec.received) == 1 and other.received == []
+        # the healthy target is not held back by the one that is down
+        db.match("Second Afghan story", "x", score=0.9)
+        out = alerts.deliver(cfg, db.engine, now=T0 + timedelta(seconds=10), environ={})
+        assert out.status == "waiting" and len(rec.received) == 2 and other.received == []
+        # the other one is back: it gets both messages, the healthy one nothing again
         out = alerts.deliver(cfg, db.engine, now=T0 + timedelta(minutes=2), environ={})
-        assert out.status == "sent"
-        assert len(rec.received) == 1 and len(other.received) == 1
-        assert rec.received[0]["message"] == other.received[0]["message"]
+        assert out.status == "sent" and len(out.sent) == 2 and out.errors == ()
+        assert len(rec.received) == 2 and len(other.received) == 2
+        assert [r["message"] for r in other.received] == [r["message"] for r in rec.received]
+        assert alerts.deliver(cfg, db.engine, now=T0 + timedelta(hours=1), environ={}).status == "idle"
+        assert len(rec.received) == 2 and len(other.received) == 2
 
 
 def test_quiet_hours_hold_matches_and_fold_them_when_they_end(

@@ -151,7 +151,7 @@ def deliver(
         return AlertsOutcome("skipped")
     targets, errors = a.targets(environ)
     if not targets:
-        return AlertsOutcome("no-targets", queued, held=len(store.queued(engine)), errors=tuple(errors))
+        return AlertsOutcome("no-targets", queued, held=store.count_queued(engine), errors=tuple(errors))
     sent: list[str] = []
     items = 0
     retry_at = None
@@ -160,19 +160,23 @@ def deliver(
             status = "quiet"
             break
         pending = store.pending(engine)
-        if pending:
-            msg = pending[0]
-            if msg.next_attempt_at is not None and msg.next_attempt_at > now:
-                status, retry_at = "waiting", msg.next_attempt_at
-                break
-            status, failed, retry_at = _send(cfg, engine, msg, targets, now, environ)
+        due = next((m for m in pending if m.next_attempt_at is None or m.next_attempt_at <= now), None)
+        if due is not None:
+            status, failed, retry_at = _send(cfg, engine, due, targets, now, environ)
             errors.extend(failed)
-            if status != "sent":
-                status = "waiting" if status == "failed" else status
+            if status == "sent":
+                sent.append(due.id)
+                items += len(alert_message.from_json(due.id, due.payload).items)
+                continue
+            if status == "busy":
                 break
-            sent.append(msg.id)
-            items += len(alert_message.from_json(msg.id, msg.payload).items)
-            continue
+            pending = store.pending(engine)  # what the failed attempt left: who took it, when next
+        if any(not m.delivered for m in pending):
+            # No target took it yet (all down?): new matches wait and fold into one message later.
+            # Once some target has, new messages go on to it; each remembers who took it.
+            status = "waiting"
+            retry_at = min((m.next_attempt_at for m in pending if m.next_attempt_at), default=retry_at)
+            break
         if a.max_per_hour:
             recent = store.created_since(engine, now - HOUR)
             if len(recent) >= a.max_per_hour:
@@ -180,7 +184,7 @@ def deliver(
                 break
         batch = store.queued(engine, limit=a.max_items)
         if not batch:
-            status = "sent" if sent else "idle"
+            status = "waiting" if pending else "idle"
             break
         message = alert_message.build(new_id(now), batch)
         try:
@@ -196,7 +200,7 @@ def deliver(
             break
         log.info("alert=%s status=recorded items=%d", message.id, len(message.items))
         _hook(environ, "alerts-recorded")
-    held = len(store.queued(engine))
+    held = store.count_queued(engine)
     if sent:  # what went out is the news; held, retry_at and errors tell what waits
         status = "sent"
     return AlertsOutcome(status, queued, tuple(sent), items, held, retry_at, tuple(errors))

@@ -106,6 +106,12 @@ def queued(engine: sa.Engine, limit: int | None = None) -> list[StoredMatch]:
         return [_match(r) for r in conn.execute(query)]
 
 
+def count_queued(engine: sa.Engine) -> int:
+    with engine.connect() as conn:
+        query = sa.select(sa.func.count()).select_from(alerts).where(alerts.c.status == "queued")
+        return int(conn.execute(query).scalar_one())
+
+
 def record_message(
     engine: sa.Engine, *, message_id: str, now: datetime, payload: str, match_ids: Sequence[int]
 ) -> None:
