@@ -1,11 +1,13 @@
 """Alerts: each strong match pushed once, through Apprise, as soon as it is recorded (issue 15).
 
-``deliver`` is called after every poll cycle (the daemon's tick, ``watcher fetch``) and by the
-daemon's retry job.  In order: consider the matches recorded since the last call (queue those at or
-above ``min_score``, see ``store.alerts``); send the oldest pending message if its retry is due;
-then fold everything queued into one new message — recorded before it is sent — and send it.
-Quiet hours and ``max_per_hour`` hold queued matches back (they are folded into the next message,
-never dropped); a target that fails is retried with exponential backoff up to ``retry_max``.
+``deliver`` is called after each feed's matches are committed (daemon), after ``watcher fetch``'s
+cycle, and by the daemon's retry job.  In order: consider the matches recorded since the last call
+(queue those at or above ``min_score``, see ``store.alerts``); send the pending messages whose retry
+is due; then fold everything queued into one new message — recorded before it is sent — and send
+it.  While no target has taken a pending message (all down), new matches wait and fold into one
+message later; once one has, new messages go on, each remembering which targets took it.  Quiet
+hours and ``max_per_hour`` hold queued matches back (folded into the next message, never dropped);
+a target that fails is retried with exponential backoff up to ``retry_max``.
 """
 
 from __future__ import annotations
