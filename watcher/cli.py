@@ -13,11 +13,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from .commands import common
 from .errors import WatcherError
 from .textsafe import terminal_safe
 
 # Each module registers its subcommands; a command is `func(args) -> int`.
-COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon", "serve")
+COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon", "serve", "alerts", "init")
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors in the log")
+    common.add_global(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -62,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: 2 on usage errors, 0 on --help
         return int(e.code or 0)
+    common.merge_global(args)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

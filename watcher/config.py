@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .config_alerts import AlertsConfig, parse_alerts
 from .errors import ConfigError
 from .stages import StopAt, from_env
 from .tomlread import Table as _Table
@@ -179,6 +180,7 @@ class Config:
     db_file_mode: int = 0o600  # [storage] file_mode: a new SQLite file is the owner's only
     serve: ServeConfig = field(default_factory=ServeConfig)
     stop_at: StopAt | None = None  # tests only: WATCHER_TEST_PAUSE / WATCHER_TEST_EXIT (stages.py)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)  # [alerts] (issue 15)
 
     @property
     def db_shown(self) -> str:
@@ -511,6 +513,7 @@ def parse(
         topics=topics,
         db_file_mode=db_file_mode,
         serve=_serve(root.table("serve")),
+        alerts=parse_alerts(root.table("alerts"), names),
     )
     root.finish()
     return cfg

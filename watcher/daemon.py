@@ -24,8 +24,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import match, outbox, pipeline, reloading
+from . import alerts, match, outbox, pipeline, reloading
 from .config import Config
+from .errors import WatcherError
 from .extract import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
@@ -36,6 +37,7 @@ from .store import retention as store_retention
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 8.0  # seconds an in-flight cycle may take to finish after SIGTERM
+ALERTS_EVERY = 30.0  # seconds between two looks at alerts that wait (retry, quiet hours, rate)
 
 
 def digest_time(cfg: Config) -> tuple[int, int, int]:
@@ -77,6 +79,9 @@ class Daemon:
         self.scheduler: AsyncIOScheduler | None = None
         self.reloading: asyncio.Task[None] | None = None
         self.reload_again = False
+        self.alerts_lock = asyncio.Lock()  # one look at alerts at a time (issue 15)
+        self.alerts_waiting = False
+        self.alert_tasks: set[asyncio.Task[None]] = set()
 
     def request_reload(self) -> None:
         """The SIGHUP handler: start a reload task and return (the work runs outside the handler)."""
@@ -143,6 +148,7 @@ class Daemon:
                 models=self.models,
                 pool=pool,
                 parser=parser,
+                progress=self.on_progress,
             )
         finally:
             self.current = None
@@ -165,7 +171,35 @@ class Daemon:
             took,
             extra={"event": "cycle", **self.last_cycle},
         )
+        await self.send_alerts()  # as soon as the cycle has recorded its matches (issue 15)
         self.heartbeat()
+
+    def on_progress(self, event: str, n: int) -> None:
+        """A feed's matches are committed: alert them now, not when the whole cycle ends."""
+        if event == "match" and n > 0 and self.cfg.alerts.configured:
+            task = asyncio.get_running_loop().create_task(self.send_alerts())
+            self.alert_tasks.add(task)
+            task.add_done_callback(self.alert_tasks.discard)
+
+    async def send_alerts(self) -> None:
+        """Queue and send alerts; also a job of its own, for retries and the end of quiet hours."""
+        if self.stopping.is_set() or not self.cfg.alerts.configured or self.alerts_waiting:
+            return  # one look waiting behind the running one covers every match committed so far
+        self.alerts_waiting = True
+        async with self.alerts_lock:
+            self.alerts_waiting = False
+            await self._send_alerts()
+
+    async def _send_alerts(self) -> None:
+        try:
+            outcome = await asyncio.to_thread(
+                alerts.deliver, self.cfg, self.engine, now=now_utc(), environ=os.environ, floor=self.started
+            )
+        except WatcherError as e:  # e.g. the database busy: the next look (ALERTS_EVERY) retries
+            log.error("alerts: %s", e, extra={"event": "alerts"})
+            return
+        if outcome.status not in ("idle", "off"):
+            log.info("alerts %s", outcome, extra={"event": "alerts"})
 
     async def send_digest(self) -> None:
         if self.stopping.is_set():
@@ -234,6 +268,13 @@ class Daemon:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
+            )
+            sched.add_job(  # alert retries (backoff), quiet hours ending, max_per_hour (issue 15)
+                self.send_alerts,
+                IntervalTrigger(seconds=ALERTS_EVERY, timezone=tz),
+                id="alerts",
+                max_instances=1,
+                coalesce=True,
             )
             sched.add_job(
                 self.retention,

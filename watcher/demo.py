@@ -11,7 +11,7 @@ import dataclasses
 import html
 import threading
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import config as config_mod
 from . import outbox, pipeline
 from .config import Config, DigestConfig, EmailConfig, FeedConfig
 from .pipeline import CycleReport
@@ -46,6 +47,27 @@ class Page:
     lang: str
     feeds: tuple[str, ...]
     query: dict[str, str]
+
+
+@contextmanager
+def data_dir() -> Iterator[Path]:
+    """The package's ``demo_data`` folder: the shipped config.toml (feeds, default topic) and seeds."""
+    with resources.as_file(resources.files(__package__).joinpath("demo_data")) as path:
+        yield path
+
+
+@contextmanager
+def packaged_config(overrides: Sequence[str] = ()) -> Iterator[Config]:
+    """The shipped config with its default topic and seeds, read from package data (issue 15).
+
+    So the demo gives the same result from any folder and after a plain ``pip install``: it never
+    reads ./config.toml.  The seed paths stay valid while the context is open.
+    """
+    with data_dir() as data:
+        raw = tomllib.loads((data / "config.toml").read_text(encoding="utf-8"))
+        for assignment in overrides:
+            config_mod.apply_override(raw, assignment)
+        yield config_mod.parse(raw, data, None, db=str(Path.cwd() / "seen.db"))
 
 
 def load_demo(seed_files: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[Page]]:

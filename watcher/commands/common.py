@@ -14,7 +14,7 @@ from ..config import Config
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    """--config, --db and --set, accepted by every command."""
+    """--config, --db, --set, -v and -q, accepted by every command (and before it: add_global)."""
     parser.add_argument(
         "--config", type=Path, help="config file (default: $WATCHER_CONFIG or ./config.toml)"
     )
@@ -29,6 +29,40 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override one config key for this run, TOML value syntax (repeatable)",
     )
+    # Own names: a subcommand's namespace would otherwise overwrite the values given before it.
+    parser.add_argument(
+        "-v", "--verbose", dest="sub_verbose", action="count", default=0, help="more log output"
+    )
+    parser.add_argument(
+        "-q", "--quiet", dest="sub_quiet", action="store_true", help="only errors in the log"
+    )
+
+
+# --- common options before the subcommand (issue 15): `watcher --config X fetch` -----------------
+
+
+def add_global(parser: argparse.ArgumentParser) -> None:
+    """--config, --db and --set before the subcommand, as git and docker users type them."""
+    parser.add_argument("--config", dest="global_config", type=Path, help="config file")
+    parser.add_argument("--db", dest="global_db", help="database file or SQLAlchemy URL")
+    parser.add_argument(
+        "--set",
+        dest="global_overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one config key for this run (repeatable)",
+    )
+
+
+def merge_global(args: argparse.Namespace) -> None:
+    """Fold the options given before the subcommand into those after it (after wins, --set adds)."""
+    for name in ("config", "db"):
+        if getattr(args, name, None) is None:
+            setattr(args, name, getattr(args, f"global_{name}", None))
+    args.overrides = [*getattr(args, "global_overrides", []), *getattr(args, "overrides", [])]
+    args.verbose = getattr(args, "verbose", 0) + getattr(args, "sub_verbose", 0)
+    args.quiet = bool(getattr(args, "quiet", False) or getattr(args, "sub_quiet", False))
 
 
 def load_config(args: argparse.Namespace) -> Config:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,10 +14,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .. import demo, outbox, pipeline
+from .. import alerts, demo, outbox, pipeline
 from ..pipeline import CycleReport
 from ..store import now_utc
 from ..textsafe import one_line, terminal_safe
+from . import alerts as alerts_cmd
 from . import common
 
 
@@ -33,10 +36,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--digest", action="store_true", help="also write the Markdown digest of pending matches"
     )
+    p.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="send no [alerts] for this run's matches (they are never alerted later either)",
+    )
     p.set_defaults(func=run_fetch)
 
     d = sub.add_parser(
-        "demo", help="run the whole pipeline offline on bundled demo feeds served on 127.0.0.1"
+        "demo",
+        help="run the whole pipeline offline on bundled demo feeds served on 127.0.0.1",
+        description="Uses the shipped default topic and seeds (package data); --config X tries "
+        "the topics of X on the demo feeds instead.",
     )
     common.add_common(d)
     d.add_argument("dir", nargs="?", type=Path, default=Path("watcher-demo"), help="output folder")
@@ -114,12 +125,29 @@ def run_fetch(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
     feeds = len(args.feed) or len([f for f in cfg.feeds if f.enabled])
+    started = now_utc()
     with progress_bar(common.is_tty() and not args.json, feeds) as progress:
         report = pipeline.run_cycle(cfg, engine, urls=args.feed or None, progress=progress)
+    # Alerts for what this cycle recorded (issue 15): a one-shot run from cron alerts too.
+    sent = alerts.deliver(
+        cfg,
+        engine,
+        now=now_utc(),
+        environ=os.environ,
+        floor=started,
+        skip="no-alerts" if args.no_alerts else "",
+    )
     if args.json:
-        print(json.dumps(report_json(report), ensure_ascii=False))
+        data = report_json(report)
+        if sent.status != "off":
+            data["alerts"] = alerts_cmd.outcome_json(sent)
+        print(json.dumps(data, ensure_ascii=False))
     else:
         print_report(report, Console(highlight=False, soft_wrap=True))
+        if sent.status not in ("off", "idle"):
+            print(alerts_cmd.summary(sent))
+    for error in sent.errors:
+        print(f"watcher: alerts: {terminal_safe(error)}", file=sys.stderr)
     if args.digest:
         path = outbox.write_markdown_digest(cfg, engine, now=now_utc())
         if path is not None and not args.json:
@@ -128,8 +156,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    base = common.load_config(args)
-    outcome = demo.run(base, args.dir)
+    if args.config is not None:  # an explicit --config: try its topics on the demo feeds
+        outcome = demo.run(common.load_config(args), args.dir)
+    else:  # the demo's own topic and seeds (package data), whatever the current folder holds
+        with demo.packaged_config(args.overrides) as base:
+            outcome = demo.run(base, args.dir)
     if args.json:
         data = report_json(outcome.report)
         data["digest"] = str(outcome.digest) if outcome.digest else None

@@ -196,3 +196,51 @@ def _v2_serve(conn: sa.Connection) -> None:
 SCHEMA_VERSION = 2
 MIGRATIONS[1] = _v2_serve
 # ---- end issue 14 ----------------------------------------------------------------------------------
+
+# --- issue 15: alerts (tables and migration of this feature) ---------------------------------------
+# Outside `metadata` so that _v1 keeps creating exactly the version-1 tables; _v3_alerts adds these.
+alerts_metadata = sa.MetaData()
+
+# One message (a burst of matches folded together), recorded before it is sent; its payload frozen.
+alert_messages = sa.Table(
+    "alert_messages",
+    alerts_metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending, sent
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: the items as they will be sent
+    sa.Column("delivered", sa.Text, nullable=False, server_default="[]"),  # JSON: target keys done
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTC_TIME),
+    sa.Column("lease_until", UTC_TIME),  # one sender at a time (daemon and `watcher fetch`)
+    sa.Column("lease_owner", sa.String(128)),  # host:pid; a dead local owner's lease is void
+    sa.Column("error", sa.Text),
+    sa.Column("sent_at", UTC_TIME),
+    sa.Index("ix_alert_messages_status", "status", "created_at"),
+)
+
+# One row per match considered for an alert: the unique key is what makes each match alerted once.
+alerts = sa.Table(
+    "alerts",
+    alerts_metadata,
+    sa.Column(
+        "match_id",
+        sa.Integer,
+        sa.ForeignKey(matches.c.id, ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),  # queued, batched, skipped
+    sa.Column("reason", sa.String(32), nullable=False, server_default=""),  # why skipped
+    sa.Column("message_id", sa.String(64), sa.ForeignKey(alert_messages.c.id)),
+    sa.Column("created_at", UTC_TIME, nullable=False),
+    sa.Index("ix_alerts_status", "status"),
+)
+
+
+def _v3_alerts(conn: sa.Connection) -> None:
+    alerts_metadata.create_all(conn)  # checkfirst: safe on a database that has them
+
+
+SCHEMA_VERSION = 3
+MIGRATIONS[2] = _v3_alerts
+# --- end issue 15 ------------------------------------------------------------------------------------
