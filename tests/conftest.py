@@ -27,3 +27,7 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent (evaluation data lives beside the repository, not in it)")
     return SHARED
+
+
+# PostgreSQL (issue 13): one throwaway server a session; `db_url` runs a test on SQLite and PostgreSQL.
+from tests.pg import db_url, pg_server, pg_url  # noqa: E402, F401

@@ -17,7 +17,7 @@ from .errors import WatcherError
 from .textsafe import terminal_safe
 
 # Each module registers its subcommands; a command is `func(args) -> int`.
-COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon")
+COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon", "db")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -354,13 +354,20 @@ async def run_cycle_async(
     models: Sequence[match.TopicModel] | None = None,
     pool: ExtractPool | None = None,
     parser: FeedParser | None = None,
+    limit: int | None = None,
+    sync_feeds: bool = True,
 ) -> CycleReport:
-    """Poll the configured feeds (or just `urls`) once and record what is new."""
+    """Poll the configured feeds (or just `urls`) once and record what is new.
+
+    ``limit``: claim at most this many due feeds (a PostgreSQL worker's batch, issue 13);
+    ``sync_feeds=False``: the caller synced config.toml's feeds already (its next batches)."""
     now = now_utc()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-    store_feeds.sync_config_feeds(engine, cfg.feeds, now)
+    if sync_feeds:
+        store_feeds.sync_config_feeds(engine, cfg.feeds, now)
     claimed = store_feeds.claim_due(
-        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only
+        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only,
+        limit=limit,
     )
     if models is None:
         models = build_models(cfg, engine)
