@@ -22,7 +22,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import match, schedule
+from . import hostgate, match, schedule
 from .config import Config
 from .errors import WatcherError
 from .extract import ExtractPool, extract_article, fallback_article
@@ -380,7 +380,9 @@ async def run_cycle_async(
         if parser is not None
         else FeedParser.for_config(cfg.extract)
     )
-    async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
+    fleet_gate = hostgate.for_engine(engine, cfg.http.min_host_gap)  # issue 13: fleet-wide gap
+    fetcher_ = Fetcher(cfg.http, host_slots=fleet_gate)
+    async with fetcher_ as fetcher, pools as extract_pool, parsers as feed_parser:
         cycle = Cycle(
             cfg, engine, fetcher, extract_pool, models, report, parser=feed_parser, progress=progress
         )
@@ -389,6 +391,8 @@ async def run_cycle_async(
         finally:
             cycle.write_states()
         cycle.link_late()
+    if fleet_gate is not None:
+        fleet_gate.close()
     with engine.begin() as conn:
         store_entries.finish_cycle(
             conn,

@@ -142,6 +142,9 @@ def open_db(url: str, *, file_mode: int = 0o600) -> sa.Engine:
     engine = connect(url, file_mode=file_mode)
     try:
         migrate(engine)
+    except StoreError:
+        engine.dispose()  # a PostgreSQL connection must not outlive the refusal
+        raise
     except (sa.exc.OperationalError, sa.exc.DatabaseError, sqlite3.DatabaseError) as e:
         engine.dispose()
         reason = getattr(e, "orig", None) or e

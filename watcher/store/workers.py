@@ -19,7 +19,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from importlib import metadata as importlib_metadata
 from typing import Any
 
@@ -137,33 +137,42 @@ def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
 def claim_digest_slot(engine: sa.Engine, slot: datetime, owner: str, now: datetime) -> bool:
     """True for the one worker that takes the digest scheduled at ``slot``; False for the rest."""
     with engine.begin() as conn:
-        result = conn.execute(
-            _insert_ignore(conn, digest_slots),
+        won = conn.execute(
+            _insert_ignore(conn, digest_slots).returning(digest_slots.c.slot),
             {"slot": slot.isoformat(), "owner": owner[:64], "claimed_at": now},
-        )
+        ).first()
         conn.execute(sa.delete(digest_slots).where(digest_slots.c.claimed_at < now - timedelta(days=30)))
-        return bool(result.rowcount == 1)
+        return won is not None
 
 
-def reserve_host(conn: sa.Connection, host: str, now: datetime, gap: float) -> datetime:
-    """Reserve the next request start to ``host`` for the fleet; when this request may start."""
+def reserve_host(conn: sa.Connection, host: str, gap: float) -> float:
+    """Reserve the next request start to ``host`` for the whole fleet; seconds to wait for it.
+
+    PostgreSQL: one atomic UPSERT timed by the server's clock (workers' clocks may differ):
+    ``next_at = max(next_at, now()) + gap``, and this request starts at the old value.
+    """
     step = timedelta(seconds=gap)
     if conn.dialect.name == "postgresql":
+        now = sa.func.clock_timestamp()  # the statement's time, not the transaction's
         ins = postgresql.insert(hosts).values(host=host, next_at=now + step)
         stmt = ins.on_conflict_do_update(
             index_elements=[hosts.c.host],
             set_={"next_at": sa.func.greatest(hosts.c.next_at, now) + step},
-        ).returning(hosts.c.next_at)
-        next_at = as_utc(conn.execute(stmt).scalar_one())
-    else:  # SQLite: one writer at a time anyway; read then write in the caller's transaction
-        current = as_utc(
-            conn.execute(sa.select(hosts.c.next_at).where(hosts.c.host == host)).scalar_one_or_none()
-        )
-        next_at = max(current or now, now) + step
-        up = sqlite.insert(hosts).values(host=host, next_at=next_at)
-        conn.execute(up.on_conflict_do_update(index_elements=[hosts.c.host], set_={"next_at": next_at}))
-    assert next_at is not None
-    return next_at - step
+        ).returning(sa.extract("epoch", hosts.c.next_at - now))
+        return max(0.0, float(conn.execute(stmt).scalar_one()) - gap)
+    # SQLite (one machine; the fleet gate is for PostgreSQL, this keeps the store's API whole):
+    # a write first takes the database's write lock, so the read below cannot race another writer.
+    conn.execute(sa.update(hosts).where(hosts.c.host == host).values(host=host))
+    at = datetime.now(UTC)
+    current = as_utc(
+        conn.execute(sa.select(hosts.c.next_at).where(hosts.c.host == host)).scalar_one_or_none()
+    )
+    start = max(current or at, at)
+    up = sqlite.insert(hosts).values(host=host, next_at=start + step)
+    conn.execute(
+        up.on_conflict_do_update(index_elements=[hosts.c.host], set_={"next_at": start + step})
+    )
+    return (start - at).total_seconds()
 
 
 __all__ = [
