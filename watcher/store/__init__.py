@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,10 @@ def connect(url: str, *, file_mode: int = 0o600) -> sa.Engine:
         ) from e
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        # Commands leave their engine to the garbage collector; its pooled PostgreSQL sessions are
+        # closed properly then (a socket dropped unclosed is a ResourceWarning and a server log line).
+        weakref.finalize(engine, engine.pool.dispose)
     return engine
 
 
