@@ -104,9 +104,9 @@ def test_worker_rows_beat_and_go(db_url: str) -> None:
     store_feeds.claim_due(engine, now=NOW, owner="hostA:1:aa", lease_seconds=600)
     store_workers.unregister(engine, "hostA:1:aa")
     assert [w.id for w in store_workers.list_workers(engine)] == ["hostB:2:bb"]
-    with engine.connect() as conn:  # a clean stop gives its leases back at once
-        held = conn.execute(sa.select(sa.func.count()).where(feeds.c.lease_owner.is_not(None)))
-        assert held.scalar_one() == 0
+    with engine.connect() as conn:  # a cycle cut short may have fetched them: leases run out
+        held = conn.execute(sa.select(sa.func.count()).where(feeds.c.lease_owner == "hostA:1:aa"))
+        assert held.scalar_one() == 3
     engine.dispose()
 
 

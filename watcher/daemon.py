@@ -182,7 +182,9 @@ class Daemon:
             "next_digest_at": next_digest,
         }
         store_daemon.write_heartbeat(self.engine, state)
-        version = store_workers.beat(self.engine, self.owner, now, state)
+        version = store_workers.beat(
+            self.engine, self.owner, now, state, lease_seconds=self.cfg.schedule.lease
+        )
         if version > SCHEMA_VERSION and not self.stopping.is_set():
             # Upgraded under us (docs/DEPLOY.md): stop; the service manager starts the new code.
             log.error(
@@ -191,6 +193,10 @@ class Daemon:
             )  # fmt: skip
             self.exit_code = 3
             self.stopping.set()
+
+    def beat_every(self) -> float:
+        """Seconds between heartbeats: often enough to renew a lease twice before it runs out."""
+        return max(0.5, min(store_workers.BEAT_EVERY, self.cfg.schedule.lease / 3))
 
     def _digest_missed(self, now: datetime) -> bool:
         due = last_scheduled_digest(self.cfg, now)
@@ -250,7 +256,7 @@ class Daemon:
             )
             sched.add_job(
                 self.heartbeat,
-                IntervalTrigger(seconds=store_workers.BEAT_EVERY, timezone=tz),
+                IntervalTrigger(seconds=self.beat_every(), timezone=tz),
                 id="beat",
                 coalesce=True,
             )

@@ -1,7 +1,8 @@
 """The fleet: worker rows with heartbeats, a scheduled digest claimed once, the shared host gate.
 
 Every ``watcher run`` registers a row in ``workers`` (id, host, pid, started, heartbeat, version)
-and beats every few seconds; ``watcher status`` lists them.  A worker whose heartbeat is older than
+and beats every few seconds, renewing the leases of the feeds it is polling; ``watcher status``
+lists them.  A worker whose heartbeat is older than
 ``STALE_AFTER`` is shown as gone; its feed leases simply run out.
 
 Exactly one worker sends each scheduled digest: the first to insert the slot's row in
@@ -79,9 +80,27 @@ def register(engine: sa.Engine, worker_id: str, now: datetime) -> None:
         )
 
 
-def beat(engine: sa.Engine, worker_id: str, now: datetime, state: dict[str, Any]) -> int:
-    """Record a heartbeat; return the database's schema version (a newer one means: stop)."""
+def beat(
+    engine: sa.Engine,
+    worker_id: str,
+    now: datetime,
+    state: dict[str, Any],
+    *,
+    lease_seconds: float | None = None,
+) -> int:
+    """Record a heartbeat; return the database's schema version (a newer one means: stop).
+
+    With ``lease_seconds``, the leases this worker holds are renewed to ``now + lease_seconds``:
+    a batch that takes longer than one lease (a slow host, a loaded machine) keeps its feeds, and
+    the leases of a worker that died still run out one lease after its last beat.
+    """
     with engine.begin() as conn:
+        if lease_seconds is not None:
+            conn.execute(
+                sa.update(feeds)
+                .where(feeds.c.lease_owner == worker_id[:64], feeds.c.lease_until > now)
+                .values(lease_until=now + timedelta(seconds=lease_seconds))
+            )
         updated = conn.execute(
             sa.update(workers)
             .where(workers.c.id == worker_id)
@@ -99,14 +118,13 @@ def beat(engine: sa.Engine, worker_id: str, now: datetime, state: dict[str, Any]
 
 
 def unregister(engine: sa.Engine, worker_id: str) -> None:
-    """A clean stop: drop the row and give back the leases still held (nothing in flight)."""
+    """A stop: drop the worker's row.
+
+    Its leases are kept: a cycle that finished holds none, and one cut short may already have
+    fetched its feeds, so releasing them would let another worker fetch them again at once.
+    """
     with engine.begin() as conn:
         conn.execute(sa.delete(workers).where(workers.c.id == worker_id))
-        conn.execute(
-            sa.update(feeds)
-            .where(feeds.c.lease_owner == worker_id[:64])
-            .values(lease_until=None, lease_owner=None)
-        )
 
 
 def _state(text: str | None) -> dict[str, Any]:
