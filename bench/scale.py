@@ -14,7 +14,9 @@ In one run, for each table size (default 10,000 and 100,000 feeds):
 The farm is an asyncio server in its own process on 50 loopback addresses (127.0.0.2 …), so the
 per-host limit does not serialise it; ``http.min_host_gap = 0`` and ``per_host_concurrency = 8``
 for every run alike.  PostgreSQL is a throwaway server started like the tests' (tests/pg.py), with
-fsync on (durability as shipped).  The machine is shared: compare figures within one run.
+fsync on and ``synchronous_commit = off`` — the same durability class as the SQLite store's WAL with
+``synchronous = NORMAL`` (a power cut may lose the last commits, never corrupts), so like for like.
+The machine is shared: compare figures within one run.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000] [--workers 1,2,4] [--window 25] [--json]
 """
@@ -266,7 +268,7 @@ def main() -> int:
     bindir = _bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
-    pg = PgServer(bindir, durable=True).start()
+    pg = PgServer(bindir, settings="-c synchronous_commit=off").start()
     farm, port = start_farm()
     results: list[dict[str, Any]] = []
     try:

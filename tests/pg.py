@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 USER = "watcher"
+FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 
 
 def _bindir() -> Path | None:
@@ -44,9 +45,9 @@ def _free_port() -> int:
 class PgServer:
     """A PostgreSQL cluster in a temporary folder, listening on 127.0.0.1 only."""
 
-    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
+    def __init__(self, bindir: Path, *, settings: str = FAST) -> None:
         self.bindir = bindir
-        self.durable = durable  # fsync on, as shipped (benchmarks); tests trade it for speed
+        self.settings = settings  # server options: tests trade durability for speed
         self.root = Path(tempfile.mkdtemp(prefix="watcher-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -72,9 +73,10 @@ class PgServer:
             str(self.bindir / "initdb"), "-D", str(self.data), "-U", USER,
             "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync",
         )  # fmt: skip
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        if not self.durable:
-            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200 "
+            + self.settings
+        )
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
             "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
