@@ -265,3 +265,27 @@ def test_two_processes_claiming_at_once_never_fetch_a_feed_twice(
     fetched = collections.Counter(path for _, path, _ in http_server.requests)
     assert set(fetched) == {f"/c/{i}.xml" for i in range(300)}  # every feed polled ...
     assert max(fetched.values()) == 1  # ... by one of the two, once
+
+
+def test_a_running_worker_stops_when_the_schema_moves_past_it(pg_url: str, tmp_path: Path) -> None:
+    """Upgrading with workers running (docs/DEPLOY.md): a newer watcher migrates; the old worker
+    sees the newer schema at its next heartbeat, stops with exit 3 and leaves the fleet."""
+    config = write_config(tmp_path, [], "[schedule]\npoll_interval = 1\nlease = 3\n")
+    engine = store.open_db(pg_url)
+    log = tmp_path / "w.log"
+    worker = start_worker(config, pg_url, "old-worker", log)
+    try:
+        wait_for(lambda: scalar(engine, "select count(*) from workers") == 1, 60, "the worker", [log])
+        with engine.begin() as conn:
+            conn.execute(sa.text("update meta set value = '99' where key = 'schema_version'"))
+        assert worker.wait(30) == 3, log.read_text()[-2000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+    assert "migrated to schema 99" in log.read_text()
+    assert scalar(engine, "select count(*) from workers") == 0
+    restarted = start_worker(config, pg_url, "old-worker", log)  # and cannot start again
+    assert restarted.wait(60) == 1
+    assert "schema version 99 is newer than this watcher understands" in log.read_text()
+    engine.dispose()
