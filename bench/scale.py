@@ -265,6 +265,7 @@ def main() -> int:
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     counts = [int(w) for w in args.workers.split(",")]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop workers, farm and server
     bindir = _bindir()
     if bindir is None:
         raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")

@@ -135,13 +135,18 @@ def claim_due(
                 pick = pick.where(
                     sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
                 )
-        pick = pick.where(free).order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at)
-        if limit is not None:
-            pick = pick.limit(limit)
         if conn.dialect.name == "postgresql":
             # Workers claiming at once each take other rows instead of queueing on one another's
             # row locks (issue 13); the lease re-check below still guards against a stale read.
+            # The order is ix_feeds_due's, so a batch reads its rows only, not every due feed.
+            pick = pick.where(free).order_by(feeds.c.next_poll_at.asc().nulls_first())
             pick = pick.with_for_update(skip_locked=True)
+        else:
+            pick = pick.where(free).order_by(
+                feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at
+            )
+        if limit is not None:
+            pick = pick.limit(limit)
         # One UPDATE re-checking the lease: whoever writes second finds the rows taken.
         stmt = (
             sa.update(feeds)
