@@ -212,10 +212,35 @@ def write_config(folder: Path) -> Path:
     return path
 
 
+def _ticks(pid: int) -> tuple[int, int, int]:
+    """(own CPU, reaped children's CPU, ppid) of a process, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]), int(fields[1])
+
+
+def server_cpu(pg: PgServer | None) -> float:
+    """CPU seconds used so far by the PostgreSQL server: postmaster, live and exited backends."""
+    if pg is None:
+        return 0.0
+    master = int((pg.data / "postmaster.pid").read_text().split()[0])
+    own, reaped, _ = _ticks(master)
+    total = own + reaped
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(master):
+            try:
+                cpu, _, ppid = _ticks(int(entry.name))
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == master:
+                total += cpu
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def polled_per_second(
-    engine: sa.Engine, url: str, workers: int, n: int, config: Path, window: float
+    engine: sa.Engine, url: str, workers: int, n: int, config: Path, window: float, pg: PgServer | None
 ) -> dict[str, float]:
     start = make_due(engine)
+    pg_before = server_cpu(pg)
     env = {k: v for k, v in os.environ.items() if k not in ("WATCHER_DB", "WATCHER_CONFIG")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     procs = [
@@ -248,12 +273,18 @@ def polled_per_second(
         for p in procs:
             p.wait(60)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pg_cpu = server_cpu(pg) - pg_before
     final = samples[-1][1]
     t0, c0 = next((t, c) for t, c in samples if c >= 0.05 * final)
     t1, c1 = samples[-1]
     rate = (c1 - c0) / (t1 - t0) if t1 > t0 else float("nan")
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    return {"polled_per_s": rate, "polled": final, "worker_cpu_ms_per_feed": 1000 * cpu / max(final, 1)}
+    return {
+        "polled_per_s": rate,
+        "polled": final,
+        "worker_cpu_ms_per_feed": 1000 * cpu / max(final, 1),
+        "server_cpu_ms_per_feed": 1000 * pg_cpu / max(final, 1),
+    }
 
 
 def main() -> int:
@@ -290,11 +321,14 @@ def main() -> int:
                     )
                     runs = [1] if name == "sqlite" else counts
                     for w in runs:
-                        r = polled_per_second(engine, url, w, n, config, args.window)
+                        r = polled_per_second(
+                            engine, url, w, n, config, args.window, pg if name == "postgresql" else None
+                        )
                         results.append({"feeds": n, "db": name, "workers": w, **r})
                         print(
                             f"{n:>7} feeds {name:<10} {w} worker(s): {r['polled_per_s']:7.0f} feeds/s "
-                            f"({r['polled']} polled; {r['worker_cpu_ms_per_feed']:.2f} ms worker CPU/feed)",
+                            f"({r['polled']} polled; CPU/feed: workers {r['worker_cpu_ms_per_feed']:.2f} ms, "
+                            f"PostgreSQL {r['server_cpu_ms_per_feed']:.2f} ms)",
                             flush=True,
                         )
                     engine.dispose()
@@ -313,6 +347,14 @@ def main() -> int:
                     f"  {n:>7} feeds, {r['workers']} worker(s): {r['polled_per_s']:6.0f}/s = "
                     f"{r['polled_per_s'] / base:4.2f}x SQLite; at a 15-minute interval: {at15:,.0f} feeds"
                 )
+        pg_runs = [r for r in results if r["feeds"] == n and r["db"] == "postgresql" and r.get("workers")]
+        server = min(r["server_cpu_ms_per_feed"] for r in pg_runs)
+        worker = min(r["worker_cpu_ms_per_feed"] for r in pg_runs)
+        print(
+            f"  {n:>7} feeds: PostgreSQL spends {server:.2f} ms CPU a poll -> one server core carries "
+            f"{1000 / server:,.0f} polls/s ({900_000 / server:,.0f} feeds at 15 min); a worker spends "
+            f"{worker:.2f} ms -> {1000 / worker:,.0f} polls/s a worker core"
+        )
     if args.json:
         print(json.dumps(results))
     return 0
