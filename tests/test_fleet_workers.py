@@ -108,8 +108,8 @@ def test_four_workers_share_one_postgresql_and_survive_a_sigkill(pg_url: str, tm
 
         wait_for(lambda: scalar(engine, "select count(*) from workers") == WORKERS, 90, "4 workers", logs)
         wait_for(everyone_polled, 120, "a first poll of every feed", logs)
-        agents = collections.Counter(h.agent for h in farm.snapshot())
-        assert len(agents) == WORKERS, agents  # the load is shared
+        # The load is shared: every worker polls (one that started late joins at the next round).
+        wait_for(lambda: len({h.agent for h in farm.snapshot()}) == WORKERS, 60, "all polling", logs)
 
         # SIGKILL a worker while it holds leases (mid-cycle).
         victim = procs["fleet-w3"]
