@@ -6,6 +6,8 @@ In one run, for each table size (default 10,000 and 100,000 feeds):
   claim+record  the store's cost per feed of one poll that finds nothing new: ``claim_due`` in
                 batches of 200, then the 304's state written (``apply_updates``, 64 a transaction,
                 as the pipeline does); SQLite and PostgreSQL;
+  gated         with --gap G: the most workers again with http.min_host_gap = G, every request
+                start reserved in the shared ``hosts`` table (the fleet's politeness, its cost);
   polled/s      whole `watcher run` processes (1, 2, 4 workers on PostgreSQL; the single daemon on
                 SQLite as the baseline) over a farm that answers every conditional GET with 304;
                 every feed is due at the start; feeds polled a second, measured from the database
@@ -20,7 +22,8 @@ fsync on and ``synchronous_commit = off`` — the same durability class as the S
 ``synchronous = NORMAL`` (a power cut may lose the last commits, never corrupts), so like for like.
 The machine is shared: compare figures within one run.
 
-    .venv/bin/python bench/scale.py [--sizes 10000,100000] [--workers 1,2,4] [--window 25] [--json]
+    .venv/bin/python bench/scale.py [--sizes 10000,100000] [--workers 1,2,4] [--window 25]
+                                    [--gap 0.01] [--json]
 """
 
 from __future__ import annotations
@@ -200,10 +203,10 @@ def claim_record_cost(engine: sa.Engine, batches: int = 25, batch: int = 200) ->
 # ------------------------------------------------------------------ whole worker processes
 
 
-def write_config(folder: Path) -> Path:
-    path = folder / "config.toml"
+def write_config(folder: Path, gap: float = 0.0) -> Path:
+    path = folder / f"config-{gap}.toml"
     path.write_text(
-        '[storage]\ndb = "unused.db"\n\n[http]\nallow_private_addresses = true\nmin_host_gap = 0.0\n'
+        f'[storage]\ndb = "unused.db"\n\n[http]\nallow_private_addresses = true\nmin_host_gap = {gap}\n'
         "per_host_concurrency = 8\nconcurrency = 64\n\n[extract]\nworkers = 1\n"
         'fetch_articles = false\n\n[schedule]\npoll_interval = 1\nmin_interval = "1h"\n'
         'max_interval = "2h"\nunconditional_every = "30d"\n\n[digest]\ndir = "digests"\n'
@@ -298,11 +301,23 @@ def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _show(n: int, name: str, what: str, r: dict[str, float]) -> None:
+    print(
+        f"{n:>7} feeds {name:<10} {what}: {r['polled_per_s']:7.0f} feeds/s "
+        f"({r['polled']:.0f} polled; CPU/feed: workers {r['worker_cpu_ms_per_feed']:.2f} ms, "
+        f"PostgreSQL {r['server_cpu_ms_per_feed']:.2f} ms)",
+        flush=True,
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000")
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--window", type=float, default=25.0, help="seconds of polling measured per run")
+    ap.add_argument(
+        "--gap", type=float, default=0.0, help="also run the most workers with this min_host_gap (fleet gate)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -317,6 +332,7 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="watcher-scale-") as tmp:
             config = write_config(Path(tmp))
+            gated = write_config(Path(tmp), args.gap)
             for n in sizes:
                 sqlite_url = f"sqlite:///{tmp}/scale-{n}.db"
                 pg_url = pg.create_database(f"scale{n}_")
@@ -336,12 +352,12 @@ def main() -> int:
                             engine, url, w, n, config, args.window, pg if name == "postgresql" else None
                         )
                         results.append({"feeds": n, "db": name, "workers": w, **r})
-                        print(
-                            f"{n:>7} feeds {name:<10} {w} worker(s): {r['polled_per_s']:7.0f} feeds/s "
-                            f"({r['polled']} polled; CPU/feed: workers {r['worker_cpu_ms_per_feed']:.2f} ms, "
-                            f"PostgreSQL {r['server_cpu_ms_per_feed']:.2f} ms)",
-                            flush=True,
-                        )
+                        _show(n, name, f"{w} worker(s)", r)
+                    if name == "postgresql" and args.gap:  # the same, through the fleet's host gate
+                        w = max(counts)
+                        r = polled_per_second(engine, url, w, n, gated, args.window, pg)
+                        results.append({"feeds": n, "db": name, "gated_workers": w, **r})
+                        _show(n, name, f"{w} worker(s), shared host gap {args.gap} s", r)
                     engine.dispose()
     finally:
         farm.terminate()
@@ -358,6 +374,16 @@ def main() -> int:
                     f"  {n:>7} feeds, {r['workers']} worker(s): {r['polled_per_s']:6.0f}/s = "
                     f"{r['polled_per_s'] / base:4.2f}x SQLite; at a 15-minute interval: {at15:,.0f} feeds"
                 )
+        for g in (r for r in results if r["feeds"] == n and r.get("gated_workers")):
+            plain = next(
+                r["polled_per_s"]
+                for r in results
+                if r["feeds"] == n and r["db"] == "postgresql" and r.get("workers") == g["gated_workers"]
+            )
+            print(
+                f"  {n:>7} feeds, {g['gated_workers']} worker(s) through the shared host gate: "
+                f"{g['polled_per_s']:6.0f}/s = {g['polled_per_s'] / plain:4.2f}x the same without it"
+            )
         pg_runs = [r for r in results if r["feeds"] == n and r["db"] == "postgresql" and r.get("workers")]
         server = min(r["server_cpu_ms_per_feed"] for r in pg_runs)
         worker = min(r["worker_cpu_ms_per_feed"] for r in pg_runs)
