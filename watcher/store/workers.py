@@ -64,9 +64,11 @@ class Worker:
 
 
 def register(engine: sa.Engine, worker_id: str, now: datetime) -> None:
-    """Add this worker; forget workers silent for a day (their leases ran out long ago)."""
+    """Add this worker; forget workers silent for a day (their leases ran out long ago) and hosts
+    nobody asked for a day (their reservations are long past)."""
     with engine.begin() as conn:
         conn.execute(sa.delete(workers).where(workers.c.heartbeat < now - timedelta(days=1)))
+        conn.execute(sa.delete(hosts).where(hosts.c.next_at < now - timedelta(days=1)))  # idle hosts
         conn.execute(
             sa.insert(workers).values(
                 id=worker_id,
