@@ -23,3 +23,7 @@ def http_server() -> Iterator[Server]:
 @pytest.fixture
 def shared_dir() -> Path:
     return require_shared()
+
+
+# PostgreSQL (issue 13): one throwaway server a session; `db_url` runs a test on SQLite and PostgreSQL.
+from tests.pg import db_url, pg_server, pg_url  # noqa: E402, F401

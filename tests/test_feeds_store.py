@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -23,8 +23,11 @@ A, B, C = "http://a.example/feed", "http://b.example/feed", "http://c.example/fe
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    return open_db(f"sqlite:///{tmp_path / 'w.db'}")
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    """The store on a fresh SQLite file, then on a fresh PostgreSQL database (issue 13)."""
+    engine = open_db(db_url)
+    yield engine
+    engine.dispose()
 
 
 def test_sync_inserts_updates_and_disables(engine: sa.Engine) -> None:

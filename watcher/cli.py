@@ -18,7 +18,7 @@ from .errors import WatcherError
 from .textsafe import terminal_safe
 
 # Each module registers its subcommands; a command is `func(args) -> int`.
-COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon", "serve", "alerts", "init")
+COMMAND_MODULES = ("fetch", "topic", "digest", "feeds", "daemon", "serve", "alerts", "init", "db")
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -73,6 +73,7 @@ class ScheduleConfig:
     timezone: str = "UTC"
     retention: float = 90 * 86400.0
     lease: float = 600.0
+    claim_batch: int = 200  # PostgreSQL workers claim due feeds this many at a time (issue 13)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +298,7 @@ def _schedule(t: _Table) -> ScheduleConfig:
         timezone=tz,
         retention=t.duration("retention", d.retention),
         lease=t.duration("lease", d.lease),
+        claim_batch=t.whole("claim_batch", d.claim_batch, 1),
     )
     t.finish()
     if cfg.min_interval > cfg.max_interval:

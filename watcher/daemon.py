@@ -31,9 +31,10 @@ from .extract import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
 from .parse_worker import FeedParser
+from .store import SCHEMA_VERSION, is_postgres, now_utc, open_db
 from .store import daemon as store_daemon
-from .store import now_utc, open_db
 from .store import retention as store_retention
+from .store import workers as store_workers
 
 log = logging.getLogger(__name__)
 STOP_GRACE = 8.0  # seconds an in-flight cycle may take to finish after SIGTERM
@@ -69,7 +70,9 @@ class Daemon:
         self.load = load
         self.cfg = cfg
         self.engine: sa.Engine = open_db(self.cfg.db_url, file_mode=self.cfg.db_file_mode)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = store_workers.new_worker_id()  # the worker row's id and the lease owner
+        self.fleet = is_postgres(self.engine)  # several workers may share this database
+        self.exit_code = 0
         self.models: list[match.TopicModel] = []
         self.stopping = asyncio.Event()
         self.current: asyncio.Task[Any] | None = None
@@ -140,16 +143,7 @@ class Daemon:
         self.current = asyncio.current_task()
         start = time.monotonic()
         try:
-            report = await pipeline.run_cycle_async(
-                self.cfg,
-                self.engine,
-                due_only=True,
-                owner=self.owner,
-                models=self.models,
-                pool=pool,
-                parser=parser,
-                progress=self.on_progress,
-            )
+            report = await self._cycle(pool, parser)
         finally:
             self.current = None
         took = time.monotonic() - start
@@ -201,9 +195,41 @@ class Daemon:
         if outcome.status not in ("idle", "off"):
             log.info("alerts %s", outcome, extra={"event": "alerts"})
 
-    async def send_digest(self) -> None:
+    async def _cycle(self, pool: ExtractPool, parser: FeedParser) -> pipeline.CycleReport:
+        """One tick's polling: all due feeds at once on SQLite; on PostgreSQL batches of
+        ``schedule.claim_batch`` until none is due, so the fleet shares the load (issue 13)."""
+        batch = self.cfg.schedule.claim_batch if self.fleet else None
+        total = pipeline.CycleReport()
+        first = True
+        while True:
+            report = await pipeline.run_cycle_async(
+                self.cfg,
+                self.engine,
+                due_only=True,
+                owner=self.owner,
+                models=self.models,
+                pool=pool,
+                parser=parser,
+                limit=batch,
+                sync_feeds=first,
+                progress=self.on_progress,
+            )
+            first = False
+            total.feeds.extend(report.feeds)
+            total.matches.extend(report.matches)
+            if batch is None or len(report.feeds) < batch or self.stopping.is_set():
+                return total
+
+    async def send_digest(self, slot: datetime | None = None) -> None:
+        """The scheduled digest; on PostgreSQL only the worker that claims its slot sends it."""
         if self.stopping.is_set():
             return
+        if self.fleet:
+            slot = slot or last_scheduled_digest(self.cfg, now_utc())
+            if not store_workers.claim_digest_slot(self.engine, slot, self.owner, now_utc()):
+                log.info("digest at %s: another worker sends it", slot.isoformat(),
+                         extra={"event": "digest_skipped"})  # fmt: skip
+                return
         outcome = await asyncio.to_thread(outbox.send_digest, self.cfg, self.engine, now=now_utc())
         log.info("digest %s", outcome, extra={"event": "digest"})
         self.heartbeat()
@@ -217,17 +243,31 @@ class Daemon:
     def heartbeat(self) -> None:
         job = self.scheduler.get_job("digest") if self.scheduler else None
         next_digest = job.next_run_time.isoformat() if job and job.next_run_time else None
-        store_daemon.write_heartbeat(
-            self.engine,
-            {
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "started_at": self.started.isoformat(),
-                "heartbeat_at": now_utc().isoformat(),
-                "last_cycle": self.last_cycle,
-                "next_digest_at": next_digest,
-            },
+        now = now_utc()
+        state = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": self.started.isoformat(),
+            "heartbeat_at": now.isoformat(),
+            "last_cycle": self.last_cycle,
+            "next_digest_at": next_digest,
+        }
+        store_daemon.write_heartbeat(self.engine, state)
+        version = store_workers.beat(
+            self.engine, self.owner, now, state, lease_seconds=self.cfg.schedule.lease
         )
+        if version > SCHEMA_VERSION and not self.stopping.is_set():
+            # Upgraded under us (docs/DEPLOY.md): stop; the service manager starts the new code.
+            log.error(
+                "the database was migrated to schema %d; this worker understands %d: stopping",
+                version, SCHEMA_VERSION, extra={"event": "schema_newer"},
+            )  # fmt: skip
+            self.exit_code = 3
+            self.stopping.set()
+
+    def beat_every(self) -> float:
+        """Seconds between heartbeats: often enough to renew a lease twice before it runs out."""
+        return max(0.5, min(store_workers.BEAT_EVERY, self.cfg.schedule.lease / 3))
 
     def _digest_missed(self, now: datetime) -> bool:
         due = last_scheduled_digest(self.cfg, now)
@@ -237,6 +277,15 @@ class Daemon:
         return due > since
 
     async def run(self) -> int:
+        store_workers.register(self.engine, self.owner, self.started)
+        try:
+            await self._run()
+        finally:
+            store_workers.unregister(self.engine, self.owner)
+            self.engine.dispose()
+        return self.exit_code
+
+    async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -283,11 +332,19 @@ class Daemon:
                 coalesce=True,
                 next_run_time=datetime.now(tz) + timedelta(minutes=5),
             )
-            if self._digest_missed(now_utc()):
+            sched.add_job(
+                self.heartbeat,
+                IntervalTrigger(seconds=self.beat_every(), timezone=tz),
+                id="beat",
+                coalesce=True,
+            )
+            now = now_utc()
+            if self._digest_missed(now):
                 log.info(
                     "digest missed while down: sending now", extra={"event": "digest_catch_up"}
                 )
-                sched.add_job(self.send_digest, id="digest-catch-up")
+                slot = last_scheduled_digest(self.cfg, now)
+                sched.add_job(self.send_digest, args=[slot], id="digest-catch-up")
             sched.start()
             self.heartbeat()
             log.info("daemon started pid=%d", os.getpid(), extra={"event": "start"})
@@ -296,9 +353,7 @@ class Daemon:
             sched.shutdown(wait=False)
             await self._finish_in_flight()
         self.heartbeat()
-        self.engine.dispose()
         self.metrics.stop()
-        return 0
 
     async def _finish_in_flight(self) -> None:
         """Let an in-flight cycle finish within the grace period; else cancel it (its claims expire)."""

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -89,8 +89,10 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
         clock: Callable[[], datetime] | None = None,
+        host_slots: Callable[[str, float], Awaitable[float]] | None = None,
     ) -> None:
         self.cfg = cfg
+        self._host_slots = host_slots  # a fleet's shared gap (hostgate.FleetGate), issue 13
         self.bytes_received = 0
         self.max_host_concurrency_seen: dict[str, int] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -231,7 +233,7 @@ class Fetcher:
             raise _Fail(FetchStatus.HTTP_ERROR, f"invalid URL {url!r}: no host")
         gate = self._gate(parsed.host)
         async with gate.sem:
-            await self._wait_gap(gate)
+            await self._wait_gap(gate, parsed.host)
             assert self._global is not None and self._open, "use `async with Fetcher`"
             async with self._global:
                 gate.active += 1
@@ -300,9 +302,14 @@ class Fetcher:
             gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self.cfg.per_host_concurrency))
         return gate
 
-    async def _wait_gap(self, gate: _HostGate) -> None:
+    async def _wait_gap(self, gate: _HostGate, host: str) -> None:
         """Keep at least cfg.min_host_gap seconds between request starts to one host."""
         if self.cfg.min_host_gap <= 0:
+            return
+        if self._host_slots is not None:  # the start was reserved for the whole fleet
+            delay = await self._host_slots(host, self.cfg.min_host_gap)
+            if delay > 0:
+                await asyncio.sleep(delay)
             return
         loop = asyncio.get_running_loop()
         async with gate.lock:

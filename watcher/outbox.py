@@ -256,6 +256,25 @@ def send_digest(
     ssl_context: ssl.SSLContext | None = None,
 ) -> DigestOutcome:
     """Deliver what has not been delivered; see the module docstring for the order of steps."""
+    if dry_run or since is not None:  # nothing is claimed or marked: no need to wait for a sender
+        return _send_digest(cfg, engine, now=now, since=since, dry_run=dry_run, formats=formats,
+                            environ=environ, ssl_context=ssl_context)  # fmt: skip
+    with store.sender_lock(engine):  # one sender at a time, across workers (issue 13)
+        return _send_digest(cfg, engine, now=now, since=since, dry_run=dry_run, formats=formats,
+                            environ=environ, ssl_context=ssl_context)  # fmt: skip
+
+
+def _send_digest(
+    cfg: Config,
+    engine: sa.Engine,
+    *,
+    now: datetime,
+    since: datetime | None,
+    dry_run: bool,
+    formats: Sequence[str] | None,
+    environ: Mapping[str, str],
+    ssl_context: ssl.SSLContext | None,
+) -> DigestOutcome:
     now = now.astimezone(UTC)
     fmts = tuple(formats or cfg.digest.formats)
     resent: list[str] = []

@@ -22,7 +22,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from . import match, schedule, stages
+from . import hostgate, match, schedule, stages
 from .config import Config
 from .errors import WatcherError
 from .extract import ExtractPool, extract_article, fallback_article
@@ -363,13 +363,20 @@ async def run_cycle_async(
     models: Sequence[match.TopicModel] | None = None,
     pool: ExtractPool | None = None,
     parser: FeedParser | None = None,
+    limit: int | None = None,
+    sync_feeds: bool = True,
 ) -> CycleReport:
-    """Poll the configured feeds (or just `urls`) once and record what is new."""
+    """Poll the configured feeds (or just `urls`) once and record what is new.
+
+    ``limit``: claim at most this many due feeds (a PostgreSQL worker's batch, issue 13);
+    ``sync_feeds=False``: the caller synced config.toml's feeds already (its next batches)."""
     now = now_utc()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-    store_feeds.sync_config_feeds(engine, cfg.feeds, now)
+    if sync_feeds:
+        store_feeds.sync_config_feeds(engine, cfg.feeds, now)
     claimed = store_feeds.claim_due(
-        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only
+        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only,
+        limit=limit,
     )
     if models is None:
         models = build_models(cfg, engine)
@@ -383,7 +390,9 @@ async def run_cycle_async(
         if parser is not None
         else FeedParser.for_config(cfg.extract)
     )
-    async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
+    fleet_gate = hostgate.for_engine(engine, cfg.http.min_host_gap)  # issue 13: fleet-wide gap
+    fetcher_ = Fetcher(cfg.http, host_slots=fleet_gate)
+    async with fetcher_ as fetcher, pools as extract_pool, parsers as feed_parser:
         cycle = Cycle(
             cfg, engine, fetcher, extract_pool, models, report, parser=feed_parser, progress=progress
         )
@@ -392,6 +401,8 @@ async def run_cycle_async(
         finally:
             cycle.write_states()
         cycle.link_late()
+    if fleet_gate is not None:
+        fleet_gate.close()
     with engine.begin() as conn:
         store_entries.finish_cycle(
             conn,

@@ -26,6 +26,7 @@ from ..store import now_utc
 from ..store.daemon import read_heartbeat
 from ..textsafe import terminal_safe
 from . import common
+from . import db as db_cmd
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -262,9 +263,12 @@ def run_status(args: argparse.Namespace) -> int:
     if args.json:
         doc = status_json(rows)
         doc["daemon"] = beat
+        doc["workers"] = db_cmd.worker_rows(engine, now_utc())  # issue 13
         print(json.dumps(doc, ensure_ascii=False))
         return 0
     print(daemon_line(beat, cfg.schedule.poll_interval, now_utc()))
+    for line in db_cmd.worker_lines(engine, now_utc()):  # issue 13: the fleet on one database
+        print(line)
     troubled = sum(1 for r in rows if r.feed.failures or r.feed.retired)
     if not common.is_tty():  # pipes and logs: one tab-separated line a feed
         for r in rows:

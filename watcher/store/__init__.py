@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import weakref
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import event
 from ..errors import StoreError
 from . import schema
 
-__all__ = ["SCHEMA_VERSION", "now_utc", "open_db", "schema"]
+__all__ = ["SCHEMA_VERSION", "is_postgres", "now_utc", "open_db", "schema"]
 SCHEMA_VERSION = schema.SCHEMA_VERSION
 
 
@@ -67,9 +68,23 @@ def schema_version(conn: sa.Connection) -> int:
     return int(row) if row is not None else 0
 
 
+MIGRATION_LOCK = 0x77617463  # "watc": the advisory lock key every migration takes on PostgreSQL
+
+
+def is_postgres(bind: sa.Engine | sa.Connection) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
 def migrate(engine: sa.Engine) -> int:
-    """Bring the database to SCHEMA_VERSION; refuse one that is newer."""
+    """Bring the database to SCHEMA_VERSION; refuse one that is newer.
+
+    On PostgreSQL the whole migration runs under a transaction-level advisory lock, so workers
+    started at once (or a `watcher db migrate` beside running workers) migrate one at a time and
+    the others find the work done; DDL is transactional there, so a failed step leaves nothing.
+    """
     with engine.begin() as conn:
+        if is_postgres(conn):
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         version = schema_version(conn)
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -90,18 +105,53 @@ def migrate(engine: sa.Engine) -> int:
     return version
 
 
-def open_db(url: str, *, file_mode: int = 0o600) -> sa.Engine:
-    """Open (creating and migrating) the database at an SQLAlchemy URL."""
-    sa_url = sa.make_url(url)
+def engine_url(url: str) -> sa.URL:
+    """The SQLAlchemy URL; a plain ``postgresql://`` (or ``postgres://``) URL means psycopg 3."""
+    try:
+        sa_url = sa.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise StoreError(f"{url!r} is not a database URL: {e}") from e
+    if sa_url.drivername in ("postgresql", "postgres"):
+        sa_url = sa_url.set(drivername="postgresql+psycopg")
+    return sa_url
+
+
+def connect(url: str, *, file_mode: int = 0o600) -> sa.Engine:
+    """An engine on the database at ``url``, neither created nor migrated (``watcher db version``)."""
+    sa_url = engine_url(url)
     is_sqlite = sa_url.get_backend_name() == "sqlite"
     if is_sqlite:
         _prepare_file(sa_url, file_mode)
     try:
-        engine = sa.create_engine(sa_url, connect_args={"timeout": 30} if is_sqlite else {})
-        if is_sqlite:
-            event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sa.create_engine(
+            sa_url,
+            connect_args={"timeout": 30} if is_sqlite else {},
+            pool_pre_ping=not is_sqlite,  # a worker outlives PostgreSQL restarts and failovers
+        )
+    except ModuleNotFoundError as e:
+        raise StoreError(
+            f"{sa_url.render_as_string(hide_password=True)}: the driver is missing ({e.name}); "
+            "install it with: pip install 'watcher[postgres]'"
+        ) from e
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        # Commands leave their engine to the garbage collector; its pooled PostgreSQL sessions are
+        # closed properly then (a socket dropped unclosed is a ResourceWarning and a server log line).
+        weakref.finalize(engine, engine.pool.dispose)
+    return engine
+
+
+def open_db(url: str, *, file_mode: int = 0o600) -> sa.Engine:
+    """Open (creating and migrating) the database at an SQLAlchemy URL."""
+    engine = connect(url, file_mode=file_mode)
+    try:
         migrate(engine)
+    except StoreError:
+        engine.dispose()  # a PostgreSQL connection must not outlive the refusal
+        raise
     except (sa.exc.OperationalError, sa.exc.DatabaseError, sqlite3.DatabaseError) as e:
+        engine.dispose()
         reason = getattr(e, "orig", None) or e
-        raise StoreError(f"{sa_url.render_as_string(hide_password=True)}: cannot open: {reason}") from e
+        raise StoreError(f"{engine.url.render_as_string(hide_password=True)}: cannot open: {reason}") from e
     return engine

@@ -16,14 +16,19 @@ declared in ``watcher.digest_state``, and every update here is guarded by them):
                                              drop — never a second, different digest with the
                                              same items.
 
-A match is claimed by at most one digest (the claim only takes rows whose ``digest_id`` is NULL and
-the transaction fails if any was taken meanwhile), so each match is in exactly one delivered digest.
+Across processes and workers (issue 13) one sender at a time holds ``sender_lock``: a second one
+waits, then finds nothing pending.  A match is claimed by at most one digest (the claim only takes
+rows whose ``digest_id`` is NULL and the transaction fails if any was taken meanwhile), so each
+match is in exactly one delivered digest.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +42,39 @@ from ..errors import StoreError
 from ..models import StoredMatch
 from . import as_utc
 from .schema import articles, cycles, digests, entries, feeds, matches
+
+SENDER_LOCK = 0x77646967  # "wdig": the advisory lock key of the digest sender on PostgreSQL
+
+
+@contextlib.contextmanager
+def sender_lock(engine: sa.Engine) -> Iterator[None]:
+    """Held while one process resends, builds, records and delivers digests (issue 13).
+
+    PostgreSQL: a session advisory lock on a connection of its own, so a second sender (another
+    worker, a `watcher digest` by hand) waits, then finds the matches claimed and nothing pending.
+    SQLite: an OS lock on a file beside the database, with the same effect on one machine.  The
+    lock goes with the session or the process, so a crashed sender never leaves it held.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(sa.select(sa.func.pg_advisory_lock(SENDER_LOCK)))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(SENDER_LOCK)))
+                conn.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        yield
+        return
+    fd = os.open(path + ".digest-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
 
 
 class ClaimConflict(StoreError):

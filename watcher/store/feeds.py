@@ -7,7 +7,8 @@ refuse it (edit the file).  Feeds added with ``watcher feeds add`` (source "adde
 disappears from the file is disabled, not deleted: its entries keep pointing at it.
 
 A claim sets ``lease_until``/``lease_owner`` in one UPDATE, so two processes never poll one feed; a
-lease left by a crashed poller expires by itself.
+lease left by a crashed poller expires by itself.  On PostgreSQL the rows are picked with
+``FOR UPDATE SKIP LOCKED``: several workers claiming at once get disjoint batches without waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..errors import StoreError
 from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc
+from .entries import insert_ignore
 from .schema import entries, entry_feeds, feeds, matches
 
 log = logging.getLogger(__name__)
@@ -73,9 +75,11 @@ def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: 
                 "source": "config",
             }
             row = rows.get(url)
-            if row is None:
+            if row is None:  # another worker may add it at the same moment (PostgreSQL)
                 conn.execute(
-                    sa.insert(feeds).values(url=url, created_at=now, next_poll_at=now, **values)
+                    insert_ignore(conn, feeds).values(
+                        url=url, created_at=now, next_poll_at=now, **values
+                    )
                 )
             elif any(getattr(row, k) != v for k, v in values.items()):
                 conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(**values))
@@ -129,7 +133,16 @@ def claim_due(
                 pick = pick.where(
                     sa.or_(feeds.c.next_poll_at.is_(None), feeds.c.next_poll_at <= now)
                 )
-        pick = pick.where(free).order_by(feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at)
+        if conn.dialect.name == "postgresql":
+            # Workers claiming at once each take other rows instead of queueing on one another's
+            # row locks (issue 13); the lease re-check below still guards against a stale read.
+            # The order is ix_feeds_due's, so a batch reads its rows only, not every due feed.
+            pick = pick.where(free).order_by(feeds.c.next_poll_at.asc().nulls_first())
+            pick = pick.with_for_update(skip_locked=True)
+        else:
+            pick = pick.where(free).order_by(
+                feeds.c.next_poll_at.is_not(None), feeds.c.next_poll_at
+            )
         if limit is not None:
             pick = pick.limit(limit)
         # One UPDATE re-checking the lease: whoever writes second finds the rows taken.
