@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import tempfile
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from .. import feeds as feeds_mod
-from .. import opml
-from ..config import Config, HttpConfig
-from ..http import Fetcher
-from ..models import FetchStatus
-from ..store import feeds as store
-from ..store import now_utc
-from ..store.daemon import read_heartbeat
 from ..textsafe import terminal_safe
 from . import common
+
+if TYPE_CHECKING:  # each command imports what it uses when it runs (issue 16)
+    from ..config import Config, HttpConfig
+    from ..health import FeedHealth
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,6 +54,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Any]:
+    from ..store import feeds as store
+    from ..store import now_utc
+
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
     store.sync_config_feeds(engine, cfg.feeds, now_utc())
@@ -74,11 +68,17 @@ def _when(value: datetime | None) -> str:
 
 
 def _safe(text: str) -> str:
+    from rich.markup import escape
+
     return escape(terminal_safe(text))
 
 
 def run_list(args: argparse.Namespace) -> int:
     """List every feed: where it comes from, whether it is polled, where it moved."""
+    from rich.console import Console
+
+    from ..store import feeds as store
+
     _, engine = _open(args)
     feeds = store.list_feeds(engine)
     if args.json:
@@ -102,6 +102,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 async def _find_feed(cfg: HttpConfig, url: str) -> tuple[str, str]:
     """The feed URL and title behind a URL: the URL itself, or the first feed its page names."""
+    from .. import feeds as feeds_mod
+    from ..http import Fetcher
+    from ..models import FetchStatus
+    from ..store import feeds as store
+
     async with Fetcher(cfg) as fetcher:
         candidates, tried = [url], []
         while candidates:
@@ -132,6 +137,11 @@ async def _find_feed(cfg: HttpConfig, url: str) -> tuple[str, str]:
 
 def run_add(args: argparse.Namespace) -> int:
     """Add a feed; given a web page, add the feed it advertises (<link rel="alternate">)."""
+    import asyncio
+
+    from ..store import feeds as store
+    from ..store import now_utc
+
     cfg, engine = _open(args)
     url, title = args.url, ""
     if not args.no_check:
@@ -145,6 +155,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     """Remove an added feed (feeds in config.toml are removed there)."""
+    from ..store import feeds as store
+
     _, engine = _open(args)
     store.remove_feed(engine, args.url)
     print(f"removed {args.url}")
@@ -153,6 +165,9 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def run_enable(args: argparse.Namespace) -> int:
     """Enable a feed; a retired feed (HTTP 410) is polled again."""
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     feed = store.set_enabled(engine, args.url, True, now=now_utc())
     print(terminal_safe(f"enabled {feed.url}"))
@@ -161,6 +176,9 @@ def run_enable(args: argparse.Namespace) -> int:
 
 def run_disable(args: argparse.Namespace) -> int:
     """Stop polling an added feed (feeds in config.toml are disabled there)."""
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     feed = store.set_enabled(engine, args.url, False, now=now_utc())
     print(terminal_safe(f"disabled {feed.url}"))
@@ -169,6 +187,10 @@ def run_disable(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """Add every feed of an OPML file; feeds already known are left as they are."""
+    from .. import opml
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     try:
         data = args.file.read_bytes()
@@ -189,6 +211,10 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the enabled feeds (config.toml and added) as an OPML file."""
+    from .. import opml
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     feeds = [f for f in store.list_feeds(engine) if f.enabled and not f.retired]
     data = opml.render_opml(feeds, now=now_utc())
@@ -204,7 +230,7 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_json(rows: list[store.FeedHealth]) -> dict[str, object]:
+def status_json(rows: list[FeedHealth]) -> dict[str, object]:
     """The ``status --json`` document."""
     return {
         "feeds": [
@@ -256,15 +282,26 @@ def daemon_line(beat: dict[str, Any] | None, poll_interval: float, now: datetime
 def run_status(args: argparse.Namespace) -> int:
     """Show each feed's health (last success, last error, failures, next poll, entries, matches)
     and the daemon's heartbeat, last cycle and next digest."""
-    cfg, engine = _open(args)
-    rows = store.health(engine)
-    beat = read_heartbeat(engine)
+    from .. import health
+    from ..health import Health
+
+    cfg = common.load_config(args)
+    found = health.read(cfg)  # SQLite in step with the config: no SQLAlchemy to import
+    if found is None:
+        from ..store import feeds as store
+        from ..store import now_utc
+        from ..store.daemon import read_heartbeat
+
+        engine = common.open_store(cfg)
+        store.sync_config_feeds(engine, cfg.feeds, now_utc())
+        found = Health(store.health(engine), read_heartbeat(engine))
+    rows, beat = found.rows, found.heartbeat
     if args.json:
         doc = status_json(rows)
         doc["daemon"] = beat
         print(json.dumps(doc, ensure_ascii=False))
         return 0
-    print(daemon_line(beat, cfg.schedule.poll_interval, now_utc()))
+    print(daemon_line(beat, cfg.schedule.poll_interval, datetime.now(UTC)))
     troubled = sum(1 for r in rows if r.feed.failures or r.feed.retired)
     if not common.is_tty():  # pipes and logs: one tab-separated line a feed
         for r in rows:
@@ -277,6 +314,10 @@ def run_status(args: argparse.Namespace) -> int:
             print("\t".join(terminal_safe(c).replace("\t", " ") for c in cells))
         print(f"{len(rows)} feeds, {troubled} with trouble")
         return 0
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(show_lines=False, highlight=False)
     for col in (
         "feed",

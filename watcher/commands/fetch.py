@@ -7,16 +7,16 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from .. import demo, outbox, pipeline
-from ..pipeline import CycleReport
-from ..store import now_utc
 from ..textsafe import one_line, terminal_safe
 from . import common
+
+if TYPE_CHECKING:  # imported when the command runs: --help stays light (issue 16)
+    from rich.console import Console
+
+    from .. import pipeline
+    from ..pipeline import CycleReport
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +50,15 @@ def progress_bar(enabled: bool, feeds: int) -> Iterator[pipeline.Progress | None
     if not enabled:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -90,6 +99,8 @@ def report_json(report: CycleReport) -> dict[str, object]:
 
 
 def print_report(report: CycleReport, console: Console) -> None:
+    from rich.markup import escape
+
     for m in sorted(report.matches, key=lambda m: -m.score.score):
         console.print(
             f"[bold green]{m.score.score:.2f}[/] [bold]{escape(one_line(terminal_safe(m.title)))}[/]  "
@@ -111,6 +122,11 @@ def print_report(report: CycleReport, console: Console) -> None:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .. import outbox, pipeline
+    from ..store import now_utc
+
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
     feeds = len(args.feed) or len([f for f in cfg.feeds if f.enabled])
@@ -128,6 +144,10 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .. import demo
+
     base = common.load_config(args)
     outcome = demo.run(base, args.dir)
     if args.json:
