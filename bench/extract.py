@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from watcher.config import ExtractConfig  # noqa: E402
-from watcher.extract import ExtractPool, extract_article  # noqa: E402
+from watcher.extract import extract_article  # noqa: E402
+from watcher.extract_pool import ExtractPool  # noqa: E402
 
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "html" / "article-extraction-benchmark"
 FAVOR = ("precision", "balanced", "recall", "speed")

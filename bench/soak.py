@@ -24,7 +24,7 @@ import httpx
 
 from bench.farm import Farm, peak_rss_kb, rss_kb
 from watcher import config, pipeline
-from watcher.extract import ExtractPool
+from watcher.extract_pool import ExtractPool
 from watcher.parse_worker import FeedParser
 from watcher.store import open_db
 

@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import match, outbox, pipeline
 from .config import Config
-from .extract import ExtractPool
+from .extract_pool import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
 from .parse_worker import FeedParser

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import NamedTuple, Protocol
 
 from .config import ExtractConfig
+from .fallback import failed_article
 from .models import Article
 
 log = logging.getLogger(__name__)
@@ -53,18 +54,21 @@ class Extractor(Protocol):
 
 
 def _default_extractor() -> Extractor:
-    from .extract import extract_article  # here, not at the top: extract.py re-exports this module
+    # Imported when a pool is made, not with this module: the main process never loads trafilatura
+    # (its workers do), and a cycle with nothing new makes no pool worker (issue 16).
+    from .extract import extract_article
 
     return extract_article
 
 
 def _fail(url: str, status: str, error: str) -> Article:
-    return Article(url=url, title="", text="", source="none", status=status, error=error)
+    return failed_article(url, status, error)
 
 
-def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor) -> None:
+def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | None) -> None:
     """Worker loop: warm up once, then answer one page at a time until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    extractor = extractor or _default_extractor()
     logging.getLogger().addHandler(logging.NullHandler())  # outcomes travel back as Article.status
     with contextlib.suppress(Exception):  # a broken warm-up shows on the first real page
         extractor(_WARMUP, "http://localhost/", cfg=cfg)
@@ -91,7 +95,11 @@ class _Slot:
     """One worker process at a time, replaced in place when it hangs or dies; used by one thread."""
 
     def __init__(
-        self, ctx: SpawnContext, cfg: ExtractConfig, extractor: Extractor, recycle_after: int
+        self,
+        ctx: SpawnContext,
+        cfg: ExtractConfig,
+        extractor: Extractor | None,
+        recycle_after: int,
     ) -> None:
         self._ctx, self._cfg, self._extractor = ctx, cfg, extractor
         self._recycle_after = recycle_after
@@ -248,7 +256,7 @@ class ExtractPool:
         self.cfg = cfg
         self._recycle_after = max(1, recycle_after)
         self.size = (cfg.workers or cpu_count()) if workers is None else workers
-        self._extractor = extractor or _default_extractor()
+        self._extractor = extractor  # None: extract.extract_article, imported by the workers only
         self._slots: list[_Slot] = []
         self._threads: list[threading.Thread] = []
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
@@ -329,7 +337,7 @@ class ExtractPool:
 
     async def _extract_here(self, html: bytes, url: str, content_type: str | None) -> Article:
         call = functools.partial(
-            self._extractor, html, url, cfg=self.cfg, content_type=content_type
+            self._extractor or _default_extractor(), html, url, cfg=self.cfg, content_type=content_type
         )
         async with self._inproc_lock:  # one at a time, so the timeout does not count queueing
             assert self._inproc is not None

@@ -3,13 +3,18 @@
 Each feed is handled by one coroutine with one catch-all and one log line; feeds, article pages,
 extraction (in a process pool) and scoring overlap.  Everything a feed yields is recorded in one
 transaction, together with the feed's new state; the state of a poll that yields nothing (a 304, an
-error) is written with others in one batch.
+error) is written with others in one batch.  Every database call runs on one thread of its own
+(``dbthread``), so a locked or slow database delays records, never fetches (issue 16).  Nothing is
+started before it is needed: the topic models are built, the extraction workers and the parse
+helper started, when the first new entry or changed feed calls for them; a cycle in which every
+feed answers 304 does none of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -19,19 +24,25 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from . import match, schedule
+from . import schedule
 from .config import Config
+from .dbthread import DbThread
 from .errors import WatcherError
-from .extract import ExtractPool, extract_article, fallback_article
+from .extract_pool import ExtractPool
+from .fallback import fallback_article
 from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
 from .store import entries as store_entries
 from .store import feeds as store_feeds
 from .store import now_utc
+
+if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
+    from . import match
 
 log = logging.getLogger(__name__)
 STATE_BATCH = 64  # feed states (polls that found nothing to store) written in one transaction
@@ -51,6 +62,10 @@ class FeedReport:
 class CycleReport:
     feeds: list[FeedReport] = field(default_factory=list)
     matches: list[store_entries.RecordedMatch] = field(default_factory=list)
+    # What the cycle had to start (issue 16: a cycle with nothing new starts nothing).
+    models_built: int = 0  # topic models built by this cycle (0 when given or not needed)
+    extract_workers: int = 0  # extraction worker processes running for this cycle
+    parse_helper: bool = False  # whether the feed-parsing helper process was started
 
     @property
     def new_entries(self) -> int:
@@ -66,6 +81,7 @@ class CycleReport:
 
 
 Progress = Callable[[str, int], None]  # (event, amount): "feed", "article", "match"
+Models = Sequence["match.TopicModel"] | Callable[[], Sequence["match.TopicModel"]]
 
 
 def entry_key(entry: Entry) -> str:
@@ -87,21 +103,23 @@ class Cycle:
         engine: sa.Engine,
         fetcher: Fetcher,
         pool: ExtractPool,
-        models: Sequence[match.TopicModel],
+        models: Models,
         report: CycleReport,
         *,
         parser: FeedParser,
+        db: DbThread,
         progress: Progress | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.cfg, self.engine, self.fetcher, self.pool, self.models = (
-            cfg,
-            engine,
-            fetcher,
-            pool,
-            models,
+        self.cfg, self.engine, self.fetcher, self.pool = cfg, engine, fetcher, pool
+        # A list, or a function that builds them: called once, when the first new entry is scored.
+        self._models: Sequence[match.TopicModel] | None = None if callable(models) else models
+        self._build: Callable[[], Sequence[match.TopicModel]] | None = (
+            models if callable(models) else None
         )
+        self._building: asyncio.Future[Sequence[match.TopicModel]] | None = None
         self.parser = parser
+        self.db = db
         self.report = report
         self.progress = progress or (lambda _event, _n: None)
         self.rng = rng or random.Random()
@@ -120,8 +138,7 @@ class Cycle:
         except Exception as e:  # the one catch-all per feed: a bug, logged with its traceback
             log.exception("feed=%s status=crashed", feed.url)
             report = FeedReport(name, "crashed", error=f"internal error: {type(e).__name__}: {e}")
-            with self.engine.begin() as conn:
-                store_feeds.release(conn, _id(feed))
+            await self.db.run(_release, self.engine, _id(feed))
         log.info(
             "feed=%s status=%s new=%d matched=%d%s",
             feed.fetch_url,
@@ -159,10 +176,9 @@ class Cycle:
                 result.body, result.final_url or feed.fetch_url, result.content_type, dict(result.headers)
             )
         if parsed is None or parsed.status != FetchStatus.OK:
-            return self._record(feed, result, parsed, body_hash, [], [], now, name)
+            return await self._record(feed, result, parsed, body_hash, [], [], now, name)
         items = _dedupe(parsed.entries)
-        with self.engine.connect() as conn:
-            known = store_entries.known_keys(conn, _id(feed), items)
+        known = await self.db.run(_known_keys, self.engine, _id(feed), items)
         new: list[tuple[str, Entry]] = []
         for key, entry in items:
             if key in known:
@@ -173,11 +189,11 @@ class Cycle:
             self.claimed.add(key)
             new.append((key, entry))
         built = await asyncio.gather(*(self._item(key, entry) for key, entry in new))
-        return self._record(
+        return await self._record(
             feed, result, parsed, body_hash, list(built), list(known.values()), now, name
         )
 
-    def _record(
+    async def _record(
         self,
         feed: Feed,
         result: FetchResult,
@@ -202,10 +218,9 @@ class Cycle:
             rng=self.rng,
         )
         if items or known_ids:
-            with self.engine.begin() as conn:
-                store_entries.link_entries(conn, _id(feed), known_ids, now)
-                recorded = store_entries.record_items(conn, _id(feed), items, now)
-                store_feeds.apply_update(conn, _id(feed), update)
+            recorded = await self.db.run(
+                _record_feed, self.engine, _id(feed), known_ids, items, update, now
+            )
         else:  # nothing but the feed's own state (a 304, an error): written in batches
             recorded = []
             self.states.append((_id(feed), update))
@@ -227,11 +242,24 @@ class Cycle:
             language=article.language,
             url=entry.link,
         )
-        scores: tuple[Score, ...] = tuple(m.score(doc) for m in self.models)
+        scores: tuple[Score, ...] = tuple(m.score(doc) for m in await self.models())
         self.progress("article", 1)
         if not any(s.matched for s in scores):
             raw = None  # the page is kept as evidence for matches only: let it go now
         return store_entries.NewItem(key, entry, article, scores, raw, fetched_at)
+
+    async def models(self) -> Sequence[match.TopicModel]:
+        """The topic models, built on a thread the first time an entry needs them."""
+        if self._models is not None:
+            return self._models
+        if self._building is None:
+            assert self._build is not None
+            self._building = asyncio.ensure_future(asyncio.to_thread(self._build))
+        models = await self._building
+        if self._models is None:
+            self._models = models
+            self.report.models_built = len(models)
+        return models
 
     async def _article(self, entry: Entry) -> tuple[Article, bytes | None, datetime | None]:
         if not self.cfg.extract.fetch_articles:
@@ -260,19 +288,55 @@ class Cycle:
         """
         states, self.states = self.states, []
         if states:
-            with self.engine.begin() as conn:
-                store_feeds.apply_updates(conn, states)
+            self.db.submit(_apply_updates, self.engine, states)  # nobody waits for it: see drain()
 
-    def link_late(self) -> None:
+    async def link_late(self) -> None:
         """Link entries that two feeds carried in the same cycle to the feed that lost the race."""
-        if not self.late_links:
-            return
-        now = now_utc()
-        with self.engine.begin() as conn:
-            for key, feed_id in self.late_links:
-                entry_id = store_entries.entry_id_for(conn, key)
-                if entry_id is not None:
-                    store_entries.link_entries(conn, feed_id, [entry_id], now)
+        if self.late_links:
+            await self.db.run(_link_late, self.engine, self.late_links, now_utc())
+
+
+# What the database thread runs: one short transaction each.
+
+
+def _known_keys(
+    engine: sa.Engine, feed_id: int, items: Sequence[tuple[str, Entry]]
+) -> dict[str, int]:
+    with engine.connect() as conn:
+        return store_entries.known_keys(conn, feed_id, items)
+
+
+def _record_feed(
+    engine: sa.Engine,
+    feed_id: int,
+    known_ids: list[int],
+    items: list[store_entries.NewItem],
+    update: schedule.FeedUpdate,
+    now: datetime,
+) -> list[store_entries.RecordedMatch]:
+    with engine.begin() as conn:
+        store_entries.link_entries(conn, feed_id, known_ids, now)
+        recorded = store_entries.record_items(conn, feed_id, items, now)
+        store_feeds.apply_update(conn, feed_id, update)
+    return recorded
+
+
+def _apply_updates(engine: sa.Engine, states: list[tuple[int, schedule.FeedUpdate]]) -> None:
+    with engine.begin() as conn:
+        store_feeds.apply_updates(conn, states)
+
+
+def _release(engine: sa.Engine, feed_id: int) -> None:
+    with engine.begin() as conn:
+        store_feeds.release(conn, feed_id)
+
+
+def _link_late(engine: sa.Engine, links: list[tuple[str, int]], now: datetime) -> None:
+    with engine.begin() as conn:
+        for key, feed_id in links:
+            entry_id = store_entries.entry_id_for(conn, key)
+            if entry_id is not None:
+                store_entries.link_entries(conn, feed_id, [entry_id], now)
 
 
 def _id(feed: Feed) -> int:
@@ -293,6 +357,8 @@ def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
 
 def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     """One model per topic, with the analyst's labels as extra seeds and negatives."""
+    from . import match
+
     models = []
     fetch_seed = seed_fetcher(cfg)
     for topic in cfg.topics:
@@ -308,6 +374,8 @@ def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
 def fetch_document(url: str, cfg: Config) -> Document:
     """One article page fetched through the guarded client and extracted (``watcher check URL``,
     URL seeds); a page that cannot be fetched or has no text raises ``WatcherError``."""
+
+    from .extract import extract_article  # trafilatura: only when a page is extracted here
 
     async def get() -> Document:
         async with Fetcher(cfg.http) as fetcher:
@@ -358,14 +426,6 @@ async def run_cycle_async(
     """Poll the configured feeds (or just `urls`) once and record what is new."""
     now = now_utc()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-    store_feeds.sync_config_feeds(engine, cfg.feeds, now)
-    claimed = store_feeds.claim_due(
-        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only
-    )
-    if models is None:
-        models = build_models(cfg, engine)
-    with engine.begin() as conn:
-        cycle_id = store_entries.start_cycle(conn, now)
     report = CycleReport()
     pools = contextlib.nullcontext(pool) if pool is not None else ExtractPool(cfg.extract)
     parsers = (
@@ -373,15 +433,50 @@ async def run_cycle_async(
         if parser is not None
         else FeedParser.for_config(cfg.extract)
     )
-    async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
-        cycle = Cycle(
-            cfg, engine, fetcher, extract_pool, models, report, parser=feed_parser, progress=progress
-        )
-        try:
-            report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
-        finally:
-            cycle.write_states()
-        cycle.link_late()
+    async with DbThread() as db:
+        claimed, cycle_id = await db.run(_start, cfg, engine, now, owner, urls, due_only)
+        async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
+            cycle = Cycle(
+                cfg,
+                engine,
+                fetcher,
+                extract_pool,
+                models if models is not None else functools.partial(build_models, cfg, engine),
+                report,
+                parser=feed_parser,
+                db=db,
+                progress=progress,
+            )
+            try:
+                report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
+            finally:
+                cycle.write_states()
+                report.extract_workers = len(extract_pool.worker_pids())
+                report.parse_helper = feed_parser.started
+            await cycle.link_late()
+            await db.drain()
+        await db.run(_finish, engine, cycle_id, report)
+    return report
+
+
+def _start(
+    cfg: Config,
+    engine: sa.Engine,
+    now: datetime,
+    owner: str,
+    urls: Sequence[str] | None,
+    due_only: bool,
+) -> tuple[list[Feed], int]:
+    store_feeds.sync_config_feeds(engine, cfg.feeds, now)
+    claimed = store_feeds.claim_due(
+        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only
+    )
+    with engine.begin() as conn:
+        cycle_id = store_entries.start_cycle(conn, now)
+    return list(claimed), cycle_id
+
+
+def _finish(engine: sa.Engine, cycle_id: int, report: CycleReport) -> None:
     with engine.begin() as conn:
         store_entries.finish_cycle(
             conn,
@@ -392,7 +487,6 @@ async def run_cycle_async(
             new=report.new_entries,
             matched=len(report.matches),
         )
-    return report
 
 
 def run_cycle(
