@@ -30,7 +30,6 @@ from types import TracebackType
 
 from .config import ExtractConfig
 from .extract_pool import cpu_count
-from .feeds import parse_feed
 from .models import FetchStatus, ParsedFeed
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,8 @@ Job = tuple[bytes, str, str | None, dict[str, str]]  # body, url, content type, 
 
 
 def parse_job(job: Job) -> ParsedFeed:
+    from .feeds import parse_feed  # feedparser and lxml: not for a cycle of 304s (issue 16)
+
     body, url, content_type, headers = job
     return parse_feed(body, url=url, content_type=content_type, headers=headers)
 

@@ -124,8 +124,7 @@ def print_report(report: CycleReport, console: Console) -> None:
 def run_fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .. import outbox, pipeline
-    from ..store import now_utc
+    from .. import pipeline
 
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
@@ -137,6 +136,9 @@ def run_fetch(args: argparse.Namespace) -> int:
     else:
         print_report(report, Console(highlight=False, soft_wrap=True))
     if args.digest:
+        from .. import outbox  # Jinja2: only when a digest is written
+        from ..store import now_utc
+
         path = outbox.write_markdown_digest(cfg, engine, now=now_utc())
         if path is not None and not args.json:
             print(f"digest: {path}")
