@@ -37,6 +37,7 @@ __all__ = [
     "failed_article",
     "fallback_article",
     "guess_language",
+    "trafilatura_options",
 ]
 
 _OPTIONS: dict[str, Any] = {
@@ -66,6 +67,11 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
+
+
+def trafilatura_options(favor: str) -> dict[str, Any]:
+    """The keyword arguments extract_article gives trafilatura (benchmark floors use the same)."""
+    return {**_OPTIONS, **_FAVOR.get(favor, {})}
 
 
 def extract_article(
@@ -101,7 +107,7 @@ def _extract(html: bytes, url: str, cfg: ExtractConfig, content_type: str | None
         return failed_article(url, "too_large", f"nested deeper than {cfg.max_tree_depth}")
     page_lang = _page_language(tree)
     meta = _metadata(tree, url, cfg.metadata)  # before the text: bare_extraction prunes its copy
-    options = {**_OPTIONS, **_FAVOR.get(cfg.favor, {})}
+    options = trafilatura_options(cfg.favor)
     doc = trafilatura.bare_extraction(tree, url=url, **options)
     if doc is None or isinstance(doc, dict):
         return failed_article(url, "failed", "no article text found")
