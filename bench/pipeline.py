@@ -22,6 +22,7 @@ import argparse
 import functools
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,11 +67,11 @@ def run_watcher(
     config: Path, cwd: Path, profile: Path | None = None
 ) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output."""
-    spy = (
-        ["py-spy", "record", "--subprocesses", "--format", "raw", "-r", "50", "-o", str(profile), "--"]
-        if profile
-        else []
-    )
+    spy: list[str] = []
+    if profile:
+        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        spy = [exe, "record", "--subprocesses", "--format", "raw", "-r", "50", "-o", str(profile)]
+        spy.append("--")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         [*spy, sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
