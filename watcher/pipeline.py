@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from . import schedule
+from . import cycle_store, schedule
 from .config import Config
 from .dbthread import DbThread
 from .errors import WatcherError
@@ -38,7 +38,6 @@ from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
 from .store import entries as store_entries
-from .store import feeds as store_feeds
 from .store import now_utc
 
 if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
@@ -138,7 +137,7 @@ class Cycle:
         except Exception as e:  # the one catch-all per feed: a bug, logged with its traceback
             log.exception("feed=%s status=crashed", feed.url)
             report = FeedReport(name, "crashed", error=f"internal error: {type(e).__name__}: {e}")
-            await self.db.run(_release, self.engine, _id(feed))
+            await self.db.run(cycle_store.release, self.engine, _id(feed))
         log.info(
             "feed=%s status=%s new=%d matched=%d%s",
             feed.fetch_url,
@@ -178,7 +177,7 @@ class Cycle:
         if parsed is None or parsed.status != FetchStatus.OK:
             return await self._record(feed, result, parsed, body_hash, [], [], now, name)
         items = _dedupe(parsed.entries)
-        known = await self.db.run(_known_keys, self.engine, _id(feed), items)
+        known = await self.db.run(cycle_store.known_keys, self.engine, _id(feed), items)
         new: list[tuple[str, Entry]] = []
         for key, entry in items:
             if key in known:
@@ -219,7 +218,7 @@ class Cycle:
         )
         if items or known_ids:
             recorded = await self.db.run(
-                _record_feed, self.engine, _id(feed), known_ids, items, update, now
+                cycle_store.record_feed, self.engine, _id(feed), known_ids, items, update, now
             )
         else:  # nothing but the feed's own state (a 304, an error): written in batches
             recorded = []
@@ -288,55 +287,12 @@ class Cycle:
         """
         states, self.states = self.states, []
         if states:
-            self.db.submit(_apply_updates, self.engine, states)  # nobody waits for it: see drain()
+            self.db.submit(cycle_store.apply_updates, self.engine, states)  # nobody waits for it: see drain()
 
     async def link_late(self) -> None:
         """Link entries that two feeds carried in the same cycle to the feed that lost the race."""
         if self.late_links:
-            await self.db.run(_link_late, self.engine, self.late_links, now_utc())
-
-
-# What the database thread runs: one short transaction each.
-
-
-def _known_keys(
-    engine: sa.Engine, feed_id: int, items: Sequence[tuple[str, Entry]]
-) -> dict[str, int]:
-    with engine.connect() as conn:
-        return store_entries.known_keys(conn, feed_id, items)
-
-
-def _record_feed(
-    engine: sa.Engine,
-    feed_id: int,
-    known_ids: list[int],
-    items: list[store_entries.NewItem],
-    update: schedule.FeedUpdate,
-    now: datetime,
-) -> list[store_entries.RecordedMatch]:
-    with engine.begin() as conn:
-        store_entries.link_entries(conn, feed_id, known_ids, now)
-        recorded = store_entries.record_items(conn, feed_id, items, now)
-        store_feeds.apply_update(conn, feed_id, update)
-    return recorded
-
-
-def _apply_updates(engine: sa.Engine, states: list[tuple[int, schedule.FeedUpdate]]) -> None:
-    with engine.begin() as conn:
-        store_feeds.apply_updates(conn, states)
-
-
-def _release(engine: sa.Engine, feed_id: int) -> None:
-    with engine.begin() as conn:
-        store_feeds.release(conn, feed_id)
-
-
-def _link_late(engine: sa.Engine, links: list[tuple[str, int]], now: datetime) -> None:
-    with engine.begin() as conn:
-        for key, feed_id in links:
-            entry_id = store_entries.entry_id_for(conn, key)
-            if entry_id is not None:
-                store_entries.link_entries(conn, feed_id, [entry_id], now)
+            await self.db.run(cycle_store.link_late, self.engine, self.late_links, now_utc())
 
 
 def _id(feed: Feed) -> int:
@@ -434,7 +390,7 @@ async def run_cycle_async(
         else FeedParser.for_config(cfg.extract)
     )
     async with DbThread() as db:
-        claimed, cycle_id = await db.run(_start, cfg, engine, now, owner, urls, due_only)
+        claimed, cycle_id = await db.run(cycle_store.start, cfg, engine, now, owner, urls, due_only)
         async with Fetcher(cfg.http) as fetcher, pools as extract_pool, parsers as feed_parser:
             cycle = Cycle(
                 cfg,
@@ -455,38 +411,8 @@ async def run_cycle_async(
                 report.parse_helper = feed_parser.started
             await cycle.link_late()
             await db.drain()
-        await db.run(_finish, engine, cycle_id, report)
+        await db.run(cycle_store.finish, engine, cycle_id, report)
     return report
-
-
-def _start(
-    cfg: Config,
-    engine: sa.Engine,
-    now: datetime,
-    owner: str,
-    urls: Sequence[str] | None,
-    due_only: bool,
-) -> tuple[list[Feed], int]:
-    store_feeds.sync_config_feeds(engine, cfg.feeds, now)
-    claimed = store_feeds.claim_due(
-        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only
-    )
-    with engine.begin() as conn:
-        cycle_id = store_entries.start_cycle(conn, now)
-    return list(claimed), cycle_id
-
-
-def _finish(engine: sa.Engine, cycle_id: int, report: CycleReport) -> None:
-    with engine.begin() as conn:
-        store_entries.finish_cycle(
-            conn,
-            cycle_id,
-            now_utc(),
-            feeds=len(report.feeds),
-            errors=len(report.errors),
-            new=report.new_entries,
-            matched=len(report.matches),
-        )
 
 
 def run_cycle(
