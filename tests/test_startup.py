@@ -168,7 +168,7 @@ def test_a_cycle_of_304s_builds_no_model_and_starts_no_process(
 
     first = run_cycle(cfg, engine)
     assert first.new_entries == 20 and not first.errors
-    assert first.models_built == len(cfg.topics) == 1
+    assert first.models_loaded == len(cfg.topics) == 1
     assert first.extract_workers == 1 and first.parse_helper
     pages = sum(http_server.hits(f"/page/{f}/{i}.html") for f in range(10) for i in range(2))
     assert pages == 20
@@ -176,7 +176,7 @@ def test_a_cycle_of_304s_builds_no_model_and_starts_no_process(
     # Polled again at once (fetch polls every feed, due or not): every one answers 304.
     again = run_cycle(cfg, engine)
     assert [f.status for f in again.feeds] == ["not_modified"] * 10
-    assert again.models_built == 0 and again.extract_workers == 0 and not again.parse_helper
+    assert again.models_loaded == 0 and again.extract_workers == 0 and not again.parse_helper
     engine.dispose()
 
     # The whole command, in its own process: the extraction and matching code is never imported.

@@ -24,7 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import match, outbox, pipeline
+from . import outbox, pipeline
 from .config import Config
 from .extract_pool import ExtractPool
 from .lock import DaemonLock
@@ -68,7 +68,7 @@ class Daemon:
         self.cfg = cfg
         self.engine: sa.Engine = open_db(self.cfg.db_url, file_mode=self.cfg.db_file_mode)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self.models: list[match.TopicModel] = []
+        self.models = pipeline.LazyModels(cfg, self.engine)  # built when a tick first needs them
         self.stopping = asyncio.Event()
         self.current: asyncio.Task[Any] | None = None
         self.started = now_utc()
@@ -84,7 +84,7 @@ class Daemon:
             log.error("reload failed, keeping the old config: %s", e)
             return
         self.cfg = cfg
-        self.models = pipeline.build_models(cfg, self.engine)
+        self.models = pipeline.LazyModels(cfg, self.engine)
         log.info(
             "reloaded config: %d feeds, %d topics",
             len(cfg.feeds),
@@ -170,7 +170,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
-        self.models = pipeline.build_models(self.cfg, self.engine)
         self.metrics.start()
         tz = ZoneInfo(self.cfg.schedule.timezone)
         h, m, s = digest_time(self.cfg)

@@ -62,7 +62,7 @@ class CycleReport:
     feeds: list[FeedReport] = field(default_factory=list)
     matches: list[store_entries.RecordedMatch] = field(default_factory=list)
     # What the cycle had to start (issue 16: a cycle with nothing new starts nothing).
-    models_built: int = 0  # topic models built by this cycle (0 when given or not needed)
+    models_loaded: int = 0  # topic models this cycle needed and built (or took from a LazyModels)
     extract_workers: int = 0  # extraction worker processes running for this cycle
     parse_helper: bool = False  # whether the feed-parsing helper process was started
 
@@ -257,7 +257,7 @@ class Cycle:
         models = await self._building
         if self._models is None:
             self._models = models
-            self.report.models_built = len(models)
+            self.report.models_loaded = len(models)
         return models
 
     async def _article(self, entry: Entry) -> tuple[Article, bytes | None, datetime | None]:
@@ -327,6 +327,24 @@ def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     return models
 
 
+class LazyModels:
+    """The topic models, built the first time a cycle needs them and kept (the daemon's; a reload
+    makes a new one), so a daemon whose ticks find nothing new never builds them."""
+
+    def __init__(self, cfg: Config, engine: sa.Engine) -> None:
+        self._cfg, self._engine = cfg, engine
+        self._models: list[match.TopicModel] | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._models is not None
+
+    def __call__(self) -> list[match.TopicModel]:
+        if self._models is None:
+            self._models = build_models(self._cfg, self._engine)
+        return self._models
+
+
 def fetch_document(url: str, cfg: Config) -> Document:
     """One article page fetched through the guarded client and extracted (``watcher check URL``,
     URL seeds); a page that cannot be fetched or has no text raises ``WatcherError``."""
@@ -375,11 +393,15 @@ async def run_cycle_async(
     due_only: bool = False,
     owner: str | None = None,
     progress: Progress | None = None,
-    models: Sequence[match.TopicModel] | None = None,
+    models: Models | None = None,
     pool: ExtractPool | None = None,
     parser: FeedParser | None = None,
 ) -> CycleReport:
-    """Poll the configured feeds (or just `urls`) once and record what is new."""
+    """Poll the configured feeds (or just `urls`) once and record what is new.
+
+    ``models``: the topic models, or a function that builds them (called once, on a thread, when
+    the first new entry is scored); by default they are built from ``cfg`` on first use.
+    """
     now = now_utc()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     report = CycleReport()
