@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.farm import Farm, load_pages
+from bench.farm import Farm, load_pages, page_index
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,7 +144,9 @@ def main() -> None:
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items, real_pages=True)
     pages = load_pages()
-    served = [pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)]
+    served = [
+        pages[page_index(f, k, len(pages))] for f in range(args.feeds) for k in range(args.items)
+    ]
     total = len(served)
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in farm.feed_urls())
