@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
 # Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.
 RECYCLE_AFTER = 1000
+_SOCKET_BUFFER = 4 * 1024 * 1024  # bytes: see _widen
 _WARMUP = (
     b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
 )
@@ -91,6 +93,16 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | No
             return
 
 
+def _widen(conn: Connection) -> None:
+    """Socket buffers that hold a whole page: the page goes over in one write, instead of 64 KiB
+    at a time with the worker and a parent thread taking turns to be scheduled (issue 16)."""
+    with contextlib.suppress(OSError), socket.fromfd(
+        conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM
+    ) as sock:  # a duplicate of the descriptor: the options apply to the shared socket
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
+
+
 class _Slot:
     """One worker process at a time, replaced in place when it hangs or dies; used by one thread."""
 
@@ -115,6 +127,8 @@ class _Slot:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
+        for end in (parent, child):
+            _widen(end)
         proc = self._ctx.Process(
             target=_worker_main,
             args=(child, self._cfg, self._extractor),
