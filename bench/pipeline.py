@@ -5,10 +5,13 @@ Builds a farm on 127.0.0.1 (N feeds x M items; article pages are the real pages 
 
   watcher   `watcher fetch` (a subprocess) over the farm, then again over the unchanged farm;
   naive     the loop a user would write: sequential httpx + feedparser + trafilatura;
-  floor     trafilatura alone over the same HTML in a pool of as many processes as cores, no I/O.
+  floor     trafilatura alone over the same HTML with watcher's own settings
+            (``extract.trafilatura_options``: fast=True for favor "speed", no metadata pass), in as
+            many processes as watcher runs extraction workers, no I/O: like for like (issue 16).
 
 Prints articles/s for all three, the ratios, the second-run share and the peak RSS of watcher's main
-process and its workers.
+process and its workers.  --profile DIR also records py-spy profiles of watcher's main process
+and its workers (pip install py-spy) while it runs.
 
     .venv/bin/python bench/pipeline.py [--feeds 200] [--items 20]
 """
@@ -16,8 +19,10 @@ process and its workers.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.farm import Farm, load_pages
+from bench.farm import Farm, load_pages, page_index
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,11 +63,18 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def run_watcher(config: Path, cwd: Path) -> tuple[float, int, int, str]:
+def run_watcher(
+    config: Path, cwd: Path, profile: Path | None = None
+) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output."""
+    spy: list[str] = []
+    if profile:
+        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        spy = [exe, "record", "--subprocesses", "--format", "raw", "-r", "50", "-o", str(profile)]
+        spy.append("--")
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
+        [*spy, sys.executable, "-m", "watcher", "fetch", "--config", str(config)],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -106,16 +118,18 @@ def naive(farm: Farm) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
-def _extract(page: bytes) -> int:
+def _extract(page: bytes, favor: str) -> int:
     import trafilatura
 
-    return len(trafilatura.extract(page) or "")
+    from watcher.extract import trafilatura_options
+
+    return len(trafilatura.extract(page, **trafilatura_options(favor)) or "")
 
 
-def floor(pages: list[bytes]) -> float:
+def floor(pages: list[bytes], processes: int, favor: str) -> float:
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(os.cpu_count() or 1) as ex:
-        list(ex.map(_extract, pages, chunksize=8))
+    with ProcessPoolExecutor(processes) as ex:
+        list(ex.map(functools.partial(_extract, favor=favor), pages, chunksize=8))
     return time.perf_counter() - t0
 
 
@@ -123,10 +137,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--items", type=int, default=20)
+    ap.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive loop")
+    ap.add_argument(
+        "--profile", type=Path, help="write py-spy stacks of the first run here (slows it down)"
+    )
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items, real_pages=True)
     pages = load_pages()
-    served = [pages[(f * 1000 + k) % len(pages)] for f in range(args.feeds) for k in range(args.items)]
+    served = [
+        pages[page_index(f, k, len(pages))] for f in range(args.feeds) for k in range(args.items)
+    ]
     total = len(served)
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in farm.feed_urls())
@@ -145,7 +165,7 @@ def main() -> None:
     )
 
     cpu0 = children_cpu()
-    first, peak_main, peak_all, summary = run_watcher(config, tmp)
+    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile)
     cpu_watcher = children_cpu() - cpu0
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
@@ -153,23 +173,35 @@ def main() -> None:
     )
     second, _, _, summary2 = run_watcher(config, tmp)
     print(f"watcher second run: {second:7.2f} s  (unchanged farm)          [{summary2}]", flush=True)
-    cpu0 = time.process_time()
-    t_naive, n_naive = naive(farm)
-    cpu_naive = time.process_time() - cpu0
-    print(f"naive loop:         {t_naive:7.2f} s  {n_naive / t_naive:7.1f} articles/s", flush=True)
+    t_naive = n_naive = cpu_naive = 0.0
+    if not args.skip_naive:
+        cpu0 = time.process_time()
+        t_naive, n = naive(farm)
+        n_naive, cpu_naive = float(n), time.process_time() - cpu0
+        print(f"naive loop:         {t_naive:7.2f} s  {n_naive / t_naive:7.1f} articles/s", flush=True)
+    from watcher.config import ExtractConfig
+    from watcher.extract_pool import cpu_count
+
+    favor, processes = ExtractConfig().favor, cpu_count()  # watcher's defaults, as configured above
     cpu0 = children_cpu()
-    t_floor = floor(served)
+    t_floor = floor(served, processes, favor)
     cpu_floor = children_cpu() - cpu0
-    print(f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s", flush=True)
+    print(
+        f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s   "
+        f"[trafilatura alone, favor={favor}, no metadata, {processes} processes]",
+        flush=True,
+    )
     farm.stop()
-    w, nv, fl = total / first, n_naive / t_naive, total / t_floor
+    w, fl = total / first, total / t_floor
     print()
-    print(f"watcher / naive  = {w / nv:.2f}x   (target >= 1.8)")
+    if n_naive:
+        print(f"watcher / naive  = {w / (n_naive / t_naive):.2f}x   (target >= 1.8)")
     print(f"watcher / floor  = {w / fl:.2f}x   (target >= 0.8)")
     print(f"second / first   = {second / first * 100:.1f} %  (target < 5 %)")
+    naive_cpu = f"naive {cpu_naive / n_naive * 1000:.1f} ms, " if n_naive else ""
     print(
         f"CPU per article (independent of other load): watcher {cpu_watcher / total * 1000:.1f} ms "
-        f"(main + workers), naive {cpu_naive / n_naive * 1000:.1f} ms, "
+        f"(main + workers), {naive_cpu}"
         f"floor {cpu_floor / total * 1000:.1f} ms; floor / watcher = {cpu_floor / cpu_watcher:.2f}"
     )
     print(

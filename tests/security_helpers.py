@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from tests.server import Server
 from watcher import config as config_mod
-from watcher.extract import ExtractPool
+from watcher.extract_pool import ExtractPool
 from watcher.match import TopicModel
 from watcher.pipeline import CycleReport, build_models, run_cycle_async
 from watcher.store import open_db, schema

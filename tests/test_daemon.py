@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -287,16 +288,24 @@ def test_missed_digest_is_sent_on_start_sighup_reloads_feeds_and_status_and_metr
         assert proc.poll() is None, "SIGHUP reloads, it does not stop"
 
         env = {k: v for k, v in os.environ.items() if k not in ("WATCHER_CONFIG", "WATCHER_DB")}
-        out = subprocess.run(
-            [sys.executable, "-m", "watcher", "status", "--json", "--config", str(config)],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert out.returncode == 0, out.stderr
-        status = json.loads(out.stdout)
+        seen: list[dict[str, Any]] = []
+
+        def status_shows_a_cycle() -> bool:
+            out = subprocess.run(
+                [sys.executable, "-m", "watcher", "status", "--json", "--config", str(config)],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert out.returncode == 0, out.stderr
+            seen.append(json.loads(out.stdout))
+            # A tick (every second) that finds no feed due records a cycle of 0 feeds: read again.
+            return bool(((seen[-1]["daemon"] or {}).get("last_cycle") or {}).get("feeds"))
+
+        wait_for(status_shows_a_cycle, 30, "status showing the last cycle")
+        status = seen[-1]
         assert status["daemon"]["pid"] == proc.pid
         # The last tick may have found no feed due (it ticks every second): its record is there,
         # and each feed's own row says it was polled.

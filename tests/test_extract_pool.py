@@ -21,7 +21,8 @@ from tests.extract_helpers import (
     slow_page,
 )
 from watcher.config import ExtractConfig
-from watcher.extract import ExtractPool, extract_article, extract_many
+from watcher.extract import extract_article
+from watcher.extract_pool import ExtractPool, extract_many
 from watcher.models import Article
 
 EN = english_page().encode()

@@ -18,7 +18,7 @@ import pytest
 from tests.extract_helpers import page_scores, precision_recall_f1
 from tests.shared_data import require_shared
 from watcher.config import ExtractConfig
-from watcher.extract import extract_many
+from watcher.extract_pool import extract_many
 from watcher.models import Article
 
 BENCH = Path("fixtures/html/article-extraction-benchmark")

@@ -24,10 +24,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import alerts, match, outbox, pipeline, reloading
+from . import alerts, outbox, pipeline, reloading
 from .config import Config
 from .errors import WatcherError
-from .extract import ExtractPool
+from .extract_pool import ExtractPool
 from .lock import DaemonLock
 from .metrics import Metrics
 from .parse_worker import FeedParser
@@ -73,7 +73,7 @@ class Daemon:
         self.owner = store_workers.new_worker_id()  # the worker row's id and the lease owner
         self.fleet = is_postgres(self.engine)  # several workers may share this database
         self.exit_code = 0
-        self.models: list[match.TopicModel] = []
+        self.models = pipeline.LazyModels(cfg, self.engine)  # built when a tick first needs them
         self.stopping = asyncio.Event()
         self.current: asyncio.Task[Any] | None = None
         self.started = now_utc()
@@ -100,7 +100,7 @@ class Daemon:
             try:
                 new = await asyncio.to_thread(self.load)
                 change = reloading.plan(self.cfg, new)
-                models = await asyncio.to_thread(pipeline.build_models, change.cfg, self.engine)
+                models = pipeline.LazyModels(change.cfg, self.engine)  # built by the next tick
             except Exception as e:  # a bad edit must not kill a running daemon
                 log.error("reload failed, keeping the old config: %s", e, extra={"event": "reload"})
             else:
@@ -108,7 +108,7 @@ class Daemon:
             if not self.reload_again:
                 return
 
-    def _apply(self, change: reloading.Reload, models: list[match.TopicModel]) -> None:
+    def _apply(self, change: reloading.Reload, models: pipeline.LazyModels) -> None:
         cfg = change.cfg
         self.cfg, self.models = cfg, models
         applied = set(change.applied)
@@ -290,7 +290,6 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        self.models = pipeline.build_models(self.cfg, self.engine)
         self.metrics.start()
         tz = ZoneInfo(self.cfg.schedule.timezone)
         h, m, s = digest_time(self.cfg)

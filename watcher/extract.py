@@ -2,7 +2,8 @@
 
 ``extract_article`` never raises on bad input: an oversized, undecodable or empty page comes back
 as an ``Article`` whose ``status`` says what happened ("too_large", "failed") with a one-line
-``error``.  ``ExtractPool`` (in ``extract_pool``) runs it in worker processes with a timeout.
+``error``.  ``ExtractPool`` (in ``extract_pool``) runs it in worker processes with a timeout; the
+dependency goes one way, the pool to this module (issue 17).
 """
 
 from __future__ import annotations
@@ -26,19 +27,17 @@ except ImportError:  # pragma: no cover - a trafilatura that moved them: the ful
     _QUICK_META = False
 
 from .config import ExtractConfig
-from .extract_pool import Extractor, ExtractPool, extract_many
+from .fallback import failed_article, fallback_article
 from .language import guess_language
-from .models import Article, Entry
+from .models import Article
 
 __all__ = [
-    "ExtractPool",
-    "Extractor",
     "decode_html",
     "extract_article",
-    "extract_many",
     "failed_article",
     "fallback_article",
     "guess_language",
+    "trafilatura_options",
 ]
 
 _OPTIONS: dict[str, Any] = {
@@ -70,6 +69,11 @@ _BOMS = (
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
 
 
+def trafilatura_options(favor: str) -> dict[str, Any]:
+    """The keyword arguments extract_article gives trafilatura (benchmark floors use the same)."""
+    return {**_OPTIONS, **_FAVOR.get(favor, {})}
+
+
 def extract_article(
     html: bytes, url: str, *, cfg: ExtractConfig, content_type: str | None = None
 ) -> Article:
@@ -78,33 +82,6 @@ def extract_article(
         return _extract(html, url, cfg, content_type)
     except Exception as e:  # a library bug on a hostile page must not take the pipeline down
         return failed_article(url, "failed", f"{type(e).__name__}: {e}")
-
-
-def failed_article(url: str, status: str, error: str) -> Article:
-    """An Article that says extraction did not happen, and why, in one line."""
-    line = " ".join(str(error).split())[:300]
-    return Article(url=url, title="", text="", source="none", status=status, error=line)
-
-
-def fallback_article(entry: Entry, reason: str) -> Article:
-    """The feed's own content (else its summary) standing in for a page that would not extract."""
-    text = entry.text
-    return Article(
-        url=entry.url or entry.link,
-        title=entry.title,
-        text=text,
-        source="feed",
-        author=entry.author,
-        language=(
-            entry.language
-            if entry.language is not None
-            else guess_language(f"{entry.title}\n{text}")
-        )
-        or None,
-        published=entry.published,
-        status="fallback",
-        error=" ".join(reason.split())[:300] or None,
-    )
 
 
 def _extract(html: bytes, url: str, cfg: ExtractConfig, content_type: str | None) -> Article:
@@ -130,7 +107,7 @@ def _extract(html: bytes, url: str, cfg: ExtractConfig, content_type: str | None
         return failed_article(url, "too_large", f"nested deeper than {cfg.max_tree_depth}")
     page_lang = _page_language(tree)
     meta = _metadata(tree, url, cfg.metadata)  # before the text: bare_extraction prunes its copy
-    options = {**_OPTIONS, **_FAVOR.get(cfg.favor, {})}
+    options = trafilatura_options(cfg.favor)
     doc = trafilatura.bare_extraction(tree, url=url, **options)
     if doc is None or isinstance(doc, dict):
         return failed_article(url, "failed", "no article text found")

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import socket
 import threading
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,7 @@ from types import TracebackType
 from typing import NamedTuple, Protocol
 
 from .config import ExtractConfig
+from .fallback import failed_article
 from .models import Article
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
 # Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.
 RECYCLE_AFTER = 1000
+_SOCKET_BUFFER = 4 * 1024 * 1024  # bytes: see _widen
 _WARMUP = (
     b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
 )
@@ -53,18 +56,21 @@ class Extractor(Protocol):
 
 
 def _default_extractor() -> Extractor:
-    from .extract import extract_article  # here, not at the top: extract.py re-exports this module
+    # Imported when a pool is made, not with this module: the main process never loads trafilatura
+    # (its workers do), and a cycle with nothing new makes no pool worker (issue 16).
+    from .extract import extract_article
 
     return extract_article
 
 
 def _fail(url: str, status: str, error: str) -> Article:
-    return Article(url=url, title="", text="", source="none", status=status, error=error)
+    return failed_article(url, status, error)
 
 
-def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor) -> None:
+def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | None) -> None:
     """Worker loop: warm up once, then answer one page at a time until told to stop or orphaned."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    extractor = extractor or _default_extractor()
     logging.getLogger().addHandler(logging.NullHandler())  # outcomes travel back as Article.status
     with contextlib.suppress(Exception):  # a broken warm-up shows on the first real page
         extractor(_WARMUP, "http://localhost/", cfg=cfg)
@@ -87,11 +93,25 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor) -> 
             return
 
 
+def _widen(conn: Connection) -> None:
+    """Socket buffers that hold a whole page: the page goes over in one write, instead of 64 KiB
+    at a time with the worker and a parent thread taking turns to be scheduled (issue 16)."""
+    with contextlib.suppress(OSError), socket.fromfd(
+        conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM
+    ) as sock:  # a duplicate of the descriptor: the options apply to the shared socket
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
+
+
 class _Slot:
     """One worker process at a time, replaced in place when it hangs or dies; used by one thread."""
 
     def __init__(
-        self, ctx: SpawnContext, cfg: ExtractConfig, extractor: Extractor, recycle_after: int
+        self,
+        ctx: SpawnContext,
+        cfg: ExtractConfig,
+        extractor: Extractor | None,
+        recycle_after: int,
     ) -> None:
         self._ctx, self._cfg, self._extractor = ctx, cfg, extractor
         self._recycle_after = recycle_after
@@ -107,6 +127,8 @@ class _Slot:
 
     def _start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
+        for end in (parent, child):
+            _widen(end)
         proc = self._ctx.Process(
             target=_worker_main,
             args=(child, self._cfg, self._extractor),
@@ -248,7 +270,7 @@ class ExtractPool:
         self.cfg = cfg
         self._recycle_after = max(1, recycle_after)
         self.size = (cfg.workers or cpu_count()) if workers is None else workers
-        self._extractor = extractor or _default_extractor()
+        self._extractor = extractor  # None: extract.extract_article, imported by the workers only
         self._slots: list[_Slot] = []
         self._threads: list[threading.Thread] = []
         self._tasks: queue.SimpleQueue[_Task | None] = queue.SimpleQueue()
@@ -329,7 +351,7 @@ class ExtractPool:
 
     async def _extract_here(self, html: bytes, url: str, content_type: str | None) -> Article:
         call = functools.partial(
-            self._extractor, html, url, cfg=self.cfg, content_type=content_type
+            self._extractor or _default_extractor(), html, url, cfg=self.cfg, content_type=content_type
         )
         async with self._inproc_lock:  # one at a time, so the timeout does not count queueing
             assert self._inproc is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -347,7 +348,10 @@ class _OriginPools(httpx.AsyncBaseTransport):
 
     def __init__(self, cfg: HttpConfig, backend: Any) -> None:
         self._cfg, self._backend = cfg, backend
-        self._ssl = httpx.create_ssl_context(trust_env=False)
+        # Loading the CA bundle takes ~100 ms: done when the first https origin needs it, so a
+        # cycle over plain-http feeds (and every 304 re-poll of them) never pays for it.
+        self._verified: ssl.SSLContext | None = None
+        self._plain = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # never used: http:// origins only
         # Enough to keep connections alive across min_host_gap for a few hundred hosts; each idle
         # pool holds at most per_host_concurrency sockets, and none past the keep-alive expiry.
         self.max_pools = max(256, 4 * cfg.concurrency)
@@ -361,10 +365,16 @@ class _OriginPools(httpx.AsyncBaseTransport):
             pool.last_used = time.monotonic()
             return pool
         size = self._cfg.per_host_concurrency  # Fetcher's per-host gate holds the same limit
-        transport = httpx.AsyncHTTPTransport(verify=self._ssl, trust_env=False)
+        if url.raw_scheme == b"http":
+            context = self._plain
+        else:
+            if self._verified is None:
+                self._verified = httpx.create_ssl_context(trust_env=False)
+            context = self._verified
+        transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False)
         # httpx has no public hook for a network backend; give it a pool with ours.
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl,
+            ssl_context=context,
             max_connections=size,
             max_keepalive_connections=size,
             keepalive_expiry=KEEPALIVE,

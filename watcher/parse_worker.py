@@ -30,7 +30,6 @@ from types import TracebackType
 
 from .config import ExtractConfig
 from .extract_pool import cpu_count
-from .feeds import parse_feed
 from .models import FetchStatus, ParsedFeed
 
 log = logging.getLogger(__name__)
@@ -42,6 +41,8 @@ Job = tuple[bytes, str, str | None, dict[str, str]]  # body, url, content type, 
 
 
 def parse_job(job: Job) -> ParsedFeed:
+    from .feeds import parse_feed  # feedparser and lxml: not for a cycle of 304s (issue 16)
+
     body, url, content_type, headers = job
     return parse_feed(body, url=url, content_type=content_type, headers=headers)
 
@@ -70,6 +71,7 @@ class FeedParser:
         self.parsed_here = 0
         self.sent = 0  # documents the helper parsed (tests, benchmarks)
         self.restarts = 0
+        self.launches = 0  # helper processes started
         self._proc: asyncio.subprocess.Process | None = None
         self._starting: asyncio.Task[None] | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -88,6 +90,11 @@ class FeedParser:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    @property
+    def started(self) -> bool:
+        """Whether a helper process was ever started (a cycle of 304s never starts one)."""
+        return self.launches > 0
 
     @property
     def pid(self) -> int | None:
@@ -110,6 +117,7 @@ class FeedParser:
         return parse_job(job)
 
     async def _start(self) -> None:
+        self.launches += 1
         env = dict(os.environ)
         root = str(Path(__file__).resolve().parents[1])  # watcher importable from a source tree too
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)

@@ -3,13 +3,18 @@
 Each feed is handled by one coroutine with one catch-all and one log line; feeds, article pages,
 extraction (in a process pool) and scoring overlap.  Everything a feed yields is recorded in one
 transaction, together with the feed's new state; the state of a poll that yields nothing (a 304, an
-error) is written with others in one batch.
+error) is written with others in one batch.  Every database call runs on one thread of its own
+(``dbthread``), so a locked or slow database delays records, never fetches (issue 16).  Nothing is
+started before it is needed: the topic models are built, the extraction workers and the parse
+helper started, when the first new entry or changed feed calls for them; a cycle in which every
+feed answers 304 does none of it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -19,20 +24,25 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from . import hostgate, match, schedule, stages
+from . import cycle_store, hostgate, schedule, stages
 from .config import Config
+from .dbthread import DbThread
 from .errors import WatcherError
-from .extract import ExtractPool, extract_article, fallback_article
+from .extract_pool import ExtractPool
+from .fallback import fallback_article
 from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
 from .stages import Stage
 from .store import entries as store_entries
-from .store import feeds as store_feeds
 from .store import now_utc
+
+if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
+    from . import match
 
 log = logging.getLogger(__name__)
 STATE_BATCH = 64  # feed states (polls that found nothing to store) written in one transaction
@@ -52,6 +62,10 @@ class FeedReport:
 class CycleReport:
     feeds: list[FeedReport] = field(default_factory=list)
     matches: list[store_entries.RecordedMatch] = field(default_factory=list)
+    # What the cycle had to start (issue 16: a cycle with nothing new starts nothing).
+    models_loaded: int = 0  # topic models this cycle needed and built (or took from a LazyModels)
+    extract_workers: int = 0  # extraction worker processes running for this cycle
+    parse_helper: bool = False  # whether the feed-parsing helper process was started
 
     @property
     def new_entries(self) -> int:
@@ -67,6 +81,7 @@ class CycleReport:
 
 
 Progress = Callable[[str, int], None]  # (event, amount): "feed", "article", "match"
+Models = Sequence["match.TopicModel"] | Callable[[], Sequence["match.TopicModel"]]
 
 
 def entry_key(entry: Entry) -> str:
@@ -88,21 +103,23 @@ class Cycle:
         engine: sa.Engine,
         fetcher: Fetcher,
         pool: ExtractPool,
-        models: Sequence[match.TopicModel],
+        models: Models,
         report: CycleReport,
         *,
         parser: FeedParser,
+        db: DbThread,
         progress: Progress | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.cfg, self.engine, self.fetcher, self.pool, self.models = (
-            cfg,
-            engine,
-            fetcher,
-            pool,
-            models,
+        self.cfg, self.engine, self.fetcher, self.pool = cfg, engine, fetcher, pool
+        # A list, or a function that builds them: called once, when the first new entry is scored.
+        self._models: Sequence[match.TopicModel] | None = None if callable(models) else models
+        self._build: Callable[[], Sequence[match.TopicModel]] | None = (
+            models if callable(models) else None
         )
+        self._building: asyncio.Future[Sequence[match.TopicModel]] | None = None
         self.parser = parser
+        self.db = db
         self.report = report
         self.progress = progress or (lambda _event, _n: None)
         self.rng = rng or random.Random()
@@ -121,8 +138,7 @@ class Cycle:
         except Exception as e:  # the one catch-all per feed: a bug, logged with its traceback
             log.exception("feed=%s status=crashed", feed.url)
             report = FeedReport(name, "crashed", error=f"internal error: {type(e).__name__}: {e}")
-            with self.engine.begin() as conn:
-                store_feeds.release(conn, _id(feed))
+            await self.db.run(cycle_store.release, self.engine, _id(feed))
         log.info(
             "feed=%s status=%s new=%d matched=%d%s",
             feed.fetch_url,
@@ -163,10 +179,9 @@ class Cycle:
             )
         decided = (unconditional, unchanged)
         if parsed is None or parsed.status != FetchStatus.OK:
-            return self._record(feed, result, parsed, body_hash, [], [], now, name, decided)
+            return await self._record(feed, result, parsed, body_hash, [], [], now, name, decided)
         items = _dedupe(parsed.entries)
-        with self.engine.connect() as conn:
-            known = store_entries.known_keys(conn, _id(feed), items)
+        known = await self.db.run(cycle_store.known_keys, self.engine, _id(feed), items)
         new: list[tuple[str, Entry]] = []
         for key, entry in items:
             if key in known:
@@ -177,11 +192,11 @@ class Cycle:
             self.claimed.add(key)
             new.append((key, entry))
         built = await asyncio.gather(*(self._item(key, entry) for key, entry in new))
-        return self._record(
+        return await self._record(
             feed, result, parsed, body_hash, list(built), list(known.values()), now, name, decided
         )
 
-    def _record(
+    async def _record(
         self,
         feed: Feed,
         result: FetchResult,
@@ -209,11 +224,17 @@ class Cycle:
             unchanged=decided[1],
         )
         if items or known_ids:
-            with self.engine.begin() as conn:
-                store_entries.link_entries(conn, _id(feed), known_ids, now)
-                recorded = store_entries.record_items(conn, _id(feed), items, now)
-                stages.reached(self.cfg.stop_at, Stage.ENTRIES_RECORDED, feed=feed.fetch_url)
-                store_feeds.apply_update(conn, _id(feed), update)
+            recorded = await self.db.run(
+                cycle_store.record_feed,
+                self.engine,
+                _id(feed),
+                known_ids,
+                items,
+                update,
+                now,
+                stop_at=self.cfg.stop_at,
+                feed_url=feed.fetch_url,
+            )
             stages.reached(self.cfg.stop_at, Stage.FEED_RECORDED, feed=feed.fetch_url)
         else:  # nothing but the feed's own state (a 304, an error): written in batches
             recorded = []
@@ -236,11 +257,24 @@ class Cycle:
             language=article.language,
             url=entry.link,
         )
-        scores: tuple[Score, ...] = tuple(m.score(doc) for m in self.models)
+        scores: tuple[Score, ...] = tuple(m.score(doc) for m in await self.models())
         self.progress("article", 1)
         if not any(s.matched for s in scores):
             raw = None  # the page is kept as evidence for matches only: let it go now
         return store_entries.NewItem(key, entry, article, scores, raw, fetched_at)
+
+    async def models(self) -> Sequence[match.TopicModel]:
+        """The topic models, built on a thread the first time an entry needs them."""
+        if self._models is not None:
+            return self._models
+        if self._building is None:
+            assert self._build is not None
+            self._building = asyncio.ensure_future(asyncio.to_thread(self._build))
+        models = await self._building
+        if self._models is None:
+            self._models = models
+            self.report.models_loaded = len(models)
+        return models
 
     async def _article(self, entry: Entry) -> tuple[Article, bytes | None, datetime | None]:
         if not self.cfg.extract.fetch_articles:
@@ -269,19 +303,12 @@ class Cycle:
         """
         states, self.states = self.states, []
         if states:
-            with self.engine.begin() as conn:
-                store_feeds.apply_updates(conn, states)
+            self.db.submit(cycle_store.apply_updates, self.engine, states)  # nobody waits for it: see drain()
 
-    def link_late(self) -> None:
+    async def link_late(self) -> None:
         """Link entries that two feeds carried in the same cycle to the feed that lost the race."""
-        if not self.late_links:
-            return
-        now = now_utc()
-        with self.engine.begin() as conn:
-            for key, feed_id in self.late_links:
-                entry_id = store_entries.entry_id_for(conn, key)
-                if entry_id is not None:
-                    store_entries.link_entries(conn, feed_id, [entry_id], now)
+        if self.late_links:
+            await self.db.run(cycle_store.link_late, self.engine, self.late_links, now_utc())
 
 
 def _id(feed: Feed) -> int:
@@ -302,6 +329,8 @@ def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
 
 def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     """One model per topic, with the analyst's labels as extra seeds and negatives."""
+    from . import match
+
     models = []
     fetch_seed = seed_fetcher(cfg)
     for topic in cfg.topics:
@@ -314,9 +343,29 @@ def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     return models
 
 
+class LazyModels:
+    """The topic models, built the first time a cycle needs them and kept (the daemon's; a reload
+    makes a new one), so a daemon whose ticks find nothing new never builds them."""
+
+    def __init__(self, cfg: Config, engine: sa.Engine) -> None:
+        self._cfg, self._engine = cfg, engine
+        self._models: list[match.TopicModel] | None = None
+
+    @property
+    def built(self) -> bool:
+        return self._models is not None
+
+    def __call__(self) -> list[match.TopicModel]:
+        if self._models is None:
+            self._models = build_models(self._cfg, self._engine)
+        return self._models
+
+
 def fetch_document(url: str, cfg: Config) -> Document:
     """One article page fetched through the guarded client and extracted (``watcher check URL``,
     URL seeds); a page that cannot be fetched or has no text raises ``WatcherError``."""
+
+    from .extract import extract_article  # trafilatura: only when a page is extracted here
 
     async def get() -> Document:
         async with Fetcher(cfg.http) as fetcher:
@@ -360,7 +409,7 @@ async def run_cycle_async(
     due_only: bool = False,
     owner: str | None = None,
     progress: Progress | None = None,
-    models: Sequence[match.TopicModel] | None = None,
+    models: Models | None = None,
     pool: ExtractPool | None = None,
     parser: FeedParser | None = None,
     limit: int | None = None,
@@ -369,20 +418,12 @@ async def run_cycle_async(
     """Poll the configured feeds (or just `urls`) once and record what is new.
 
     ``limit``: claim at most this many due feeds (a PostgreSQL worker's batch, issue 13);
-    ``sync_feeds=False``: the caller synced config.toml's feeds already (its next batches)."""
+    ``sync_feeds=False``: the caller synced config.toml's feeds already (its next batches).
+    ``models``: the topic models, or a function that builds them (called once, on a thread, when
+    the first new entry is scored); by default they are built from ``cfg`` on first use.
+    """
     now = now_utc()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
-    if sync_feeds:
-        store_feeds.sync_config_feeds(engine, cfg.feeds, now)
-    claimed = store_feeds.claim_due(
-        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only,
-        limit=limit,
-    )
-    if models is None:
-        models = build_models(cfg, engine)
-    with engine.begin() as conn:
-        cycle_id = store_entries.start_cycle(conn, now)
-    stages.reached(cfg.stop_at, Stage.CYCLE_CLAIMED, feeds=len(claimed))
     report = CycleReport()
     pools = contextlib.nullcontext(pool) if pool is not None else ExtractPool(cfg.extract)
     parsers = (
@@ -390,29 +431,36 @@ async def run_cycle_async(
         if parser is not None
         else FeedParser.for_config(cfg.extract)
     )
-    fleet_gate = hostgate.for_engine(engine, cfg.http.min_host_gap)  # issue 13: fleet-wide gap
-    fetcher_ = Fetcher(cfg.http, host_slots=fleet_gate)
-    async with fetcher_ as fetcher, pools as extract_pool, parsers as feed_parser:
-        cycle = Cycle(
-            cfg, engine, fetcher, extract_pool, models, report, parser=feed_parser, progress=progress
+    async with DbThread() as db:
+        claimed, cycle_id = await db.run(
+            cycle_store.start, cfg, engine, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
         )
-        try:
-            report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
-        finally:
-            cycle.write_states()
-        cycle.link_late()
-    if fleet_gate is not None:
-        fleet_gate.close()
-    with engine.begin() as conn:
-        store_entries.finish_cycle(
-            conn,
-            cycle_id,
-            now_utc(),
-            feeds=len(report.feeds),
-            errors=len(report.errors),
-            new=report.new_entries,
-            matched=len(report.matches),
-        )
+        stages.reached(cfg.stop_at, Stage.CYCLE_CLAIMED, feeds=len(claimed))
+        fleet_gate = hostgate.for_engine(engine, cfg.http.min_host_gap)  # issue 13: fleet-wide gap
+        fetcher_ = Fetcher(cfg.http, host_slots=fleet_gate)
+        async with fetcher_ as fetcher, pools as extract_pool, parsers as feed_parser:
+            cycle = Cycle(
+                cfg,
+                engine,
+                fetcher,
+                extract_pool,
+                models if models is not None else functools.partial(build_models, cfg, engine),
+                report,
+                parser=feed_parser,
+                db=db,
+                progress=progress,
+            )
+            try:
+                report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
+            finally:
+                cycle.write_states()
+                report.extract_workers = len(extract_pool.worker_pids())
+                report.parse_helper = feed_parser.started
+            await cycle.link_late()
+            await db.drain()
+        if fleet_gate is not None:
+            fleet_gate.close()
+        await db.run(cycle_store.finish, engine, cycle_id, report)
     return report
 
 

@@ -6,18 +6,18 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
-from .. import alerts
-from ..alert_message import AlertMessage
-from ..config import Config
 from ..errors import ConfigError
-from ..store import alerts as store_alerts
-from ..store import now_utc
 from ..textsafe import terminal_safe
 from . import common
+
+if TYPE_CHECKING:  # imported when the command runs: --help stays light (issue 16)
+    import sqlalchemy as sa
+
+    from .. import alerts
+    from ..alert_message import AlertMessage
+    from ..config import Config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -73,6 +73,9 @@ def _message_json(m: AlertMessage) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import alerts
+    from ..store import now_utc
+
     cfg = common.load_config(args)
     _require(cfg)
     now = now_utc()
@@ -125,6 +128,9 @@ def summary(o: alerts.AlertsOutcome) -> str:
 
 
 def _dry_run(cfg: Config, engine: sa.Engine, as_json: bool) -> int:
+    from .. import alerts
+    from ..store import now_utc
+
     p = alerts.preview(cfg, engine, now=now_utc(), environ=os.environ)
     if as_json:
         data = {
@@ -147,6 +153,8 @@ def _dry_run(cfg: Config, engine: sa.Engine, as_json: bool) -> int:
 
 
 def _list(engine: sa.Engine, as_json: bool) -> int:
+    from ..store import alerts as store_alerts
+
     rows = store_alerts.recent(engine)
     if as_json:
         data = [

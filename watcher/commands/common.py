@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+if TYPE_CHECKING:  # the parser is built from light modules: --help imports no library (issue 16)
+    import sqlalchemy as sa
 
-from .. import config as config_mod
-from .. import store
-from ..config import Config
+    from ..config import Config
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -66,10 +66,14 @@ def merge_global(args: argparse.Namespace) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Config:
+    from .. import config as config_mod
+
     return config_mod.load(args.config, overrides=args.overrides, db=args.db)
 
 
 def open_store(cfg: Config) -> sa.Engine:
+    from .. import store
+
     return store.open_db(cfg.db_url, file_mode=cfg.db_file_mode)
 
 

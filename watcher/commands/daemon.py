@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .. import daemon, logfmt
 from . import common
 
 
@@ -23,6 +22,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import daemon, logfmt  # here: --help imports no library (issue 16)
+
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose > 1 else logging.INFO
     logfmt.setup(level, args.log_format)
     if args.serve:

@@ -1,21 +1,18 @@
-"""``watcher db version|migrate|copy``, and the worker lines of ``watcher status`` (issue 13)."""
+"""``watcher db version|migrate|copy`` (issue 13).  Libraries are imported when a command runs."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from .. import store
 from ..errors import StoreError
-from ..store import copy as store_copy
-from ..store import workers as store_workers
 from ..textsafe import terminal_safe
 from . import common
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +46,10 @@ def _shown(engine: sa.Engine) -> str:
 
 def run_version(args: argparse.Namespace) -> int:
     """Print the database's schema version and this watcher's; exit 3 when they differ."""
+    import sqlalchemy as sa
+
+    from .. import store
+
     cfg = common.load_config(args)
     engine = store.connect(cfg.db_url, file_mode=cfg.db_file_mode)
     try:
@@ -73,6 +74,10 @@ def run_version(args: argparse.Namespace) -> int:
 
 def run_migrate(args: argparse.Namespace) -> int:
     """Migrate the database to this watcher's schema (under a lock: safe beside running workers)."""
+    import sqlalchemy as sa
+
+    from .. import store
+
     cfg = common.load_config(args)
     engine = store.connect(cfg.db_url, file_mode=cfg.db_file_mode)
     try:
@@ -95,6 +100,11 @@ def run_copy(args: argparse.Namespace) -> int:
     """Copy every feed, entry, article, match, label and digest of FROM into the empty TO.
 
     Both are migrated to this watcher's schema first.  Stop the daemon on FROM before copying."""
+    import sqlalchemy as sa
+
+    from .. import store
+    from ..store import copy as store_copy
+
     source = store.open_db(_url(args.source))
     try:
         target = store.open_db(_url(args.target))
@@ -110,31 +120,3 @@ def run_copy(args: argparse.Namespace) -> int:
     shown = sa.make_url(_url(args.target)).render_as_string(hide_password=True)
     print(f"copied {sum(result.rows.values())} rows into {terminal_safe(shown)}{note}")
     return 0
-
-
-def worker_rows(engine: sa.Engine, now: datetime) -> list[dict[str, Any]]:
-    """The registered workers for ``watcher status --json``."""
-    return [
-        {
-            "id": w.id, "host": w.host, "pid": w.pid, "started": w.started.isoformat(),
-            "heartbeat": w.heartbeat.isoformat(), "version": w.version, "schema": w.schema,
-            "live": w.live(now), "last_cycle": w.state.get("last_cycle"),
-        }
-        for w in store_workers.list_workers(engine)
-    ]  # fmt: skip
-
-
-def worker_lines(engine: sa.Engine, now: datetime) -> list[str]:
-    """One line a registered worker: live or gone, its heartbeat's age, its last cycle."""
-    lines = []
-    for w in store_workers.list_workers(engine):
-        age = (now - w.heartbeat).total_seconds()
-        line = (
-            f"worker {w.id}: {'live' if w.live(now) else 'gone'}, heartbeat {age:.0f} s ago, "
-            f"up since {w.started:%Y-%m-%d %H:%M} UTC, watcher {w.version} (schema {w.schema})"
-        )
-        cycle = w.state.get("last_cycle")
-        if isinstance(cycle, dict):
-            line += f"; last cycle {cycle.get('feeds')} feeds in {cycle.get('seconds')} s"
-        lines.append(terminal_safe(line))
-    return lines

@@ -5,18 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
-from .. import outbox
-from ..digest_state import SUCCEEDED
 from ..errors import ConfigError
-from ..render import FORMATS
-from ..store import digests as store_digests
-from ..store import now_utc
 from ..textsafe import terminal_safe
 from . import common
+
+if TYPE_CHECKING:  # imported when the command runs: --help stays light (issue 16)
+    import sqlalchemy as sa
+
+    from .. import outbox
+
+# render.FORMATS, spelled here so that --help does not import Jinja2 (a test keeps them equal).
+FORMATS = ("markdown", "html", "text", "json", "atom")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +67,10 @@ def parse_since(text: str, tz: str) -> datetime:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import outbox
+    from ..digest_state import SUCCEEDED
+    from ..store import now_utc
+
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
     if args.action == "list":
@@ -126,6 +132,8 @@ def _print(o: outbox.DigestOutcome, show: bool, fmt: str) -> None:
 
 
 def _list(engine: sa.Engine, as_json: bool) -> int:
+    from ..store import digests as store_digests
+
     rows = store_digests.list_digests(engine)
     if as_json:
         data = [

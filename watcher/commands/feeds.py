@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
 import tempfile
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
-
-from .. import feeds as feeds_mod
-from .. import opml
-from ..config import Config, HttpConfig
-from ..http import Fetcher
-from ..models import FetchStatus
-from ..store import feeds as store
-from ..store import now_utc
-from ..store.daemon import read_heartbeat
 from ..textsafe import terminal_safe
 from . import common
-from . import db as db_cmd
+
+if TYPE_CHECKING:  # each command imports what it uses when it runs (issue 16)
+    from ..config import Config, HttpConfig
+    from ..health import FeedHealth, Worker
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,6 +55,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Any]:
+    from ..store import feeds as store
+    from ..store import now_utc
+
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
     store.sync_config_feeds(engine, cfg.feeds, now_utc())
@@ -75,11 +69,17 @@ def _when(value: datetime | None) -> str:
 
 
 def _safe(text: str) -> str:
+    from rich.markup import escape
+
     return escape(terminal_safe(text))
 
 
 def run_list(args: argparse.Namespace) -> int:
     """List every feed: where it comes from, whether it is polled, where it moved."""
+    from rich.console import Console
+
+    from ..store import feeds as store
+
     _, engine = _open(args)
     feeds = store.list_feeds(engine)
     if args.json:
@@ -103,6 +103,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 async def _find_feed(cfg: HttpConfig, url: str) -> tuple[str, str]:
     """The feed URL and title behind a URL: the URL itself, or the first feed its page names."""
+    from .. import feeds as feeds_mod
+    from ..http import Fetcher
+    from ..models import FetchStatus
+    from ..store import feeds as store
+
     async with Fetcher(cfg) as fetcher:
         candidates, tried = [url], []
         while candidates:
@@ -133,6 +138,11 @@ async def _find_feed(cfg: HttpConfig, url: str) -> tuple[str, str]:
 
 def run_add(args: argparse.Namespace) -> int:
     """Add a feed; given a web page, add the feed it advertises (<link rel="alternate">)."""
+    import asyncio
+
+    from ..store import feeds as store
+    from ..store import now_utc
+
     cfg, engine = _open(args)
     url, title = args.url, ""
     if not args.no_check:
@@ -146,6 +156,8 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_remove(args: argparse.Namespace) -> int:
     """Remove an added feed (feeds in config.toml are removed there)."""
+    from ..store import feeds as store
+
     _, engine = _open(args)
     store.remove_feed(engine, args.url)
     print(f"removed {args.url}")
@@ -154,6 +166,9 @@ def run_remove(args: argparse.Namespace) -> int:
 
 def run_enable(args: argparse.Namespace) -> int:
     """Enable a feed; a retired feed (HTTP 410) is polled again."""
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     feed = store.set_enabled(engine, args.url, True, now=now_utc())
     print(terminal_safe(f"enabled {feed.url}"))
@@ -162,6 +177,9 @@ def run_enable(args: argparse.Namespace) -> int:
 
 def run_disable(args: argparse.Namespace) -> int:
     """Stop polling an added feed (feeds in config.toml are disabled there)."""
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     feed = store.set_enabled(engine, args.url, False, now=now_utc())
     print(terminal_safe(f"disabled {feed.url}"))
@@ -170,6 +188,10 @@ def run_disable(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     """Add every feed of an OPML file; feeds already known are left as they are."""
+    from .. import opml
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     try:
         data = args.file.read_bytes()
@@ -190,6 +212,10 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the enabled feeds (config.toml and added) as an OPML file."""
+    from .. import opml
+    from ..store import feeds as store
+    from ..store import now_utc
+
     _, engine = _open(args)
     feeds = [f for f in store.list_feeds(engine) if f.enabled and not f.retired]
     data = opml.render_opml(feeds, now=now_utc())
@@ -205,7 +231,7 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def status_json(rows: list[store.FeedHealth]) -> dict[str, object]:
+def status_json(rows: list[FeedHealth]) -> dict[str, object]:
     """The ``status --json`` document."""
     return {
         "feeds": [
@@ -254,20 +280,60 @@ def daemon_line(beat: dict[str, Any] | None, poll_interval: float, now: datetime
     return terminal_safe(line)
 
 
+def worker_rows(fleet: Sequence[Worker], now: datetime) -> list[dict[str, Any]]:
+    """The registered workers for ``watcher status --json``."""
+    return [
+        {
+            "id": w.id, "host": w.host, "pid": w.pid, "started": w.started.isoformat(),
+            "heartbeat": w.heartbeat.isoformat(), "version": w.version, "schema": w.schema,
+            "live": w.live(now), "last_cycle": w.state.get("last_cycle"),
+        }
+        for w in fleet
+    ]  # fmt: skip
+
+
+def worker_lines(fleet: Sequence[Worker], now: datetime) -> list[str]:
+    """One line a registered worker: live or gone, its heartbeat's age, its last cycle."""
+    lines = []
+    for w in fleet:
+        age = (now - w.heartbeat).total_seconds()
+        line = (
+            f"worker {w.id}: {'live' if w.live(now) else 'gone'}, heartbeat {age:.0f} s ago, "
+            f"up since {w.started:%Y-%m-%d %H:%M} UTC, watcher {w.version} (schema {w.schema})"
+        )
+        cycle = w.state.get("last_cycle")
+        if isinstance(cycle, dict):
+            line += f"; last cycle {cycle.get('feeds')} feeds in {cycle.get('seconds')} s"
+        lines.append(terminal_safe(line))
+    return lines
+
+
 def run_status(args: argparse.Namespace) -> int:
     """Show each feed's health (last success, last error, failures, next poll, entries, matches)
     and the daemon's heartbeat, last cycle and next digest."""
-    cfg, engine = _open(args)
-    rows = store.health(engine)
-    beat = read_heartbeat(engine)
+    from .. import health
+    from ..health import Health
+
+    cfg = common.load_config(args)
+    found = health.read(cfg)  # SQLite in step with the config: no SQLAlchemy to import
+    if found is None:
+        from ..store import feeds as store
+        from ..store import now_utc
+        from ..store.daemon import read_heartbeat
+        from ..store.workers import list_workers
+
+        engine = common.open_store(cfg)
+        store.sync_config_feeds(engine, cfg.feeds, now_utc())
+        found = Health(store.health(engine), read_heartbeat(engine), list_workers(engine))
+    rows, beat = found.rows, found.heartbeat
     if args.json:
         doc = status_json(rows)
         doc["daemon"] = beat
-        doc["workers"] = db_cmd.worker_rows(engine, now_utc())  # issue 13
+        doc["workers"] = worker_rows(found.workers, datetime.now(UTC))  # issue 13
         print(json.dumps(doc, ensure_ascii=False))
         return 0
-    print(daemon_line(beat, cfg.schedule.poll_interval, now_utc()))
-    for line in db_cmd.worker_lines(engine, now_utc()):  # issue 13: the fleet on one database
+    print(daemon_line(beat, cfg.schedule.poll_interval, datetime.now(UTC)))
+    for line in worker_lines(found.workers, datetime.now(UTC)):  # issue 13: the fleet on one database
         print(line)
     troubled = sum(1 for r in rows if r.feed.failures or r.feed.retired)
     if not common.is_tty():  # pipes and logs: one tab-separated line a feed
@@ -281,6 +347,10 @@ def run_status(args: argparse.Namespace) -> int:
             print("\t".join(terminal_safe(c).replace("\t", " ") for c in cells))
         print(f"{len(rows)} feeds, {troubled} with trouble")
         return 0
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table(show_lines=False, highlight=False)
     for col in (
         "feed",

@@ -9,17 +9,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from .. import alerts, demo, outbox, pipeline
-from ..pipeline import CycleReport
-from ..store import now_utc
 from ..textsafe import one_line, terminal_safe
 from . import alerts as alerts_cmd
 from . import common
+
+if TYPE_CHECKING:  # imported when the command runs: --help stays light (issue 16)
+    from rich.console import Console
+
+    from .. import pipeline
+    from ..pipeline import CycleReport
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,6 +61,15 @@ def progress_bar(enabled: bool, feeds: int) -> Iterator[pipeline.Progress | None
     if not enabled:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -101,6 +110,8 @@ def report_json(report: CycleReport) -> dict[str, object]:
 
 
 def print_report(report: CycleReport, console: Console) -> None:
+    from rich.markup import escape
+
     for m in sorted(report.matches, key=lambda m: -m.score.score):
         console.print(
             f"[bold green]{m.score.score:.2f}[/] [bold]{escape(one_line(terminal_safe(m.title)))}[/]  "
@@ -122,6 +133,11 @@ def print_report(report: CycleReport, console: Console) -> None:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from .. import alerts, pipeline
+    from ..store import now_utc
+
     cfg = common.load_config(args)
     engine = common.open_store(cfg)
     feeds = len(args.feed) or len([f for f in cfg.feeds if f.enabled])
@@ -149,6 +165,9 @@ def run_fetch(args: argparse.Namespace) -> int:
     for error in sent.errors:
         print(f"watcher: alerts: {terminal_safe(error)}", file=sys.stderr)
     if args.digest:
+        from .. import outbox  # Jinja2: only when a digest is written
+        from ..store import now_utc
+
         path = outbox.write_markdown_digest(cfg, engine, now=now_utc())
         if path is not None and not args.json:
             print(f"digest: {path}")
@@ -156,6 +175,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from .. import demo
+
     if args.config is not None:  # an explicit --config: try its topics on the demo feeds
         outcome = demo.run(common.load_config(args), args.dir)
     else:  # the demo's own topic and seeds (package data), whatever the current folder holds

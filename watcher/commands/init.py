@@ -13,8 +13,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import config as config_mod
-from .. import demo, pipeline, topicgen
 from ..errors import ConfigError
 from . import common
 
@@ -59,6 +57,9 @@ def _free(folder: Path, name: str) -> Path:
 
 def _copy_seeds(args: argparse.Namespace, seeds_dir: Path) -> list[Path]:
     """The given seeds as text files under seeds_dir (URLs fetched and extracted)."""
+    from .. import config as config_mod
+    from .. import pipeline
+
     raw: dict[str, Any] = {}
     for assignment in args.overrides:
         config_mod.apply_override(raw, assignment)
@@ -81,6 +82,8 @@ def _copy_seeds(args: argparse.Namespace, seeds_dir: Path) -> list[Path]:
 
 def starter(topic_block: str | None) -> str:
     """The shipped config.toml with its topic block replaced (None: kept)."""
+    from .. import demo
+
     with demo.data_dir() as data:
         text = (data / "config.toml").read_text(encoding="utf-8")
     if topic_block is None:
@@ -93,6 +96,9 @@ def starter(topic_block: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import config as config_mod
+    from .. import demo, topicgen
+
     folder: Path = args.dir
     target = folder / "config.toml"
     if target.exists():

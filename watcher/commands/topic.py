@@ -6,20 +6,18 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .. import match, pipeline
-from ..config import Config, TopicConfig
 from ..errors import ConfigError
-from ..match import evaluate as ev
-from ..match.explain import explain
-from ..match.suggest import suggest
-from ..match.text import Analyzer, detect_language, wordfreq_frequency
-from ..models import Document, Score
-from ..store import now_utc
-from ..store import topics as store_topics
 from ..textsafe import terminal_safe
 from . import common
 from .digest import parse_since
+
+if TYPE_CHECKING:  # the commands import the matcher when they run: --help stays light (issue 16)
+    from .. import match
+    from ..config import Config, TopicConfig
+    from ..match import evaluate as ev
+    from ..models import Document, Score
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,6 +68,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _read_records(path: Path) -> list[ev.Record]:
+    from ..match import evaluate as ev
+
     try:
         with path.open(encoding="utf-8") as f:
             records = ev.read_records(f, str(path))
@@ -84,6 +84,9 @@ def _read_records(path: Path) -> list[ev.Record]:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Score every record; print metrics, misclassified ids and a threshold sweep."""
+    from .. import match, pipeline
+    from ..match import evaluate as ev
+
     cfg = common.load_config(args)
     topic = cfg.topic(args.topic)
     threshold = topic.threshold if args.threshold is None else args.threshold
@@ -125,6 +128,8 @@ def _print_eval(
     scores: list[Score],
     m: ev.Metrics,
 ) -> None:
+    from ..match import evaluate as ev
+
     relevant = sum(r.label for r in records)
     print(f"topic {topic.name}: {len(records)} records, {relevant} relevant, threshold {threshold:.2f}")
     print(f"confusion: tp={m.tp} fp={m.fp} fn={m.fn} tn={m.tn}")
@@ -146,7 +151,11 @@ def _print_eval(
 
 def _document(source: str, cfg: Config) -> Document:
     """The article to check: fetched and extracted, read from a file, or read from stdin."""
+    from ..models import Document
+
     if source.startswith(("http://", "https://")):
+        from .. import pipeline
+
         return pipeline.fetch_document(source, cfg)
     if source == "-":
         raw = sys.stdin.read()
@@ -168,6 +177,9 @@ def _document(source: str, cfg: Config) -> Document:
 
 def run_check(args: argparse.Namespace) -> int:
     """Score one article against each topic and print every reason."""
+    from .. import match, pipeline
+    from ..match.explain import explain
+
     cfg = common.load_config(args)
     topics = [cfg.topic(args.topic)] if args.topic else list(cfg.topics)
     if not topics:
@@ -187,6 +199,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_suggest(args: argparse.Namespace) -> int:
     """Print the seeds' distinctive terms and which groups already cover them."""
+    from .. import match, pipeline
+    from ..match.suggest import suggest
+    from ..match.text import Analyzer, detect_language, wordfreq_frequency
+    from ..store import topics as store_topics
+
     cfg = common.load_config(args)
     topic = cfg.topic(args.name)
     analyzer = Analyzer(wordfreq_frequency)
@@ -212,6 +229,10 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 def run_rescore(args: argparse.Namespace) -> int:
     """Re-score stored articles; list matches added, dropped and changed; store unless --dry-run."""
+    from .. import match, pipeline
+    from ..store import now_utc
+    from ..store import topics as store_topics
+
     cfg = common.load_config(args)
     topics = [cfg.topic(args.topic)] if args.topic else list(cfg.topics)
     if not topics:
@@ -263,6 +284,9 @@ def run_rescore(args: argparse.Namespace) -> int:
 
 def run_label(args: argparse.Namespace) -> int:
     """Store a judgement on a stored article for a topic."""
+    from ..store import now_utc
+    from ..store import topics as store_topics
+
     cfg = common.load_config(args)
     topic = cfg.topic(args.topic)
     engine = common.open_store(cfg)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 
 from ..config import FeedConfig
 from ..errors import StoreError
+from ..health import FeedHealth  # defined beside status's SQLite fast path (issue 16)
 from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc
@@ -276,26 +276,6 @@ def set_enabled(engine: sa.Engine, url: str, enabled: bool, *, now: datetime) ->
     feed = get_feed(engine, row.url)
     assert feed is not None
     return feed
-
-
-@dataclass(frozen=True, slots=True)
-class FeedHealth:
-    """One row of ``watcher status``."""
-
-    feed: Feed
-    last_polled_at: datetime | None
-    last_http_status: int | None
-    warning: str | None
-    entries: int
-    matches: int
-
-    @property
-    def status(self) -> str:
-        if self.feed.retired:
-            return "retired"
-        if not self.feed.enabled:
-            return "disabled"
-        return self.feed.last_status or "new"
 
 
 def health(engine: sa.Engine) -> list[FeedHealth]:

@@ -19,7 +19,6 @@ import json
 import os
 import secrets
 import socket
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata as importlib_metadata
 from typing import Any
@@ -27,10 +26,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ..health import STALE_AFTER, Worker, worker_state
 from . import as_utc, schema_version
 from .schema import SCHEMA_VERSION, digest_slots, feeds, hosts, workers
 
-STALE_AFTER = timedelta(seconds=90)  # three missed beats (BEAT_EVERY) and a worker counts as gone
 BEAT_EVERY = 30.0
 
 
@@ -44,23 +43,6 @@ def watcher_version() -> str:
 def new_worker_id() -> str:
     """host:pid:random — unique even when a pid is reused after a restart."""
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Worker:
-    """One row of ``watcher status``'s worker list."""
-
-    id: str
-    host: str
-    pid: int
-    started: datetime
-    heartbeat: datetime
-    version: str
-    schema: int
-    state: dict[str, Any]
-
-    def live(self, now: datetime) -> bool:
-        return now - self.heartbeat < STALE_AFTER
 
 
 def register(engine: sa.Engine, worker_id: str, now: datetime) -> None:
@@ -129,14 +111,6 @@ def unregister(engine: sa.Engine, worker_id: str) -> None:
         conn.execute(sa.delete(workers).where(workers.c.id == worker_id))
 
 
-def _state(text: str | None) -> dict[str, Any]:
-    try:
-        value = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def list_workers(engine: sa.Engine) -> list[Worker]:
     """Every registered worker, most recent heartbeat first."""
     with engine.connect() as conn:
@@ -145,7 +119,8 @@ def list_workers(engine: sa.Engine) -> list[Worker]:
         for r in rows:
             started, heartbeat = as_utc(r.started), as_utc(r.heartbeat)
             assert started is not None and heartbeat is not None
-            out.append(Worker(r.id, r.host, r.pid, started, heartbeat, r.version, r.schema, _state(r.state)))
+            state = worker_state(r.state)
+            out.append(Worker(r.id, r.host, r.pid, started, heartbeat, r.version, r.schema, state))
         return out
 
 

@@ -1,0 +1,102 @@
+"""The store calls of one poll cycle, each one short transaction, run on the cycle's database
+thread (``dbthread``) so that the event loop never waits on SQLite or PostgreSQL (issue 16)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from . import schedule, stages
+from .config import Config
+from .models import Entry, Feed
+from .stages import Stage, StopAt
+from .store import entries as store_entries
+from .store import feeds as store_feeds
+from .store import now_utc
+
+if TYPE_CHECKING:
+    from .pipeline import CycleReport
+
+
+def known_keys(
+    engine: sa.Engine, feed_id: int, items: Sequence[tuple[str, Entry]]
+) -> dict[str, int]:
+    with engine.connect() as conn:
+        return store_entries.known_keys(conn, feed_id, items)
+
+
+def record_feed(
+    engine: sa.Engine,
+    feed_id: int,
+    known_ids: list[int],
+    items: list[store_entries.NewItem],
+    update: schedule.FeedUpdate,
+    now: datetime,
+    *,
+    stop_at: StopAt | None = None,
+    feed_url: str = "",
+) -> list[store_entries.RecordedMatch]:
+    """A feed's new entries, links and state in one transaction (``stop_at``: the test kill point
+    between the entries and the state, issue 17)."""
+    with engine.begin() as conn:
+        store_entries.link_entries(conn, feed_id, known_ids, now)
+        recorded = store_entries.record_items(conn, feed_id, items, now)
+        stages.reached(stop_at, Stage.ENTRIES_RECORDED, feed=feed_url)
+        store_feeds.apply_update(conn, feed_id, update)
+    return recorded
+
+
+def apply_updates(engine: sa.Engine, states: list[tuple[int, schedule.FeedUpdate]]) -> None:
+    with engine.begin() as conn:
+        store_feeds.apply_updates(conn, states)
+
+
+def release(engine: sa.Engine, feed_id: int) -> None:
+    with engine.begin() as conn:
+        store_feeds.release(conn, feed_id)
+
+
+def link_late(engine: sa.Engine, links: list[tuple[str, int]], now: datetime) -> None:
+    with engine.begin() as conn:
+        for key, feed_id in links:
+            entry_id = store_entries.entry_id_for(conn, key)
+            if entry_id is not None:
+                store_entries.link_entries(conn, feed_id, [entry_id], now)
+
+
+def start(
+    cfg: Config,
+    engine: sa.Engine,
+    now: datetime,
+    owner: str,
+    urls: Sequence[str] | None,
+    due_only: bool,
+    *,
+    limit: int | None = None,
+    sync_feeds: bool = True,
+) -> tuple[list[Feed], int]:
+    if sync_feeds:
+        store_feeds.sync_config_feeds(engine, cfg.feeds, now)
+    claimed = store_feeds.claim_due(
+        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only,
+        limit=limit,
+    )
+    with engine.begin() as conn:
+        cycle_id = store_entries.start_cycle(conn, now)
+    return list(claimed), cycle_id
+
+
+def finish(engine: sa.Engine, cycle_id: int, report: CycleReport) -> None:
+    with engine.begin() as conn:
+        store_entries.finish_cycle(
+            conn,
+            cycle_id,
+            now_utc(),
+            feeds=len(report.feeds),
+            errors=len(report.errors),
+            new=report.new_entries,
+            matched=len(report.matches),
+        )
