@@ -92,7 +92,7 @@ def run_eval(args: argparse.Namespace) -> int:
     metrics = ev.evaluate(records, [s.score >= threshold for s in scores])
     lines: list[str] = []
     if args.feedback:
-        relevant, irrelevant = match.load_feedback(common.open_store(cfg), topic.name)
+        relevant, irrelevant = store_topics.load_feedback(common.open_store(cfg), topic.name)
         model = match.build_model(
             topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
         )
@@ -219,7 +219,7 @@ def run_rescore(args: argparse.Namespace) -> int:
     since = parse_since(args.since, cfg.schedule.timezone) if args.since else None
     engine = common.open_store(cfg)
     for topic in topics:
-        relevant, irrelevant = match.load_feedback(engine, topic.name)
+        relevant, irrelevant = store_topics.load_feedback(engine, topic.name)
         model = match.build_model(
             topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
         )

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r"\w\w+")  # faster than a letters-only class; numbers get no weight
+# \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
+_TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
@@ -66,6 +67,21 @@ def script_of(token: str) -> str:
         return "arabic"
     if ch.isascii() or "\u00c0" <= ch <= "\u024f":
         return "latin"
+    return _other_script(ch)
+
+
+def _other_script(ch: str) -> str:
+    """Scripts the concept lexicon also has terms in (issue 12); the rest are "other"."""
+    if "\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff":
+        return "greek"
+    if "\u0900" <= ch <= "\u097f":
+        return "devanagari"
+    if "\u0500" <= ch <= "\u052f":
+        return "cyrillic"
+    if "\u0750" <= ch <= "\u077f" or "\ufb50" <= ch <= "\ufeff":
+        return "arabic"
+    if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff":
+        return "cjk"
     return "other"
 
 
@@ -76,11 +92,16 @@ def default_language(script: str) -> str:
 
 def language_script(lang: str) -> str:
     """The script a language is written in (as ``script_of`` names it)."""
-    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk"):
+    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk", "ky", "tg", "mn"):
         return "cyrillic"
     if lang in ("fa", "ar", "ur", "ps"):
         return "arabic"
-    return "other" if lang in ("el", "hi", "ta", "he", "zh", "ja", "ko") else "latin"
+    return _OTHER_SCRIPTS.get(lang, "other" if lang in ("ta", "he") else "latin")
+
+
+_OTHER_SCRIPTS = {"el": "greek", "hi": "devanagari", "mr": "devanagari", "ne": "devanagari"} | dict.fromkeys(
+    ("zh", "ja", "ko"), "cjk"
+)
 
 
 def detect_language(text: str) -> str:
