@@ -72,7 +72,7 @@ def parse_term(
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
-    return Term(raw.strip(), tuple(ids))
+    return Term(text if lang else raw.strip(), tuple(ids))  # shown as found: "студент", not "ru:студент"
 
 
 def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:

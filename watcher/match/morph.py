@@ -16,71 +16,17 @@ from typing import Any
 from .text import STEMMERS
 
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
-# simplemma's dictionaries (2.x), by the ISO code the lexicon uses (hr/sr/bs share "hbs").
-_LEMMA_LANGUAGES = frozenset(
-    [
-        "ar",
-        "ast",
-        "bg",
-        "ca",
-        "cs",
-        "cy",
-        "da",
-        "de",
-        "el",
-        "en",
-        "enm",
-        "eo",
-        "es",
-        "et",
-        "fa",
-        "fi",
-        "fr",
-        "ga",
-        "gd",
-        "gl",
-        "gv",
-        "he",
-        "hi",
-        "hu",
-        "hy",
-        "id",
-        "is",
-        "it",
-        "ka",
-        "la",
-        "lb",
-        "lt",
-        "lv",
-        "mk",
-        "ml",
-        "ms",
-        "nb",
-        "nl",
-        "nn",
-        "pl",
-        "pt",
-        "ro",
-        "ru",
-        "se",
-        "sk",
-        "sl",
-        "sq",
-        "sv",
-        "sw",
-        "tl",
-        "tr",
-        "uk",
-    ]
-)
-_LEMMA_ALIASES = {"no": "nb", "hr": "hbs", "sr": "hbs", "bs": "hbs"}
+# Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
+# (Ukrainian, Bulgarian, Macedonian, Latvian) or stems poorly on its own (Greek accents, Persian
+# and Arabic plurals, Hindi).  simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
+# take seconds each to load, and the Snowball stem alone serves those languages well.
+_LEMMA_LANGUAGES = frozenset("uk bg mk lv el fa ar hi".split())
 _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
 
 
 def lemma_language(lang: str) -> str:
     """The simplemma code for a language, or "" when simplemma has none."""
-    code = _LEMMA_ALIASES.get(lang, lang)
-    return code if code in _LEMMA_LANGUAGES else ""
+    return lang if lang in _LEMMA_LANGUAGES else ""
 
 
 def stem_algorithm(lang: str) -> str:
