@@ -20,7 +20,7 @@ SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # (Ukrainian, Bulgarian, Macedonian, Latvian) or stems poorly on its own (Greek accents, Persian
 # and Arabic plurals, Hindi, Turkish stems of "göçmen" and "göçmenler" differ).  simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
 # take seconds each to load, and the Snowball stem alone serves those languages well.
-_LEMMA_LANGUAGES = frozenset("uk bg mk lv el fa ar hi tr".split())
+_LEMMA_LANGUAGES = frozenset(["uk", "bg", "mk", "lv", "el", "fa", "ar", "hi", "tr"])
 _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
 
 
