@@ -18,7 +18,8 @@ from .text import STEMMERS
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
 # (Ukrainian, Bulgarian, Macedonian, Latvian) or stems poorly on its own (Greek accents, Persian
-# and Arabic plurals, Hindi, Turkish stems of "göçmen" and "göçmenler" differ).  simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
+# and Arabic plurals, Hindi; Turkish stems of "göçmen" and "göçmenler" differ).
+# simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
 # take seconds each to load, and the Snowball stem alone serves those languages well.
 _LEMMA_LANGUAGES = frozenset(["uk", "bg", "mk", "lv", "el", "fa", "ar", "hi", "tr"])
 _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
