@@ -15,7 +15,33 @@ from watcher.match.morph import Morphology, has_morphology
 from watcher.models import Document
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIRED = ["en", "ru", "uk", "fa", "ps", "ar", "tr", "uz", "tg", "kk", "ky", "de", "fr", "es", "it", "pt", "pl", "nl", "el", "fi", "no", "sv", "zh", "ur", "hi"]
+REQUIRED = [
+    "en",
+    "ru",
+    "uk",
+    "fa",
+    "ps",
+    "ar",
+    "tr",
+    "uz",
+    "tg",
+    "kk",
+    "ky",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "pl",
+    "nl",
+    "el",
+    "fi",
+    "no",
+    "sv",
+    "zh",
+    "ur",
+    "hi",
+]
 
 
 @pytest.fixture(scope="module")
