@@ -18,6 +18,8 @@ from pathlib import Path
 from ..errors import ConfigError
 
 FORMAT = 1
+Z_CLIP = 4.0
+MIN_SCALE = 0.05  # features are in [0, 1]: a spread below this is noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,7 @@ class Combination:
     def probability(self, x: Sequence[float]) -> float:
         """The fitted probability that an article with these features is relevant."""
         z = self.intercept + sum(
-            w * (v - m) / s for w, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)
+            w * _z(v, m, s) for w, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)
         )
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
 
@@ -170,6 +172,13 @@ def stratified_folds(keys: Sequence[str], k: int, seed: int = 12) -> list[int]:
     return out
 
 
+def _z(value: float, mean: float, scale: float) -> float:
+    """A standardised value, clipped: a feature nearly constant in the training labels (seed
+    similarity, when every training article is in a language the seeds are not) must not
+    decide alone on articles where it varies (issue 12: leave-one-language-out)."""
+    return max(-Z_CLIP, min(Z_CLIP, (value - mean) / scale))
+
+
 def _fit_lr(
     rows: Sequence[Sequence[float]], labels: Sequence[int], features: Sequence[str], c: float, t: float
 ) -> Combination:
@@ -178,8 +187,8 @@ def _fit_lr(
     n = len(rows)
     dims = len(features)
     mean = [sum(r[j] for r in rows) / n for j in range(dims)]
-    scale = [math.sqrt(sum((r[j] - mean[j]) ** 2 for r in rows) / n) or 1.0 for j in range(dims)]
-    x = [[(r[j] - mean[j]) / scale[j] for j in range(dims)] for r in rows]
+    scale = [max(MIN_SCALE, math.sqrt(sum((r[j] - mean[j]) ** 2 for r in rows) / n)) for j in range(dims)]
+    x = [[_z(r[j], mean[j], scale[j]) for j in range(dims)] for r in rows]
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=1000)
     model.fit(x, list(labels))
     coef = tuple(float(v) for v in model.coef_[0])
