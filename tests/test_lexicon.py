@@ -197,3 +197,19 @@ def test_stratified_folds_spread_each_label_and_language() -> None:
     for k in range(5):
         assert [key for key, f in zip(keys, folds, strict=True) if f == k].count("1:fa") == 1
         assert [key for key, f in zip(keys, folds, strict=True) if f == k].count("1:en") == 2
+
+
+def test_no_foreign_term_is_a_common_english_word_of_another_meaning() -> None:
+    """A Norwegian "pass" (passport) would match every English "pass": terms in one script are
+    matched in every article of that script, so such words stay out of the lexicon."""
+    import wordfreq
+
+    same_meaning = {"europa", "eu", "usa", "petrol", "commerce", "migrants", "students"}
+    for concept in lexicon.load().values():
+        english = {w.lower() for t in concept.terms.get("en", ()) for w in t.split()}
+        for lang, terms in concept.terms.items():
+            for term in terms if lang != "en" else ():
+                word = term.rstrip("*").lower()
+                if " " in word or not word.isascii() or word in english or word in same_meaning:
+                    continue
+                assert wordfreq.zipf_frequency(word, "en") < 3.5, f"{concept.name}.{lang}: {term}"

@@ -122,14 +122,17 @@ class Matcher:
         exclude: Sequence[str],
         stem: Callable[[str, str], str],
         languages: Sequence[str] = (),
+        term_stem: Callable[[str, str], str] | None = None,
     ) -> None:
+        """``stem`` keys article words; ``term_stem`` (default: ``stem``) keys the terms' words."""
         atoms: dict[Atom, int] = {}
         heads: dict[str, set[str]] = {}
+        key = term_stem or stem
         self.groups = tuple(groups)
         self.group_terms = tuple(
-            tuple(parse_term(t, stem, atoms, languages, heads) for t in g.terms) for g in groups
+            tuple(parse_term(t, key, atoms, languages, heads) for t in g.terms) for g in groups
         )
-        self.exclude_terms = tuple(parse_term(t, stem, atoms, languages, heads) for t in exclude)
+        self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}

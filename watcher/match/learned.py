@@ -127,7 +127,7 @@ def fit(
 
 
 def best_threshold(
-    probabilities: Sequence[float], labels: Sequence[int], min_precision: float = 0.85
+    probabilities: Sequence[float], labels: Sequence[int], min_precision: float = 0.88
 ) -> float:
     """The threshold (0.20 ... 0.90) with the best F1 among those with precision >= min_precision.
 

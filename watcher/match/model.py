@@ -208,7 +208,13 @@ def build_model(
     morphology = Morphology() if topic.concepts else None
     stem = morphology.key if morphology is not None else analyzer.stem_in
     try:
-        matcher = keywords.Matcher(topic.groups, topic.exclude, stem, topic.languages)
+        matcher = keywords.Matcher(
+            topic.groups,
+            topic.exclude,
+            stem,
+            topic.languages,
+            morphology.term_key if morphology is not None else None,
+        )
     except ValueError as e:
         raise ConfigError(f"topic {topic.name!r}: {e}") from e
     docs = _seed_documents(topic, fetch_seed)
