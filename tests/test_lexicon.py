@@ -172,7 +172,7 @@ def test_topic_fit_changes_the_weights_and_they_round_trip(tmp_path: Path) -> No
     topic = config.load(ROOT / "config.toml").topics[0]
     model = match.build_model(topic, fitted=False)
     for doc, label in LABELLED[:5]:
-        assert (fitted.probability(model.features(doc)) >= fitted.threshold) == bool(label)
+        assert (fitted.score(model.features(doc)) >= fitted.threshold) == bool(label)
 
 
 def test_eval_folds_and_by_language_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

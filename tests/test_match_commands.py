@@ -75,7 +75,7 @@ def test_topic_suggest_lists_distinctive_seed_terms(
     assert len(stems) == 15
     assert "afghan" in stems
     assert not {"the", "and", "of"} & set(stems)  # generic words weigh nothing against the background
-    assert any("[afghan]" in line for line in out)  # which group already covers a term
+    assert any("[afghanistan]" in line for line in out)  # which concept already covers a term
 
 
 def _stored(tmp_path: Path) -> tuple[sa.Engine, dict[str, int]]:

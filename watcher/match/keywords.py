@@ -29,6 +29,7 @@ TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one i
 LEAD_WEIGHT = 1.5  # ... and one in the opening lines more than one further down
 LEAD_TOKENS = 60
 WINDOW = 25  # tokens: roughly a sentence
+MIN_STEM = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,12 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequ
     lang = lang or next(
         (code for code in languages if language_script(code) == script), default_language(script)
     )
-    return Atom("stem", stem(words[0], lang), lang) if lang else Atom("exact", words[0])
+    if not lang:
+        return Atom("exact", words[0])
+    key = stem(words[0], lang)
+    # A stem shorter than four letters is matched as the word itself: with thirty languages in one
+    # script, short stems collide ("putin" stems to "put" in Turkish, and English has "put").
+    return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0])
 
 
 class Hit(NamedTuple):
@@ -295,6 +301,22 @@ def apply_contrast(groups: Sequence[ConceptGroup], results: Sequence[GroupResult
         factor = min(1.0, target.evidence / (g.weight * r.evidence)) if g.weight > 0 else 1.0
         if factor < 1.0:
             out[i] = replace(target, strength=target.strength * factor, outweighed_by=g.name)
+    return out
+
+
+def outweighing(groups: Sequence[ConceptGroup], results: Sequence[GroupResult]) -> list[float]:
+    """Per contrast group: how far it outweighs the group it competes with (0: not at all, 1: alone).
+
+    E.g. Pakistan, Iran and Europe named far more often than Russia: Afghans elsewhere.
+    """
+    index = {g.name: i for i, g in enumerate(groups)}
+    out = []
+    for g, r in zip(groups, results, strict=True):
+        if not g.contrast:
+            continue
+        target = results[index[g.contrast]].evidence
+        mine = g.weight * r.evidence
+        out.append(mine / (mine + target) if mine > 0 else 0.0)
     return out
 
 

@@ -72,6 +72,7 @@ class TopicModel:
         return (
             *(g.name for g in groups),
             *(f"{g.name}:title" for g in groups if g.required),
+            *(f"{g.name}:outweighs" for g in groups if g.contrast),
             "keywords", "weakest", "short",
         )  # fmt: skip
 
@@ -104,11 +105,12 @@ class TopicModel:
         value = kscore * (1.0 - weight + weight * similarity)
         if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
             value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
-        pairs = [(g, r) for g, r in zip(self.matcher.groups, found, strict=True) if g.required]
-        required = [r.strength for _, r in pairs]
+        pairs = [(g, r) for g, r in zip(self.matcher.groups, groups, strict=True) if g.required]
+        required = [r.strength for _, r in pairs]  # after contrast: Russia outweighed is weak
         feats = (
-            *(r.strength for r in found),
+            *(r.strength for r in groups),
             *(float(bool(r.title_terms)) for _, r in pairs),
+            *keywords.outweighing(self.matcher.groups, found),
             kscore,
             min(required, default=0.0),
             1.0 - min(1.0, len(tokens) / SHORT_TEXT),
@@ -118,7 +120,7 @@ class TopicModel:
         # 85/102 to 0/32 for English when it was one).  It still explains, and labelled look-alikes
         # still push down.
         if self.combination is not None:  # fitted on labels: it replaces the hand-set formula
-            value = self.combination.probability(feats)
+            value = self.combination.score(feats)
             if cmp.negative_similarity > cmp.positive:
                 value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
         if excluded:
