@@ -73,7 +73,7 @@ def parse_term(
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
-    return Term(text if lang else raw.strip(), tuple(ids))  # shown as found: "студент", not "ru:студент"
+    return Term(raw.strip(), tuple(ids))
 
 
 def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:
@@ -96,6 +96,13 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequ
     # A stem shorter than four letters is matched as the word itself: with thirty languages in one
     # script, short stems collide ("putin" stems to "put" in Turkish, and English has "put").
     return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0])
+
+
+def _shown(term: Term, group: ConceptGroup) -> Term:
+    """A lexicon concept's term is shown as written in its language ("студент", not "ru:студент")."""
+    if group.lexicon and (m := _LANG_PREFIX.match(term.text)):
+        return Term(term.text[m.end() :], term.atoms)
+    return term
 
 
 class Hit(NamedTuple):
@@ -136,7 +143,7 @@ class Matcher:
         key = term_stem or stem
         self.groups = tuple(groups)
         self.group_terms = tuple(
-            tuple(parse_term(t, key, atoms, languages, heads) for t in g.terms) for g in groups
+            tuple(_shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
         )
         self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
         self._stem = stem

@@ -52,7 +52,9 @@ class TopicModel:
         self.name = topic.name
         self.combination = combination
         self.morphology = morphology
-        self.threshold = combination.threshold if combination else topic.threshold
+        # A threshold written in the config wins; else the fitted one (chosen on held-out folds).
+        fitted = combination is not None and not topic.threshold_set
+        self.threshold = combination.threshold if combination and fitted else topic.threshold
         self.matcher = matcher
         self.backend = backend
         self.seeds = tuple(seeds)

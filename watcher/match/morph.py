@@ -61,6 +61,14 @@ class Morphology:
             hit = cache[word] = self._keyer(lang)(word)
         return hit
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its lock and loaded libraries (rebuilt on first use)."""
+        return {"caches": self._caches}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self._caches = state["caches"]
+
     def term_key(self, word: str, lang: str) -> str:
         """The key of a lexicon term's word: already a dictionary form, so only stemmed.
 
