@@ -123,8 +123,11 @@ class TopicModel:
         # still push down.
         if self.combination is not None:  # fitted on labels: it replaces the hand-set formula
             value = self.combination.score(feats)
-            if cmp.negative_similarity > cmp.positive:
-                value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
+            if cmp.negative_similarity > cmp.positive:  # like an article labelled irrelevant:
+                # pushed down by the share of the way from the seeds to that article (all of it
+                # for the labelled article itself), since a probability near 1 has far to fall
+                gap = (cmp.negative_similarity - cmp.positive) / max(1e-9, 1.0 - cmp.positive)
+                value -= sim.negative_weight * gap
         if excluded:
             value *= EXCLUDED_FACTOR
         value = min(1.0, max(0.0, value))
