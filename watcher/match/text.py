@@ -16,7 +16,7 @@ _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Ara
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
 _FOLD = str.maketrans(
-    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"}
+    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc", "\u0307": None}
     | dict.fromkeys("\u0622\u0623\u0625", "\u0627")  # alef with hamza or madda -> bare alef
 )
 
@@ -42,7 +42,7 @@ _STOPWORDS = {
     "tr": "ve bir bu da de için ile olarak çok daha gibi olan",
     "pl": "się nie na że jest do to od jak po przez dla oraz",
 }  # fmt: skip
-_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625]")
+_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625\u0307]")  # U+0307: "İ".lower()
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 
 
