@@ -213,3 +213,11 @@ def test_no_foreign_term_is_a_common_english_word_of_another_meaning() -> None:
                 if " " in word or not word.isascii() or word in english or word in same_meaning:
                     continue
                 assert wordfreq.zipf_frequency(word, "en") < 3.5, f"{concept.name}.{lang}: {term}"
+
+
+def test_language_of_greek_and_cjk_articles_is_detected(model: match.TopicModel) -> None:
+    unlabelled = Document(GREEK.title, GREEK.text)
+    assert model.score(unlabelled).language == "el"
+    assert model.score(GREEK).language == "el"  # the given code is kept: same script
+    chinese = Document("俄罗斯的阿富汗留学生", "俄罗斯大学的阿富汗留学生担心签证问题。")
+    assert model.score(chinese).language == "zh"
