@@ -409,7 +409,10 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     contrast.finish()
     if not names and not targets:
         return groups
-    concepts = lexicon.load([*names, *targets])
+    try:
+        concepts = lexicon.load([*names, *targets])
+    except ConfigError as e:
+        raise ConfigError(f"{t.where('concepts')}: {e}") from e
     own = {g.name: g for g in groups}
     out = []
     for name, concept in concepts.items():
