@@ -242,5 +242,6 @@ def test_topic_config_names_concepts_adds_and_drops_terms(tmp_path: Path) -> Non
     assert "gastarbeiter" in groups["migration"].terms and "ru:мигрант" in groups["migration"].terms
     assert "en:community" not in groups["migration"].terms
     raw["topics"][0]["concepts"] = ["rusia"]
-    with pytest.raises(ConfigError, match=r"topics\[0\]\.concepts: unknown concept 'rusia'"):
+    unknown = r"topics\[0\]\.concepts: unknown concept 'rusia' \(did you mean 'russia'\?\)"
+    with pytest.raises(ConfigError, match=unknown):
         config.parse(raw, tmp_path)
