@@ -110,6 +110,9 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--words", type=int, default=800)
     parser.add_argument("--config", type=Path, default=Path(__file__).resolve().parents[1] / "config.toml")
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    )
     args = parser.parse_args()
     topic = config.load(args.config).topics[0]
 

@@ -40,6 +40,7 @@ from .parse_worker import FeedParser
 from .stages import Stage
 from .store import entries as store_entries
 from .store import now_utc
+from .store import topics as store_topics
 
 if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
     from . import match
@@ -334,7 +335,7 @@ def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     models = []
     fetch_seed = seed_fetcher(cfg)
     for topic in cfg.topics:
-        relevant, irrelevant = match.load_feedback(engine, topic.name)
+        relevant, irrelevant = store_topics.load_feedback(engine, topic.name)
         models.append(
             match.build_model(
                 topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=fetch_seed

@@ -21,6 +21,7 @@ from itertools import compress
 from typing import NamedTuple
 
 from ..config import ConceptGroup
+from .morph import SUBSTRING_LANGUAGES
 from .text import default_language, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
@@ -28,13 +29,14 @@ TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one i
 LEAD_WEIGHT = 1.5  # ... and one in the opening lines more than one further down
 LEAD_TOKENS = 60
 WINDOW = 25  # tokens: roughly a sentence
+MIN_STEM = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Atom:
     """One word pattern: exact word, stem in a language, or prefix."""
 
-    kind: str  # "exact", "stem" or "prefix"
+    kind: str  # "exact", "stem", "prefix" or "substring" (zh, ja, ko: words are not spaced)
     value: str
     lang: str = ""
 
@@ -52,6 +54,7 @@ def parse_term(
     stem: Callable[[str, str], str],
     atoms: dict[Atom, int],
     languages: Sequence[str] = (),
+    heads: dict[str, set[str]] | None = None,
 ) -> Term:
     """Parse one term string, registering its atoms (ids into ``atoms``).
 
@@ -65,6 +68,8 @@ def parse_term(
     ids = []
     for word in text.split():
         atom = _atom(normalise(word), lang, stem, languages)
+        if heads is not None and atom.kind == "stem":  # the word as written starts so, too
+            heads.setdefault(atom.lang, set()).add(normalise(word)[:2])
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
@@ -80,10 +85,24 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequ
     if len(words) != 1:
         return Atom("exact", word)
     script = script_of(words[0])
+    if lang in SUBSTRING_LANGUAGES or (not lang and script == "cjk"):
+        return Atom("substring", words[0], lang)
     lang = lang or next(
         (code for code in languages if language_script(code) == script), default_language(script)
     )
-    return Atom("stem", stem(words[0], lang), lang) if lang else Atom("exact", words[0])
+    if not lang:
+        return Atom("exact", words[0])
+    key = stem(words[0], lang)
+    # A stem shorter than four letters is matched as the word itself: with thirty languages in one
+    # script, short stems collide ("putin" stems to "put" in Turkish, and English has "put").
+    return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0])
+
+
+def _shown(term: Term, group: ConceptGroup) -> Term:
+    """A lexicon concept's term is shown as written in its language ("студент", not "ru:студент")."""
+    if group.lexicon and (m := _LANG_PREFIX.match(term.text)):
+        return Term(term.text[m.end() :], term.atoms)
+    return term
 
 
 class Hit(NamedTuple):
@@ -116,24 +135,44 @@ class Matcher:
         exclude: Sequence[str],
         stem: Callable[[str, str], str],
         languages: Sequence[str] = (),
+        term_stem: Callable[[str, str], str] | None = None,
     ) -> None:
+        """``stem`` keys article words; ``term_stem`` (default: ``stem``) keys the terms' words."""
         atoms: dict[Atom, int] = {}
+        heads: dict[str, set[str]] = {}
+        key = term_stem or stem
         self.groups = tuple(groups)
         self.group_terms = tuple(
-            tuple(parse_term(t, stem, atoms, languages) for t in g.terms) for g in groups
+            tuple(_shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
         )
-        self.exclude_terms = tuple(parse_term(t, stem, atoms, languages) for t in exclude)
+        self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
         self._prefixes: list[tuple[str, int]] = []
+        self._substrings: list[tuple[str, int]] = []
         for atom, i in atoms.items():
             if atom.kind == "exact":
                 self._exact.setdefault(atom.value, []).append(i)
             elif atom.kind == "prefix":
                 self._prefixes.append((atom.value, i))
+            elif atom.kind == "substring":
+                self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        # A token is only stemmed in a language when it starts like one of its terms (as written or
+        # as keyed): with thirty languages in one script, stemming every word in each costs too much.
+        # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
+        self._heads: dict[str, frozenset[str] | None] = {
+            lang: None
+            if language_script(lang) == "arabic" or lang == "id"
+            else frozenset(heads.get(lang, set()) | {k[:2] for k in table})
+            for lang, table in self._stems.items()
+        }
+        self._by_script: dict[str, tuple[str, ...]] = {}
+        for lang in self._stems:
+            script = language_script(lang)
+            self._by_script[script] = (*self._by_script.get(script, ()), lang)
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -160,11 +199,14 @@ class Matcher:
         for prefix, i in self._prefixes:
             if token.startswith(prefix):
                 found.append(i)
-        if self._stems:
-            script = script_of(token)
-            for lang, table in self._stems.items():
-                if language_script(lang) == script:
-                    found.extend(table.get(self._stem(token, lang), ()))
+        script = script_of(token)
+        if script == "cjk":
+            found.extend(i for sub, i in self._substrings if sub in token)
+        head = token[:2]
+        for lang in self._by_script.get(script, ()):
+            heads = self._heads[lang]
+            if heads is None or head in heads:
+                found.extend(self._stems[lang].get(self._stem(token, lang), ()))
         hit = self._cache[token] = frozenset(found)
         if hit:
             self._hits.add(token)
@@ -266,6 +308,22 @@ def apply_contrast(groups: Sequence[ConceptGroup], results: Sequence[GroupResult
         factor = min(1.0, target.evidence / (g.weight * r.evidence)) if g.weight > 0 else 1.0
         if factor < 1.0:
             out[i] = replace(target, strength=target.strength * factor, outweighed_by=g.name)
+    return out
+
+
+def outweighing(groups: Sequence[ConceptGroup], results: Sequence[GroupResult]) -> list[float]:
+    """Per contrast group: how far it outweighs the group it competes with (0: not at all, 1: alone).
+
+    E.g. Pakistan, Iran and Europe named far more often than Russia: Afghans elsewhere.
+    """
+    index = {g.name: i for i, g in enumerate(groups)}
+    out = []
+    for g, r in zip(groups, results, strict=True):
+        if not g.contrast:
+            continue
+        target = results[index[g.contrast]].evidence
+        mine = g.weight * r.evidence
+        out.append(mine / (mine + target) if mine > 0 else 0.0)
     return out
 
 

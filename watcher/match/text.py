@@ -10,12 +10,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r"\w\w+")  # faster than a letters-only class; numbers get no weight
+# \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
+_TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
 _FOLD = str.maketrans(
-    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"}
+    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc", "\u0307": None}
     | dict.fromkeys("\u0622\u0623\u0625", "\u0627")  # alef with hamza or madda -> bare alef
 )
 
@@ -41,7 +42,7 @@ _STOPWORDS = {
     "tr": "ve bir bu da de için ile olarak çok daha gibi olan",
     "pl": "się nie na że jest do to od jak po przez dla oraz",
 }  # fmt: skip
-_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625]")
+_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625\u0307]")  # U+0307: "İ".lower()
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 
 
@@ -66,6 +67,21 @@ def script_of(token: str) -> str:
         return "arabic"
     if ch.isascii() or "\u00c0" <= ch <= "\u024f":
         return "latin"
+    return _other_script(ch)
+
+
+def _other_script(ch: str) -> str:
+    """Scripts the concept lexicon also has terms in (issue 12); the rest are "other"."""
+    if "\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff":
+        return "greek"
+    if "\u0900" <= ch <= "\u097f":
+        return "devanagari"
+    if "\u0500" <= ch <= "\u052f":
+        return "cyrillic"
+    if "\u0750" <= ch <= "\u077f" or "\ufb50" <= ch <= "\ufeff":
+        return "arabic"
+    if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff":
+        return "cjk"
     return "other"
 
 
@@ -76,11 +92,16 @@ def default_language(script: str) -> str:
 
 def language_script(lang: str) -> str:
     """The script a language is written in (as ``script_of`` names it)."""
-    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk"):
+    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk", "ky", "tg", "mn"):
         return "cyrillic"
     if lang in ("fa", "ar", "ur", "ps"):
         return "arabic"
-    return "other" if lang in ("el", "hi", "ta", "he", "zh", "ja", "ko") else "latin"
+    return _OTHER_SCRIPTS.get(lang, "other" if lang in ("ta", "he") else "latin")
+
+
+_OTHER_SCRIPTS = {"el": "greek", "hi": "devanagari", "mr": "devanagari", "ne": "devanagari"} | dict.fromkeys(
+    ("zh", "ja", "ko"), "cjk"
+)
 
 
 def detect_language(text: str) -> str:
@@ -97,6 +118,8 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     script = max(scripts, key=lambda k: scripts[k])
     if scripts[script] == 0:
         return "en"
+    if script == "latin" and (other := _other_language(sample)):
+        return other
     if script == "cyrillic":
         ukrainian = sum(1 for t in sample if _UKRAINIAN.search(t))
         return "uk" if ukrainian > cyrillic / 20 else "ru"
@@ -106,6 +129,20 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     votes = {lang: sum(counts[w] for w in stops) for lang, stops in _STOPSETS.items()}
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > votes["en"] else "en"
+
+
+def _other_language(sample: Sequence[str]) -> str:
+    """Greek, Hindi, Chinese, Japanese or Korean when most of the sample is in that script."""
+    counts = Counter(_other_script(t[0]) for t in sample if not t[0].isascii())
+    script, n = counts.most_common(1)[0] if counts else ("other", 0)
+    if n * 2 < len(sample) or script == "other":
+        return ""
+    if script == "cjk":
+        text = "".join(sample)
+        if any("\uac00" <= ch <= "\ud7af" for ch in text):
+            return "ko"
+        return "ja" if any("\u3040" <= ch <= "\u30ff" for ch in text) else "zh"
+    return {"greek": "el", "devanagari": "hi"}.get(script, "")
 
 
 def make_stemmer(lang: str) -> Callable[[str], str]:
@@ -245,6 +282,8 @@ def wordfreq_frequency(word: str, lang: str) -> float:
 
     # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
     # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
+    if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
+        lang = "en"
     try:
         return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
     except LookupError:

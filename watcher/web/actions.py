@@ -47,7 +47,7 @@ class Models:
     def get(self, topic: TopicConfig, *, fresh: bool = False) -> match.TopicModel:
         with self._lock:
             if fresh or topic.name not in self._models:
-                relevant, irrelevant = match.load_feedback(self.engine, topic.name)
+                relevant, irrelevant = store_topics.load_feedback(self.engine, topic.name)
                 self._models[topic.name] = match.build_model(
                     topic,
                     extra_seeds=relevant,
