@@ -31,16 +31,17 @@ from watcher.store import entries as store_entries
 from watcher.store import schema
 
 FEED = "http://127.0.0.1:9/feed.xml"  # never fetched: the entries are recorded directly
+# Near misses: Afghans elsewhere, Russia only a wish (they score just below the topic's threshold).
 NEAR_QUEUE = Document(
-    "Kabul students look north",
-    "Students in Kabul say they hope to study in Russia next year. Universities in Kazan and Moscow "
-    "offered places to Afghan applicants. Families worry about costs and the long wait for visas.",
+    "Afghan students in Pakistan",
+    "Afghan students in Pakistan fear deportation as visas expire. A few hope to go to Russia instead, "
+    "one student said.",
     "en",
 )
 NEAR_QUOTA = Document(
-    "Quota talks stall",
-    "Russian and Afghan officials failed to agree on a quota for seasonal labour this week. The "
-    "talks will resume in spring, a diplomat said.",
+    "Afghan workers in Iran",
+    "Afghan workers in Iran face new permit rules. Some say they may try Russia next, a labour official "
+    "in Tehran said.",
     "en",
 )
 OFF_TOPIC = Document(

@@ -10,6 +10,6 @@ Pure: the analyst's labels are loaded by the caller (``store.topics.load_feedbac
 
 from __future__ import annotations
 
-from .model import TopicModel, build_model, read_seed
+from .model import TopicModel, build_model, effective_threshold, read_seed
 
-__all__ = ["TopicModel", "build_model", "read_seed"]
+__all__ = ["TopicModel", "build_model", "effective_threshold", "read_seed"]

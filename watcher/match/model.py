@@ -35,6 +35,15 @@ EXCLUDED_FACTOR = 0.25  # an exclusion term found: the score is cut to a quarter
 SHORT_TEXT = 150  # below this many words, seed similarity counts proportionally less
 
 
+def effective_threshold(topic: TopicConfig) -> float:
+    """The threshold a model of ``topic`` applies: a threshold written in the config wins; else the
+    fitted one (chosen on held-out folds); else the config's default (no model is built here)."""
+    if topic.threshold_set:
+        return topic.threshold
+    combination = learned.load(topic.weights, topic.name)
+    return combination.threshold if combination is not None else topic.threshold
+
+
 class TopicModel:
     """A compiled topic: ``score(doc)`` is pure and safe to call from several threads."""
 

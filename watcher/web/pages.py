@@ -9,7 +9,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
-from .. import render
+from .. import match, render
 from ..digest import from_dict
 from ..store import digests as store_digests
 from ..store import feeds as store_feeds
@@ -49,7 +49,7 @@ class Pages:
         )
         size = site.cfg.serve.page_size
         rows, more = queries.list_matches(site.engine, f, size)
-        thresholds = {t.name: t.threshold for t in site.cfg.topics}
+        thresholds = {t.name: match.effective_threshold(t) for t in site.cfg.topics}
         return site.page(
             request,
             "matches.html.j2",
@@ -76,8 +76,9 @@ class Pages:
         topic = site.cfg.topic(name)
         offset = max(0, parse_int(request.query_params.get("offset")) or 0)
         margin = site.cfg.serve.near_margin
+        threshold = match.effective_threshold(topic)
         rows, more = queries.near_misses(
-            site.engine, topic.name, topic.threshold, margin, site.cfg.serve.page_size, offset
+            site.engine, topic.name, threshold, margin, site.cfg.serve.page_size, offset
         )
         return site.page(
             request,
@@ -107,7 +108,7 @@ class Pages:
                 "ev": ev,
                 "pieces": highlight(ev.text, found),
                 "concepts": concepts,
-                "thresholds": {t.name: t.threshold for t in site.cfg.topics},
+                "thresholds": {t.name: match.effective_threshold(t) for t in site.cfg.topics},
             },
         )
 
