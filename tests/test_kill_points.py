@@ -136,10 +136,17 @@ def test_daemon_killed_at_a_named_point_of_a_cycle_loses_and_doubles_nothing(
             assert "feeds=2" in line
             assert (entries, leased, states) == ([(0,)], [(2,)], [(0,)])
             assert http_server.hits("/a.xml") == http_server.hits("/b.xml") == 0
-        elif stage is Stage.ENTRIES_RECORDED:  # a feed's entries written but not committed
-            assert (entries, leased, states) == ([(0,)], [(2,)], [(0,)])
-        else:  # mid-cycle: one feed committed with its state, the other still leased
-            assert entries == [(2,)] and leased == [(1,)] and states == [(1,)]
+        else:
+            # Feeds commit on the cycle's database thread while others are still being fetched, so
+            # the other feed may or may not be committed already; what must hold is that no feed is
+            # half-written: each committed feed has its two entries and its state, and a feed whose
+            # transaction is paused (entries written, state not) shows neither.
+            (n_entries,), (n_leased,), (n_states,) = entries[0], leased[0], states[0]
+            assert n_entries == 2 * n_states and n_leased + n_states == 2, (entries, leased, states)
+            if stage is Stage.ENTRIES_RECORDED:  # the paused feed's entries are not visible
+                assert n_leased >= 1
+            else:  # mid-cycle: at least the feed that reached the point is committed
+                assert n_states >= 1
         assert finished == [(0,)]
         _kill(proc)
     finally:
