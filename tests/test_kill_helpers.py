@@ -19,7 +19,7 @@ from tests.extract_helpers import alive, faulty_extract
 from tests.farm import AFGHAN_REFUGEES_RU, AFGHAN_WORKERS, LOCAL_WEATHER, TALIBAN_TRADE, page
 from tests.security_helpers import RSS_TYPE, World, make_world, rss_doc
 from tests.server import Server
-from watcher.extract import ExtractPool
+from watcher.extract_pool import ExtractPool
 from watcher.parse_worker import FeedParser
 from watcher.pipeline import CycleReport, run_cycle_async
 from watcher.store import schema

@@ -1,13 +1,13 @@
-"""A small process pool for extraction: one page at a time per worker, a timeout per page.
+"""A small process pool for extraction: pages pipelined to each worker, a timeout per page.
 
 trafilatura's own timeout only works from its command line, and ``ProcessPoolExecutor`` breaks
 as a whole (``BrokenProcessPool``) when one worker dies.  Here each worker is a slot holding one
 spawned process and one pipe, so a page that hangs is cut off precisely: its worker is killed
 and replaced, the page is recorded as "timeout", and no other page is touched.  A worker that
 dies (segfault, OOM killer, ``os._exit``) gets its page retried once on a fresh worker, then the
-page is "failed".  No page is ever collateral: a worker only holds one at a time.  Each slot has
-a thread here that takes the next page straight from a shared queue, so a worker does not idle
-waiting for the event loop between pages.
+page is "failed".  Each slot has a thread here that takes pages straight from a shared queue and
+keeps the next one waiting in its worker's pipe, so a worker never idles between pages; a page
+waiting behind one that hangs or kills its worker is sent again to the fresh worker, never lost.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ import queue
 import signal
 import socket
 import threading
-from collections.abc import Iterable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
@@ -41,6 +43,8 @@ START_TIMEOUT = 60.0
 # Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.
 RECYCLE_AFTER = 1000
 _SOCKET_BUFFER = 4 * 1024 * 1024  # bytes: see _widen
+# How often a slot thread waiting on its worker looks for the next page to pipeline (seconds).
+_PREFETCH_EVERY = 0.01
 _WARMUP = (
     b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
 )
@@ -101,6 +105,13 @@ def _widen(conn: Connection) -> None:
     ) as sock:  # a duplicate of the descriptor: the options apply to the shared socket
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
+
+
+class _Task(NamedTuple):
+    html: bytes
+    url: str
+    content_type: str | None
+    future: Future[Article]
 
 
 class _Slot:
@@ -167,37 +178,96 @@ class _Slot:
             self._conn.close()
             self._start()
 
-    def run(self, html: bytes, url: str, content_type: str | None) -> Article:
-        """Extract one page on this slot's worker (blocking; called from a pool thread)."""
-        code: int | None = None
-        for attempt in (1, 2):
-            with self._lock:
-                if self._closed:
-                    return _fail(url, "failed", "extraction pool is closed")
-                self._busy = True
+    def serve(self, tasks: queue.SimpleQueue[_Task | None]) -> None:
+        """This slot's thread: take pages from the shared queue and keep the worker busy.
+
+        Pipelining (issue 16): while the worker extracts one page, the next one is already in
+        its pipe, so it starts that page the moment it sends a result back instead of idling
+        while this thread wakes up, hands the result over and sends another.  A page's timeout
+        runs from the moment its predecessor's result arrives, i.e. from when the worker starts
+        it.  When a worker hangs or dies, the page queued behind it is sent again to the fresh
+        worker: it is never collateral, and its one retry is not spent.
+        """
+        inflight: deque[_Task] = deque()
+        stopping = False
+        while True:
+            if not inflight:
+                if stopping or (task := tasks.get()) is None:
+                    return
+                if not task.future.set_running_or_notify_cancel():
+                    continue  # the caller gave up before the page reached a worker
+                with self._lock:
+                    self._busy = True
+                inflight.append(task)
+                self._send(task)
+
+            def prefetch() -> None:
+                nonlocal stopping
+                if stopping or len(inflight) > 1:
+                    return
+                if self._done + len(inflight) >= self._recycle_after:
+                    return  # this worker retires after the page in hand
+                with contextlib.suppress(queue.Empty):
+                    nxt = tasks.get_nowait()
+                    if nxt is None:
+                        stopping = True
+                    elif nxt.future.set_running_or_notify_cancel():
+                        inflight.append(nxt)
+                        self._send(nxt)
+
+            head = inflight[0]
             try:
-                article = self._attempt(html, url, content_type)
-            finally:
+                article = self._finish(head, inflight, prefetch)
+            except BaseException as e:  # a bug in the slot: hand it to the caller, keep serving
+                inflight.popleft()
+                head.future.set_exception(e)
+            else:
+                inflight.popleft()
+                head.future.set_result(article)
+            if not inflight:
                 with self._lock:
                     self._busy = False
                     if self._closed:  # close() killed the worker under us and left the pipe to us
                         self._conn.close()
+
+    def _send(self, task: _Task) -> None:
+        with contextlib.suppress(OSError):  # a dead worker shows when its answer is awaited
+            self._conn.send((task.html, task.url, task.content_type))
+
+    def _finish(
+        self, task: _Task, inflight: deque[_Task], prefetch: Callable[[], None]
+    ) -> Article:
+        """Wait for the answer to ``task`` (the oldest page sent), retrying a death once."""
+        url = task.url
+        code: int | None = None
+        for attempt in (1, 2):
+            if self._closed:
+                return _fail(url, "failed", "extraction pool is closed")
+            article = self._attempt(prefetch)
             if isinstance(article, Article):
                 self._done += 1
-                if self._done >= self._recycle_after:
+                if self._done >= self._recycle_after and len(inflight) == 1:
                     self._recycle()
                 return article
             if article == "timeout":
                 self._restart()
+                self._resend(list(inflight)[1:])
                 return _fail(url, "timeout", f"extraction took longer than {self._cfg.timeout:g}s")
             code = self._restart()
             if attempt == 1:
                 log.warning(
                     "extract worker died (exit code %s) on %s; retrying on a fresh one", code, url
                 )
+                self._resend(list(inflight))
+        self._resend(list(inflight)[1:])
         return _fail(url, "failed", f"extraction worker died (exit code {code})")
 
-    def _attempt(self, html: bytes, url: str, content_type: str | None) -> Article | str:
+    def _resend(self, tasks: list[_Task]) -> None:
+        if not self._closed:
+            for task in tasks:
+                self._send(task)
+
+    def _attempt(self, prefetch: Callable[[], None]) -> Article | str:
         conn = self._conn
         try:
             if not self._ready:
@@ -205,9 +275,12 @@ class _Slot:
                     return "dead"
                 conn.recv()  # ("ready", pid)
                 self._ready = True
-            conn.send((html, url, content_type))
-            if not conn.poll(self._cfg.timeout):
-                return "timeout"
+            deadline = time.monotonic() + self._cfg.timeout
+            while not conn.poll(min(_PREFETCH_EVERY, max(0.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    return "timeout"
+                prefetch()
+            prefetch()  # the next page is in the pipe before this result is handed over
             result = conn.recv()
         except (EOFError, OSError):
             return "dead"
@@ -230,25 +303,6 @@ class _Slot:
             self._proc.join(5)
             if not self._busy:
                 self._conn.close()
-
-
-class _Task(NamedTuple):
-    html: bytes
-    url: str
-    content_type: str | None
-    future: Future[Article]
-
-
-def _serve(slot: _Slot, tasks: queue.SimpleQueue[_Task | None]) -> None:
-    """A slot's thread: take the next page straight from the queue, so a worker never idles
-    waiting for the event loop between pages."""
-    while (task := tasks.get()) is not None:
-        if not task.future.set_running_or_notify_cancel():
-            continue  # the caller gave up before the page reached a worker
-        try:
-            task.future.set_result(slot.run(task.html, task.url, task.content_type))
-        except BaseException as e:  # a bug in the slot: hand it to the caller, keep serving
-            task.future.set_exception(e)
 
 
 class ExtractPool:
@@ -290,7 +344,7 @@ class ExtractPool:
         for i in range(self.size):
             slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after)
             thread = threading.Thread(
-                target=_serve, args=(slot, self._tasks), name=f"watcher-extract-{i}", daemon=True
+                target=slot.serve, args=(self._tasks,), name=f"watcher-extract-{i}", daemon=True
             )
             thread.start()
             self._slots.append(slot)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # imported when the command runs: --help stays light (issue 1
     from rich.console import Console
 
     from .. import pipeline
+    from ..alerts import AlertsOutcome
     from ..pipeline import CycleReport
 
 
@@ -135,7 +136,7 @@ def print_report(report: CycleReport, console: Console) -> None:
 def run_fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from .. import alerts, pipeline
+    from .. import pipeline
     from ..store import now_utc
 
     cfg = common.load_config(args)
@@ -144,25 +145,30 @@ def run_fetch(args: argparse.Namespace) -> int:
     started = now_utc()
     with progress_bar(common.is_tty() and not args.json, feeds) as progress:
         report = pipeline.run_cycle(cfg, engine, urls=args.feed or None, progress=progress)
-    # Alerts for what this cycle recorded (issue 15): a one-shot run from cron alerts too.
-    sent = alerts.deliver(
-        cfg,
-        engine,
-        now=now_utc(),
-        environ=os.environ,
-        floor=started,
-        skip="no-alerts" if args.no_alerts else "",
-    )
+    # Alerts for what this cycle recorded (issue 15): a one-shot run from cron alerts too.  With
+    # no [alerts] target the alerts module (and SQLAlchemy with it) is never imported (issue 16).
+    sent: AlertsOutcome | None = None
+    if cfg.alerts.configured:
+        from .. import alerts
+
+        sent = alerts.deliver(
+            cfg,
+            engine,
+            now=now_utc(),
+            environ=os.environ,
+            floor=started,
+            skip="no-alerts" if args.no_alerts else "",
+        )
     if args.json:
         data = report_json(report)
-        if sent.status != "off":
+        if sent is not None and sent.status != "off":
             data["alerts"] = alerts_cmd.outcome_json(sent)
         print(json.dumps(data, ensure_ascii=False))
     else:
         print_report(report, Console(highlight=False, soft_wrap=True))
-        if sent.status not in ("off", "idle"):
+        if sent is not None and sent.status not in ("off", "idle"):
             print(alerts_cmd.summary(sent))
-    for error in sent.errors:
+    for error in sent.errors if sent is not None else ():
         print(f"watcher: alerts: {terminal_safe(error)}", file=sys.stderr)
     if args.digest:
         from .. import outbox  # Jinja2: only when a digest is written
