@@ -244,7 +244,8 @@ def run_suggest(args: argparse.Namespace) -> int:
 
 
 def run_rescore(args: argparse.Namespace) -> int:
-    """Re-score stored articles; list matches added, dropped and changed; store unless --dry-run."""
+    """Re-score stored articles; list matches added, dropped and changed; store unless --dry-run.
+    An article the analyst labelled stays in (relevant) or out (irrelevant) whatever its score."""
     from .. import match, pipeline
     from ..store import now_utc
     from ..store import topics as store_topics
@@ -261,7 +262,9 @@ def run_rescore(args: argparse.Namespace) -> int:
             topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
         )
         current = store_topics.current_matches(engine, topic.name)
+        judged = store_topics.judgements(engine, topic.name)  # the analyst's word beats the score
         upserts: list[tuple[int, Score]] = []
+        rescored: list[tuple[int, Score]] = []
         added: list[tuple[int, Document, Score]] = []
         dropped: list[tuple[int, Document, Score]] = []
         kept_sent = 0
@@ -269,8 +272,9 @@ def run_rescore(args: argparse.Namespace) -> int:
         for entry_id, doc in store_topics.stored_documents(engine, since):
             total += 1
             score = model.score(doc)
+            rescored.append((entry_id, score))
             old = current.get(entry_id)
-            if score.matched:
+            if judged.get(entry_id, score.matched):
                 upserts.append((entry_id, score))
                 if old is None:
                     added.append((entry_id, doc, score))
@@ -294,7 +298,7 @@ def run_rescore(args: argparse.Namespace) -> int:
             print(f"    - {entry_id} {score.score:.3f} {terminal_safe(doc.title[:80])!r}")
         if not args.dry_run:
             drops = [e for e, _, _ in dropped if not current[e].sent]
-            store_topics.apply_rescore(engine, topic.name, upserts, drops, now_utc())
+            store_topics.apply_rescore(engine, topic.name, upserts, drops, now_utc(), rescored)
     return 0
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..models import Document, Score
-from .entries import match_row
-from .schema import articles, entries, labels, matches
+from .entries import match_row, score_row
+from .schema import articles, entries, labels, matches, scores
 
 
 def _document_query() -> sa.Select[Any]:
@@ -68,6 +68,13 @@ def set_label(engine: sa.Engine, entry_id: int, topic: str, relevant: bool, now:
     return True
 
 
+def judgements(engine: sa.Engine, topic: str) -> dict[int, bool]:
+    """The analyst's labels for a topic: entry id -> relevant."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(labels.c.entry_id, labels.c.relevant).where(labels.c.topic == topic))
+        return {int(entry_id): bool(relevant) for entry_id, relevant in rows}
+
+
 def entry_title(engine: sa.Engine, entry_id: int) -> str:
     """The title of an entry (empty when unknown)."""
     with engine.connect() as conn:
@@ -121,9 +128,14 @@ def apply_rescore(
     upserts: Sequence[tuple[int, Score]],
     drops: Sequence[int],
     now: datetime,
+    rescored: Sequence[tuple[int, Score]] = (),
 ) -> None:
-    """Insert or update matches; delete dropped ones no digest has carried; one transaction."""
+    """Insert or update matches; delete dropped ones no digest has carried; one transaction.
+    ``rescored``: every article's new score, for the near misses (the scores table)."""
     with engine.begin() as conn:
+        for entry_id, score in rescored:
+            conn.execute(sa.delete(scores).where(scores.c.entry_id == entry_id, scores.c.topic == topic))
+            conn.execute(sa.insert(scores).values(**score_row(entry_id, score, now)))
         for entry_id, score in upserts:
             row = match_row(entry_id, score, now)
             updated = conn.execute(

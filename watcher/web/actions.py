@@ -23,7 +23,7 @@ from ..store import entries as store_entries
 from ..store import feeds as store_feeds
 from ..store import now_utc
 from ..store import topics as store_topics
-from ..store.schema import labels, scores
+from ..store.schema import scores
 from .queries import evidence
 
 
@@ -117,31 +117,18 @@ def _rescore_figures(cfg: Config, engine: sa.Engine, model: match.TopicModel, to
     """``watcher rescore --dry-run --since`` over the last ``[serve] rescore_days`` days, in one line."""
     since = now_utc() - timedelta(days=cfg.serve.rescore_days)
     current = store_topics.current_matches(engine, topic)
-    relevant = _labelled_relevant(engine, topic)
-    total = added = dropped = dropped_labelled = 0
+    judged = store_topics.judgements(engine, topic)  # as `watcher rescore`: labels beat scores
+    total = added = dropped = 0
     for entry_id, doc in store_topics.stored_documents(engine, since):
         total += 1
-        matched = model.score(doc).matched
+        matched = judged.get(entry_id, model.score(doc).matched)
         old = current.get(entry_id)
         added += matched and old is None
-        if not matched and old is not None:
-            dropped += 1
-            dropped_labelled += entry_id in relevant
-    note = (
-        f" ({dropped_labelled} of them labelled relevant: rescore goes by the score alone)"
-        if dropped_labelled
-        else ""
-    )
+        dropped += not matched and old is not None
     return (
         f"rescore --dry-run --since {since:%Y-%m-%d}: {total} stored articles re-scored;"
-        f" {added} would be added, {dropped} would be dropped{note}"
+        f" {added} would be added, {dropped} would be dropped"
     )
-
-
-def _labelled_relevant(engine: sa.Engine, topic: str) -> set[int]:
-    query = sa.select(labels.c.entry_id).where(labels.c.topic == topic, labels.c.relevant.is_(True))
-    with engine.connect() as conn:
-        return {int(e) for (e,) in conn.execute(query)}
 
 
 def add_feed(cfg: Config, engine: sa.Engine, url: str, name: str) -> Effect:
