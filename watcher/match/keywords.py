@@ -21,7 +21,7 @@ from itertools import compress
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .text import default_language, language_script, normalise, script_of, tokenize
+from .text import default_language, has_cjk, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
 TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one in the body
@@ -63,12 +63,23 @@ def parse_term(
     if m := _LANG_PREFIX.match(text):
         lang, text = m.group(1), text[m.end() :]
     ids = []
-    for word in text.split():
+    for word in _words(text):
         atom = _atom(normalise(word), lang, stem, languages)
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
     return Term(raw.strip(), tuple(ids))
+
+
+def _words(text: str) -> list[str]:
+    """The words of a term; Chinese and Japanese ones split into characters, exact (issue 18)."""
+    out: list[str] = []
+    for word in text.split():
+        if has_cjk(word):
+            out += ["=" + tok for tok in tokenize(word.rstrip("*"))]
+        else:
+            out.append(word)
+    return out
 
 
 def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:

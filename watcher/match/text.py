@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 _TOKEN = re.compile(r"\w\w+")  # faster than a letters-only class; numbers get no weight
+# Chinese and Japanese put no spaces between words: each Han or kana character is a token, and a
+# term in those scripts is a phrase of characters (issue 18).
+_CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_CLASS}]")
+_TOKEN_CJK = re.compile(f"[{_CJK_CLASS}]|(?:(?![{_CJK_CLASS}])\\w){{2,}}")
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
@@ -53,8 +58,14 @@ def normalise(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Words of two characters or more, normalised; punctuation dropped."""
-    return _TOKEN.findall(normalise(text))
+    """Words of two characters or more (Han and kana: each character), normalised; no punctuation."""
+    text = normalise(text)
+    return _TOKEN_CJK.findall(text) if _CJK.search(text) else _TOKEN.findall(text)
+
+
+def has_cjk(text: str) -> bool:
+    """Whether a text holds Han or kana characters (each one a token)."""
+    return _CJK.search(text) is not None
 
 
 def script_of(token: str) -> str:

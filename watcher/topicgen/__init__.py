@@ -1,0 +1,111 @@
+"""``watcher topic new``: a multilingual topic proposed from two sample articles (issue 18).
+
+``topic_toml(name, seeds)`` reads the seeds, finds the lexicon concepts (places, subjects) and the
+names they share, and returns the commented ``[[topics]]`` block of a topic that needs no hand
+work: every concept brings its terms in every language of the lexicon.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from importlib import resources
+from pathlib import Path
+
+from .. import lexicon
+from ..errors import ConfigError
+from ..match.text import Analyzer, detect_language, tokenize, wordfreq_frequency
+from .detect import Seed, find_concepts, find_names
+from .forms import name_forms
+from .propose import Proposal, propose
+from .render import render
+
+__all__ = ["Seed", "propose_topic", "read_seeds", "topic_toml"]
+
+_URL = re.compile(r"^https?://", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def read_seeds(seeds: Sequence[Path | str], fetch: Callable[[str], str] | None = None) -> list[Seed]:
+    """Each seed file (first line the title) or URL (through ``fetch``: title line, then text)."""
+    out = []
+    for seed in seeds:
+        source = str(seed)
+        if _URL.match(source):
+            if fetch is None:
+                raise ConfigError(f"seed {source}: a URL seed needs a fetcher")
+            raw = fetch(source)
+        else:
+            try:
+                raw = Path(source).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"seed {source}: cannot read: {e}") from e
+        title, _, text = raw.strip().partition("\n")
+        if not (title.strip() or text.strip()):
+            raise ConfigError(f"seed {source}: no text")
+        out.append(Seed(source, title.strip(), text.strip()))
+    if not out:
+        raise ConfigError("topic new: give at least one --seed")
+    return out
+
+
+def continents() -> dict[str, str]:
+    """The continent of each gazetteer place (generated beside the gazetteer)."""
+    text = resources.files(__name__).joinpath("continents.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)["continents"]
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Proposal:
+    """What the seeds are about, as concept groups (see ``propose``)."""
+    analyzer = analyzer or Analyzer(wordfreq_frequency)
+    concepts = lexicon.load()
+    found = find_concepts(seeds, concepts, analyzer.stem_in, wordfreq_frequency)
+    known = _known_words(concepts)
+    names = find_names(seeds, wordfreq_frequency, lambda w: w in known or any(w.startswith(p) for p in _prefixes(found)))
+    places = {k: c for k, c in concepts.items() if c.kind == "place"}
+    sentences = [s for seed in seeds for s in _SENTENCE.split(f"{seed.title}\n{seed.text}")]
+
+    def cooccur(name: str, concept: lexicon.Concept) -> int:
+        forms = [f.rstrip("*") for t in concept.terms.get("en", ()) for f in name_forms(t)]
+        return sum(
+            1 for s in sentences if name in s and any(tok.startswith(tuple(forms)) for tok in tokenize(s))
+        )
+
+    try:
+        return propose(seeds, found, names, places, continents(), cooccur)
+    except ValueError as e:
+        raise ConfigError(f"topic new: {e}") from e
+
+
+def _known_words(concepts: dict[str, lexicon.Concept]) -> set[str]:
+    return {w for c in concepts.values() for t in c.terms.get("en", ()) for w in t.lower().split()}
+
+
+def _prefixes(found: Sequence[object]) -> tuple[str, ...]:
+    out: list[str] = []
+    for f in found:
+        terms = getattr(f, "terms", ())
+        out += [t.rstrip("*") for t in terms if t.endswith("*")]
+    return tuple(out)
+
+
+def topic_toml(
+    name: str,
+    seeds: Sequence[Path | str],
+    *,
+    seed_paths: Sequence[str] | None = None,
+    fetch: Callable[[str], str] | None = None,
+) -> str:
+    """The commented TOML block of a new topic proposed from its seeds.
+
+    ``seed_paths`` are the seeds as the config will name them (default: as given).
+    """
+    if not re.fullmatch(r"[\w][\w.-]*", name):
+        raise ConfigError(f"topic new: {name!r} is no topic name (letters, digits, - _ .)")
+    docs = read_seeds(seeds, fetch)
+    proposal = propose_topic(docs)
+    langs = sorted({detect_language(f"{d.title}\n{d.text}") for d in docs})
+    paths = list(seed_paths) if seed_paths is not None else [str(s) for s in seeds]
+    return render(name, proposal, paths, [d.title for d in docs], langs)
