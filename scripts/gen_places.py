@@ -52,6 +52,7 @@ def _q(s: str) -> str:
 
 def main() -> int:
     locales = {lang: Locale.parse(lang) for lang in LANGS}
+    hant = Locale.parse("zh_Hant")  # its names join the (simplified) Chinese ones
     en = locales["en"]
     zones = _zone_countries()
     blocks = []
@@ -73,6 +74,8 @@ def main() -> int:
             name = loc.territories.get(code)
             if name:
                 terms.append(name)
+            if lang == "zh" and (trad := hant.territories.get(code)):
+                terms.append(trad)
             national = NATIONAL.get(code)
             if national and (lname := loc.languages.get(national)):
                 lname = lname.rstrip(_LANG_SUFFIX.get(lang, "")) if lang in _LANG_SUFFIX else lname

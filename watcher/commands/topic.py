@@ -18,7 +18,7 @@ from ..models import Document, Score
 from ..store import now_utc
 from ..store import topics as store_topics
 from ..textsafe import terminal_safe
-from . import common
+from . import common, topicnew
 from .digest import parse_since
 
 
@@ -53,6 +53,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also weigh words against N stored articles",
     )
     s.set_defaults(func=run_suggest)
+    topicnew.register(tsub)  # issue 18: watcher topic new NAME --seed …
 
     r = sub.add_parser("rescore", help="re-score stored articles after a topic changed")
     common.add_common(r)

@@ -57,6 +57,12 @@ def continents() -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def families() -> list[list[str]]:
+    """Families of closely related subject concepts (topicgen/related.toml)."""
+    text = resources.files(__name__).joinpath("related.toml").read_text(encoding="utf-8")
+    return [[str(c) for c in fam] for fam in tomllib.loads(text)["families"]]
+
+
 def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Proposal:
     """What the seeds are about, as concept groups (see ``propose``)."""
     analyzer = analyzer or Analyzer(wordfreq_frequency)
@@ -74,7 +80,7 @@ def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Pr
         )
 
     try:
-        return propose(seeds, found, names, places, continents(), cooccur)
+        return propose(seeds, found, names, places, continents(), cooccur, families())
     except ValueError as e:
         raise ConfigError(f"topic new: {e}") from e
 

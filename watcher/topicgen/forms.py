@@ -37,9 +37,17 @@ def lexicon_term(term: str, lang: str) -> str:
     return f"{lang}:{term}"
 
 
-def name_forms(name: str) -> list[str]:
+# Arabic writes conjunctions, prepositions and the article onto the next word: "وكازاخستان",
+# "بكازاخستان", "الكازاخستانية".
+ARABIC_CLITICS = ("و", "ب", "ل", "ال", "وال", "بال", "لل", "ف")
+
+
+def name_forms(name: str, lang: str = "") -> list[str]:
     """Matcher terms for a name: a prefix for each word form that declines, exact CJK phrases."""
     name = name.lower().strip()
+    if lang == "ar" and " " not in name and not name.startswith("ال"):
+        base = name_forms(name)
+        return base + [c + f for c in ARABIC_CLITICS for f in base]
     if has_cjk(name):
         return [name]
     words = name.split()

@@ -53,15 +53,15 @@ class Proposal:
     places: tuple[Group, ...]
     subject: Group
     optional: Group | None
-    contrast: Group | None
+    contrasts: tuple[Group, ...]
     found: tuple[Found, ...] = field(default=())
     names: tuple[Name, ...] = field(default=())
 
     @property
     def groups(self) -> tuple[Group, ...]:
         """Every group, required first."""
-        rest = tuple(g for g in (self.optional, self.contrast) if g is not None)
-        return (*self.places, self.subject, *rest)
+        optional = (self.optional,) if self.optional is not None else ()
+        return (*self.places, self.subject, *optional, *self.contrasts)
 
 
 def propose(
@@ -71,6 +71,7 @@ def propose(
     places: Mapping[str, Concept],
     continents: Mapping[str, str],
     cooccur: Callable[[str, Concept], int],
+    families: Sequence[Sequence[str]] = (),
 ) -> Proposal:
     """The topic for seeds, given the concepts and names found in them (see the module rules)."""
     n = len(seeds)
@@ -81,6 +82,13 @@ def propose(
         raise ValueError("the seeds name no place and no subject the lexicon knows")
     anchors = [f for f in place_found if f.evidence >= PLACE_SHARE * place_found[0].evidence]
     subjects = [f for f in subj_found if f.evidence >= SUBJECT_SHARE * subj_found[0].evidence]
+    if subjects:
+        kin = {c for fam in families if subjects[0].concept.name in fam for c in fam}
+        subjects += [
+            f
+            for f in found
+            if f.concept.name in kin and f.concept.kind == "subject" and f not in subjects
+        ]
     kept = [
         nm for nm in names if nm.seeds == n and nm.text.lower() not in AGENCIES and _is_name(nm.text)
     ][:MAX_NAMES]
@@ -94,14 +102,14 @@ def propose(
             f.concept.name,
             (f.concept,),
             tuple(by_place[f.concept.name]),
-            why=f"place named in the seeds (evidence {f.evidence:g}: {', '.join(f.terms)})",
+            why=f"place named in the seeds (evidence {f.evidence:.0f}: {', '.join(f.terms)})",
         )
         for f in anchors
     )
     subject = Group(
         "subject" if len(subjects) > 1 else subjects[0].concept.name,
         tuple(f.concept for f in subjects),
-        why="; ".join(f"{f.concept.name} (evidence {f.evidence:g}: {', '.join(f.terms)})" for f in subjects),
+        why="; ".join(f"{f.concept.name} (evidence {f.evidence:.0f}: {', '.join(f.terms)})" for f in subjects),
     ) if subjects else Group("subject", (), why="no subject concept found")
     rest = [f for f in subj_found if f not in subjects][:MAX_CONTEXT]
     optional = (
@@ -115,26 +123,26 @@ def propose(
         if rest
         else None
     )
-    contrast = None
-    if anchors:
-        main = anchors[0].concept.name
-        named = {f.concept.name for f in found if f.concept.kind == "place"}
-        region = continents.get(main, "")
-        others = tuple(
-            places[p]
-            for p, cont in sorted(continents.items())
-            if cont == region and p not in named and p in places
+    named = {f.concept.name for f in found if f.concept.kind == "place"}
+    regions = sorted({continents.get(f.concept.name, "") for f in anchors} - {""})
+    others = tuple(
+        places[p]
+        for p, cont in sorted(continents.items())
+        if cont in regions and p not in named and p in places
+    )
+    contrasts = tuple(
+        Group(
+            "elsewhere" if i == 0 else f"elsewhere-{i + 1}",
+            others,
+            required=False,
+            contrast=f.concept.name,
+            why=f"the same subject elsewhere: the other countries of {' and '.join(r.title() for r in regions)}"
+            f" that the seeds do not name; an article naming them more often than {f.concept.label} is"
+            " about them",
         )
-        if others:
-            contrast = Group(
-                "elsewhere",
-                others,
-                required=False,
-                contrast=main,
-                why=f"the same subject elsewhere: the other countries of {region.title()} that the seeds "
-                f"do not name; an article naming them more often than {places[main].label} is about them",
-            )
-    return Proposal(place_groups, subject, optional, contrast, tuple(found), tuple(kept))
+        for i, f in enumerate(anchors)
+    ) if others else ()
+    return Proposal(place_groups, subject, optional, contrasts, tuple(found), tuple(kept))
 
 
 def _is_name(word: str) -> bool:

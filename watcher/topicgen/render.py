@@ -62,14 +62,14 @@ def _group(g: Group) -> list[str]:
                       _name_terms(g.names), seen)
     for c in g.concepts:
         if g.contrast:
-            terms = [f for lang in sorted(c.terms) for f in name_forms(c.terms[lang][0])]
+            terms = [f for lang in sorted(c.terms) for f in name_forms(c.terms[lang][0], lang)]
             out += _terms(c.label, terms, seen)
             continue
-        for lang in sorted(c.terms):
+        for lang in sorted(c.terms, key=lambda x: (x != "en", x)):
             if c.kind == "subject":
                 terms = [lexicon_term(t, lang) for t in c.terms[lang]]
             else:
-                terms = [f for t in c.terms[lang] for f in name_forms(t)]
+                terms = [f for t in c.terms[lang] for f in name_forms(t, lang)]
             out += _terms(f"{lang} ({c.name})" if len(g.concepts) > 1 else lang, terms, seen)
     out.append("]")
     return out
