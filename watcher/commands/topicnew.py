@@ -55,10 +55,15 @@ def run_new(args: argparse.Namespace) -> int:
         print(block, end="")
         return 0
     copied = install.copy_seeds(seeds, targets, path)
+    old: str | None = None
+    written = False
     try:
-        install.add_block(path, block)
+        old = install.add_block(path, block)
+        written = True
         config_mod.load(path)  # the whole config must still load: else undo
     except ConfigError:
+        if written:
+            install.restore(path, old)
         for p in copied:
             p.unlink(missing_ok=True)
         raise

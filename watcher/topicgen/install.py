@@ -61,12 +61,14 @@ def copy_seeds(seeds: Sequence[str], targets: Sequence[str], config: Path) -> li
     return copied
 
 
-def add_block(config: Path, block: str) -> None:
+def add_block(config: Path, block: str) -> str | None:
     """Put a topic block into the config: before its ``topics: end`` marker, else at the end.
 
-    The new file must still be valid TOML; it replaces the old one atomically.
+    The new file must still be valid TOML; it replaces the old one atomically.  Returns the old
+    text (None when there was no file), for ``restore``.
     """
-    old = config.read_text(encoding="utf-8") if config.exists() else ""
+    existed = config.exists()
+    old = config.read_text(encoding="utf-8") if existed else ""
     if END_MARKER in old:
         head, _, tail = old.rpartition(END_MARKER)
         new = head.rstrip("\n") + "\n\n" + block.rstrip("\n") + "\n" + END_MARKER + tail
@@ -76,10 +78,23 @@ def add_block(config: Path, block: str) -> None:
         tomllib.loads(new)
     except tomllib.TOMLDecodeError as e:  # never leave a config the next command cannot read
         raise ConfigError(f"{config}: the topic would make it invalid TOML ({e}); nothing written") from e
+    _write(config, new)
+    return old if existed else None
+
+
+def restore(config: Path, old: str | None) -> None:
+    """Put back what ``add_block`` replaced."""
+    if old is None:
+        config.unlink(missing_ok=True)
+    else:
+        _write(config, old)
+
+
+def _write(config: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=config.resolve().parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(new)
+            f.write(text)
         if config.exists():
             shutil.copymode(config, tmp)
         os.replace(tmp, config)
