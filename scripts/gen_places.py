@@ -14,10 +14,49 @@ from pathlib import Path
 
 from babel import Locale
 
-LANGS = (
-    "en ru uk fa ps ar tr uz tg kk ky de fr es it pt pl nl el fi nb sv zh ur hi "
-    "ja ko az hy ka he ro bg da et cs hu ms id tk mn"
-).split()
+LANGS = [
+    "en",
+    "ru",
+    "uk",
+    "fa",
+    "ps",
+    "ar",
+    "tr",
+    "uz",
+    "tg",
+    "kk",
+    "ky",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "pl",
+    "nl",
+    "el",
+    "fi",
+    "nb",
+    "sv",
+    "zh",
+    "ur",
+    "hi",
+    "ja",
+    "ko",
+    "az",
+    "hy",
+    "ka",
+    "he",
+    "ro",
+    "bg",
+    "da",
+    "et",
+    "cs",
+    "hu",
+    "ms",
+    "id",
+    "tk",
+    "mn",
+]
 # The language named after a country's people, where that language is mostly that country's.
 NATIONAL = {
     "KZ": "kk", "UZ": "uz", "KG": "ky", "TJ": "tg", "TM": "tk", "RU": "ru", "UA": "uk", "IR": "fa",
@@ -59,7 +98,7 @@ def main() -> int:
     continents: list[str] = []
     seen: set[str] = set()
     for code in sorted(en.territories):
-        if _SKIP.match(code) or len(code) != 2 or code not in zones and code not in ("PS", "TW"):
+        if _SKIP.match(code) or len(code) != 2 or (code not in zones and code not in ("PS", "TW")):
             continue
         ident = _slug(en.territories[code])
         if ident in seen:

@@ -92,7 +92,10 @@ def test_proposal_requires_place_and_subject_and_names_its_sources() -> None:
     block = topic_toml("floods", [str(s) for s in SEEDS])
     topic = tomllib.loads(block)["topics"][0]
     groups = {g["name"]: g for g in topic["groups"]}
-    assert [n for n, g in groups.items() if g.get("required", not g.get("contrast"))] == ["kyrgyzstan", "flood"]
+    assert [n for n, g in groups.items() if g.get("required", not g.get("contrast"))] == [
+        "kyrgyzstan",
+        "flood",
+    ]
     assert groups["elsewhere"]["contrast"] == "kyrgyzstan"
     # the names both seeds share join the place, with a Cyrillic form
     assert {"batken*", "баткен*", "japarov*"} <= set(groups["kyrgyzstan"]["terms"])
@@ -103,7 +106,9 @@ def test_proposal_requires_place_and_subject_and_names_its_sources() -> None:
 
 
 def test_same_seeds_give_a_byte_identical_topic_in_fresh_processes(tmp_path: Path) -> None:
-    code = "import sys; from watcher.topicgen import topic_toml; sys.stdout.write(topic_toml('t', sys.argv[1:]))"
+    code = (
+        "import sys; from watcher.topicgen import topic_toml; sys.stdout.write(topic_toml('t', sys.argv[1:]))"
+    )
     outs = []
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
@@ -118,9 +123,7 @@ def test_topic_new_writes_between_the_markers_and_copies_the_seeds(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        '[http]\n\n# --- topics: begin\n# --- topics: end\n\n[extract]\n', encoding="utf-8"
-    )
+    cfg.write_text("[http]\n\n# --- topics: begin\n# --- topics: end\n\n[extract]\n", encoding="utf-8")
     args = ["topic", "new", "floods", "--config", str(cfg), *[a for s in SEEDS for a in ("--seed", str(s))]]
     assert main([*args, "--dry-run"]) == 0
     printed = capsys.readouterr().out
@@ -170,7 +173,7 @@ def test_topic_new_undoes_everything_when_the_config_does_not_load(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = tmp_path / "config.toml"
-    before = '[digest]\nnot_a_key = 1\n'
+    before = "[digest]\nnot_a_key = 1\n"
     cfg.write_text(before, encoding="utf-8")
     args = ["topic", "new", "floods", "--config", str(cfg), *[a for s in SEEDS for a in ("--seed", str(s))]]
     assert main(args) == 1

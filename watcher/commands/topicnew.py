@@ -68,5 +68,7 @@ def run_new(args: argparse.Namespace) -> int:
             p.unlink(missing_ok=True)
         raise
     print(f"topic {args.name!r} added to {path}; {len(copied)} seed file(s) copied")
-    print(f"try: watcher check FILE --topic {args.name}   or   watcher eval LABELLED.jsonl --topic {args.name}")
+    print(
+        f"try: watcher check FILE --topic {args.name}   or   watcher eval LABELLED.jsonl --topic {args.name}"
+    )
     return 0

@@ -69,7 +69,9 @@ def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Pr
     concepts = lexicon.load()
     found = find_concepts(seeds, concepts, analyzer.stem_in, wordfreq_frequency)
     known = _known_words(concepts)
-    names = find_names(seeds, wordfreq_frequency, lambda w: w in known or any(w.startswith(p) for p in _prefixes(found)))
+    names = find_names(
+        seeds, wordfreq_frequency, lambda w: w in known or any(w.startswith(p) for p in _prefixes(found))
+    )
     places = {k: c for k, c in concepts.items() if c.kind == "place"}
     sentences = [s for seed in seeds for s in _SENTENCE.split(f"{seed.title}\n{seed.text}")]
 

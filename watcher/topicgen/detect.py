@@ -65,7 +65,7 @@ def find_concepts(
     chosen = [c for c in concepts.values() if c.terms.get(lang)]
     groups = [ConceptGroup(c.name, tuple(_seed_terms(c, lang))) for c in chosen]
     matcher = keywords.Matcher(groups, (), stem, (lang,))
-    evidence: Counter[str] = Counter()
+    evidence: dict[str, float] = dict.fromkeys((c.name for c in chosen), 0.0)
     present: Counter[str] = Counter()
     spec = [[specificity(t.text, frequency) for t in terms] for terms in matcher.group_terms]
     terms: dict[str, dict[str, None]] = {c.name: {} for c in chosen}

@@ -29,8 +29,32 @@ MAX_NAMES = 8
 MAX_CONTEXT = 3
 # Bylines and wire services name no subject of a story.
 AGENCIES = frozenset(
-    "afp ap reuters tass ria novosti interfax xinhua anadolu bbc cnn getty dpa efe ansa kyodo yonhap "
-    "sputnik bloomberg associated press agence images photo".split()
+    [
+        "afp",
+        "ap",
+        "reuters",
+        "tass",
+        "ria",
+        "novosti",
+        "interfax",
+        "xinhua",
+        "anadolu",
+        "bbc",
+        "cnn",
+        "getty",
+        "dpa",
+        "efe",
+        "ansa",
+        "kyodo",
+        "yonhap",
+        "sputnik",
+        "bloomberg",
+        "associated",
+        "press",
+        "agence",
+        "images",
+        "photo",
+    ]
 )
 
 
@@ -85,13 +109,11 @@ def propose(
     if subjects:
         kin = {c for fam in families if subjects[0].concept.name in fam for c in fam}
         subjects += [
-            f
-            for f in found
-            if f.concept.name in kin and f.concept.kind == "subject" and f not in subjects
+            f for f in found if f.concept.name in kin and f.concept.kind == "subject" and f not in subjects
         ]
-    kept = [
-        nm for nm in names if nm.seeds == n and nm.text.lower() not in AGENCIES and _is_name(nm.text)
-    ][:MAX_NAMES]
+    kept = [nm for nm in names if nm.seeds == n and nm.text.lower() not in AGENCIES and _is_name(nm.text)][
+        :MAX_NAMES
+    ]
     by_place: dict[str, list[str]] = {f.concept.name: [] for f in anchors}
     for nm in kept:
         if anchors:
@@ -106,11 +128,17 @@ def propose(
         )
         for f in anchors
     )
-    subject = Group(
-        "subject" if len(subjects) > 1 else subjects[0].concept.name,
-        tuple(f.concept for f in subjects),
-        why="; ".join(f"{f.concept.name} (evidence {f.evidence:.0f}: {', '.join(f.terms)})" for f in subjects),
-    ) if subjects else Group("subject", (), why="no subject concept found")
+    subject = (
+        Group(
+            "subject" if len(subjects) > 1 else subjects[0].concept.name,
+            tuple(f.concept for f in subjects),
+            why="; ".join(
+                f"{f.concept.name} (evidence {f.evidence:.0f}: {', '.join(f.terms)})" for f in subjects
+            ),
+        )
+        if subjects
+        else Group("subject", (), why="no subject concept found")
+    )
     rest = [f for f in subj_found if f not in subjects][:MAX_CONTEXT]
     optional = (
         Group(
@@ -130,18 +158,22 @@ def propose(
         for p, cont in sorted(continents.items())
         if cont in regions and p not in named and p in places
     )
-    contrasts = tuple(
-        Group(
-            "elsewhere" if i == 0 else f"elsewhere-{i + 1}",
-            others,
-            required=False,
-            contrast=f.concept.name,
-            why=f"the same subject elsewhere: the other countries of {' and '.join(r.title() for r in regions)}"
-            f" that the seeds do not name; an article naming them more often than {f.concept.label} is"
-            " about them",
+    where = " and ".join(r.title() for r in regions)
+    contrasts = (
+        tuple(
+            Group(
+                "elsewhere" if i == 0 else f"elsewhere-{i + 1}",
+                others,
+                required=False,
+                contrast=f.concept.name,
+                why=f"the same subject elsewhere: the other countries of {where} that the seeds do not"
+                f" name; an article naming them more often than {f.concept.label} is about them",
+            )
+            for i, f in enumerate(anchors)
         )
-        for i, f in enumerate(anchors)
-    ) if others else ()
+        if others
+        else ()
+    )
     return Proposal(place_groups, subject, optional, contrasts, tuple(found), tuple(kept))
 
 

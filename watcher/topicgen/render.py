@@ -58,8 +58,9 @@ def _group(g: Group) -> list[str]:
     out.append("terms = [")
     seen: set[str] = set()
     if g.names:
-        out += _terms("names in every seed; Cyrillic and plain Latin by transliteration",
-                      _name_terms(g.names), seen)
+        out += _terms(
+            "names in every seed; Cyrillic and plain Latin by transliteration", _name_terms(g.names), seen
+        )
     for c in g.concepts:
         if g.contrast:
             terms = [f for lang in sorted(c.terms) for f in name_forms(c.terms[lang][0], lang)]
