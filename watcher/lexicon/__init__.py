@@ -1,24 +1,38 @@
-"""The concept lexicon: multilingual concepts (subjects, places) read from the TOML files here.
+"""The multilingual concept lexicon: concepts (Russia, Afghans, migration ...) with terms per language.
 
-Format (one file holds many concepts)::
+Package data: every ``watcher/lexicon/*.toml`` file holds concepts, one table each::
 
-    [migration]                 # concept id
-    label = "migration"         # English name shown in explanations
-    kind = "subject"            # subject | place | people | org
-    [migration.terms]           # ISO 639-1 code -> terms (a word or a phrase, dictionary forms)
-    en = ["migrant", "refugee"]
+    [migration]                     # concept id (lowercase, [a-z0-9_-])
+    label = "migration"             # English name shown in explanations
+    kind = "subject"                # subject | place | people | org
+    [migration.terms]               # ISO 639-1 code -> terms (a word or a phrase)
+    en = ["migrant", "refugee", "work permit"]
+    ru = ["мигрант", "беженец", "разрешение на работу"]
+
+Terms are dictionary forms: the matcher brings the morphology (simplemma lemmas, Snowball stems).
+Only a language with neither may end a term with ``*`` (any word starting so).  A concept id
+defined twice, in one file or two, is an error.
+
+Usage::
+
+    concepts = lexicon.load(["russia", "migration"])
+    concepts["migration"].terms["ru"]   # ("мигрант", "беженец", ...)
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
+from types import MappingProxyType
 
 from ..errors import ConfigError
 
 KINDS = ("subject", "place", "people", "org")
+_ID = re.compile(r"^[a-z0-9_-]+$")
+_LANG = re.compile(r"^[a-z]{2,3}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,39 +44,72 @@ class Concept:
     kind: str
     terms: Mapping[str, tuple[str, ...]]
 
+    def languages(self) -> tuple[str, ...]:
+        """The languages that have at least one term, sorted."""
+        return tuple(sorted(lang for lang, terms in self.terms.items() if terms))
 
-def _parse(name: str, raw: object, where: str) -> Concept:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
-    terms = raw.get("terms", {})
-    kind = raw.get("kind", "subject")
-    if kind not in KINDS or not isinstance(terms, dict):
-        raise ConfigError(f"{where}: [{name}]: kind must be one of {', '.join(KINDS)} and terms a table")
-    parsed: dict[str, tuple[str, ...]] = {}
-    for lang, items in sorted(terms.items()):
-        if not isinstance(items, list) or not all(isinstance(t, str) and t.strip() for t in items):
-            raise ConfigError(f"{where}: [{name}.terms].{lang} must be a list of non-empty strings")
-        parsed[lang] = tuple(dict.fromkeys(t.strip() for t in items))
-    return Concept(name, str(raw.get("label", name)), kind, parsed)
+
+def parse(raw: Mapping[str, object], source: str) -> dict[str, Concept]:
+    """Concepts from one parsed TOML document; ``source`` names it in errors."""
+    out: dict[str, Concept] = {}
+    for name, table in raw.items():
+        where = f"{source}: [{name}]"
+        if not _ID.match(name):
+            raise ConfigError(f"{where}: a concept id is lowercase letters, digits, '_' or '-'")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table")
+        unknown = set(table) - {"label", "kind", "terms"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r} (label, kind, terms)")
+        label = table.get("label", name)
+        kind = table.get("kind", "subject")
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"{where}.label: expected a non-empty string")
+        if kind not in KINDS:
+            raise ConfigError(f"{where}.kind: expected one of {', '.join(KINDS)}, got {kind!r}")
+        terms = table.get("terms", {})
+        if not isinstance(terms, dict) or not terms:
+            raise ConfigError(f"{where}.terms: expected a table of language = [terms]")
+        by_lang: dict[str, tuple[str, ...]] = {}
+        for lang, words in terms.items():
+            if not _LANG.match(lang):
+                raise ConfigError(f"{where}.terms.{lang}: expected an ISO 639 language code")
+            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+                raise ConfigError(f"{where}.terms.{lang}: expected a list of non-empty strings")
+            by_lang[lang] = tuple(dict.fromkeys(w.strip() for w in words))
+        out[name] = Concept(name, label.strip(), kind, MappingProxyType(by_lang))
+    return out
 
 
 def load(names: Iterable[str] | None = None) -> dict[str, Concept]:
-    """Every concept of the packaged lexicon (or only ``names``); a concept defined twice is an error."""
-    out: dict[str, Concept] = {}
-    for entry in sorted(resources.files(__name__).iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".toml"):
-            continue
+    """The concepts of every ``*.toml`` in this package (all of them, or those named).
+
+    Raises ``ConfigError`` for a malformed file, a concept defined twice or an unknown name.
+    """
+    found: dict[str, Concept] = {}
+    where: dict[str, str] = {}
+    files = sorted(
+        (f for f in resources.files(__package__ or __name__).iterdir() if f.name.endswith(".toml")),
+        key=lambda f: f.name,
+    )
+    for file in files:
         try:
-            data = tomllib.loads(entry.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"lexicon/{entry.name}: {e}") from e
-        for name, raw in data.items():
-            if name in out:
-                raise ConfigError(f"lexicon/{entry.name}: concept {name!r} is defined twice")
-            out[name] = _parse(name, raw, f"lexicon/{entry.name}")
+            raw = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"lexicon {file.name}: {e}") from e
+        for name, concept in parse(raw, f"lexicon {file.name}").items():
+            if name in found:
+                raise ConfigError(
+                    f"lexicon {file.name}: concept {name!r} is already defined in {where[name]}"
+                )
+            found[name] = concept
+            where[name] = file.name
     if names is None:
-        return out
-    wanted = list(names)
-    if missing := [n for n in wanted if n not in out]:
-        raise ConfigError(f"lexicon: no concept {', '.join(map(repr, missing))}")
-    return {n: out[n] for n in wanted}
+        return found
+    wanted = list(dict.fromkeys(names))
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise ConfigError(
+            f"unknown concept {missing[0]!r}; the lexicon has: {', '.join(sorted(found))}"
+        )
+    return {n: found[n] for n in wanted}

@@ -57,22 +57,39 @@ def continents() -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def _related() -> dict[str, object]:
+    text = resources.files(__name__).joinpath("related.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
 def families() -> list[list[str]]:
     """Families of closely related subject concepts (topicgen/related.toml)."""
-    text = resources.files(__name__).joinpath("related.toml").read_text(encoding="utf-8")
-    return [[str(c) for c in fam] for fam in tomllib.loads(text)["families"]]
+    fams = _related()["families"]
+    return [[str(c) for c in fam] for fam in fams] if isinstance(fams, list) else []
+
+
+def general_concepts() -> dict[str, lexicon.Concept]:
+    """The lexicon's concepts a topic may be made of: places of the gazetteer's map of continents
+    (not groupings such as "other destinations") and subjects other than story-specific bundles."""
+    skip = _related().get("skip", [])
+    where = continents()
+    return {
+        k: c
+        for k, c in lexicon.load().items()
+        if isinstance(skip, list) and k not in skip and (c.kind != "place" or k in where)
+    }
 
 
 def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Proposal:
     """What the seeds are about, as concept groups (see ``propose``)."""
     analyzer = analyzer or Analyzer(wordfreq_frequency)
-    concepts = lexicon.load()
+    concepts = general_concepts()
     found = find_concepts(seeds, concepts, analyzer.stem_in, wordfreq_frequency)
     known = _known_words(concepts)
     names = find_names(
         seeds, wordfreq_frequency, lambda w: w in known or any(w.startswith(p) for p in _prefixes(found))
     )
-    places = {k: c for k, c in concepts.items() if c.kind == "place"}
+    places = {k: c for k, c in concepts.items() if c.kind != "subject"}
     sentences = [s for seed in seeds for s in _SENTENCE.split(f"{seed.title}\n{seed.text}")]
 
     def cooccur(name: str, concept: lexicon.Concept) -> int:

@@ -6,8 +6,9 @@ Pure.  The rules (issue 18), each general, none tuned to one story:
   ``PLACE_SHARE`` as often, in every seed, is required too (a story between two countries);
 * what: the subject concept with the most evidence in every seed is required (phrases shadow
   the shorter terms inside them, so "nuclear power plant" is not also "power plant"); subjects
-  nearly as strong (``SUBJECT_SHARE``) join it as alternatives; the other subjects of every seed
-  form one optional group that adds a little;
+  nearly as strong (``SUBJECT_SHARE``) and its close kin (``families``) that the seeds use join it
+  as alternatives; the other subjects are only named in a comment (an optional group's bonus
+  lifted near misses over the threshold);
 * who: rare capitalised names found in every seed that the lexicon does not know (a president,
   a village, a lake) join the place group they share sentences with;
 * near misses: the same subject elsewhere - every other country of the main place's continent
@@ -26,7 +27,6 @@ from .detect import Found, Name, Seed
 PLACE_SHARE = 0.6
 SUBJECT_SHARE = 0.75
 MAX_NAMES = 8
-MAX_CONTEXT = 3
 # Bylines and wire services name no subject of a story.
 AGENCIES = frozenset(
     [
@@ -76,7 +76,7 @@ class Proposal:
 
     places: tuple[Group, ...]
     subject: Group
-    optional: Group | None
+    subject_others: tuple[Found, ...]
     contrasts: tuple[Group, ...]
     found: tuple[Found, ...] = field(default=())
     names: tuple[Name, ...] = field(default=())
@@ -84,8 +84,8 @@ class Proposal:
     @property
     def groups(self) -> tuple[Group, ...]:
         """Every group, required first."""
-        optional = (self.optional,) if self.optional is not None else ()
-        return (*self.places, self.subject, *optional, *self.contrasts)
+        subject = (self.subject,) if self.subject.concepts else ()
+        return (*self.places, *subject, *self.contrasts)
 
 
 def propose(
@@ -100,7 +100,7 @@ def propose(
     """The topic for seeds, given the concepts and names found in them (see the module rules)."""
     n = len(seeds)
     in_all = [f for f in found if f.seeds == n] or list(found)
-    place_found = sorted((f for f in in_all if f.concept.kind == "place"), key=lambda f: -f.evidence)
+    place_found = sorted((f for f in in_all if f.concept.kind != "subject"), key=lambda f: -f.evidence)
     subj_found = sorted((f for f in in_all if f.concept.kind == "subject"), key=lambda f: -f.evidence)
     if not place_found and not subj_found:
         raise ValueError("the seeds name no place and no subject the lexicon knows")
@@ -139,19 +139,8 @@ def propose(
         if subjects
         else Group("subject", (), why="no subject concept found")
     )
-    rest = [f for f in subj_found if f not in subjects][:MAX_CONTEXT]
-    optional = (
-        Group(
-            "context",
-            tuple(f.concept for f in rest),
-            required=False,
-            why="other subjects of every seed: "
-            + ", ".join(f"{f.concept.name} ({', '.join(f.terms)})" for f in rest),
-        )
-        if rest
-        else None
-    )
-    named = {f.concept.name for f in found if f.concept.kind == "place"}
+    rest = tuple(f for f in subj_found if f not in subjects)
+    named = {f.concept.name for f in found if f.concept.kind != "subject"}
     regions = sorted({continents.get(f.concept.name, "") for f in anchors} - {""})
     others = tuple(
         places[p]
@@ -174,7 +163,7 @@ def propose(
         if others
         else ()
     )
-    return Proposal(place_groups, subject, optional, contrasts, tuple(found), tuple(kept))
+    return Proposal(place_groups, subject, rest, contrasts, tuple(found), tuple(kept))
 
 
 def _is_name(word: str) -> bool:

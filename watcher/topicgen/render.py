@@ -19,6 +19,8 @@ def render(
 ) -> str:
     """The topic block: settings, then each group with a comment saying where its terms came from."""
     required = [g.name for g in proposal.groups if g.required]
+    if not proposal.subject.concepts:
+        required.append("<no subject: the lexicon knows none of the seeds' subjects; add a group>")
     lines = [
         f"# Topic {name!r}, proposed by `watcher topic new` from {len(seeds)} sample article(s):",
         *[f"#   {t}" for t in titles],
@@ -41,6 +43,11 @@ def render(
     ]
     for group in proposal.groups:
         lines += ["", *_group(group)]
+        if group is proposal.subject and proposal.subject_others:
+            lines += _comment(
+                "the seeds also speak of (add a group if every article must): "
+                + ", ".join(f"{f.concept.name} ({', '.join(f.terms)})" for f in proposal.subject_others[:6])
+            )
     return "\n".join(lines) + "\n"
 
 
