@@ -180,3 +180,13 @@ def test_topic_new_undoes_everything_when_the_config_does_not_load(
     assert "not_a_key" in capsys.readouterr().err
     assert cfg.read_text(encoding="utf-8") == before
     assert not list((tmp_path / "seeds").rglob("*.txt"))
+
+
+def test_a_japanese_article_labelled_relevant_can_join_the_seeds(tmp_path: Path) -> None:
+    # wordfreq needs MeCab for Japanese; without it the article's words get the rare-word weight
+    model = _model(tmp_path)
+    extra = Document(
+        title="キルギス南部で洪水", text="キルギスのバトケン州で洪水と土石流が発生した。", language="ja"
+    )
+    fed = match.build_model(model.topic, extra_seeds=[extra])
+    assert fed.score(extra).seed_similarity > 0.9

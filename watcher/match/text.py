@@ -258,5 +258,5 @@ def wordfreq_frequency(word: str, lang: str) -> float:
     # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
     try:
         return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
-    except LookupError:
+    except (LookupError, ImportError):  # ja needs MeCab, ko/zh extra tokenisers: not installed
         return float(wordfreq.word_frequency(word, "en", wordlist="small"))
