@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     predicted = [s.score >= topic.threshold for s in scores]
     p, r, f = _metrics(labels, predicted)
     print(
-        f"untouched: {len(records)} articles, threshold {topic.threshold}: precision={p:.3f} recall={r:.3f} f1={f:.3f}"
+        f"untouched: {len(records)} articles, threshold {topic.threshold}: "
+        f"precision={p:.3f} recall={r:.3f} f1={f:.3f}"
     )
     by_lang: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # n, relevant, tp, fp
     for rec, s, pred in zip(records, scores, predicted, strict=True):
