@@ -6,12 +6,59 @@ import json
 from collections.abc import Sequence
 
 from ..lexicon import Concept
+from ..match.text import wordfreq_frequency
 from .forms import lexicon_term, name_forms, to_cyrillic, to_latin
 from .propose import Group, Proposal
 
 THRESHOLD = 0.3
 SATURATION = 1.5
 WIDTH = 100
+COMMON_WORD = 1e-5  # a word this frequent in its language is no name
+# wordfreq's "small" lists (wordfreq.available_languages(wordlist="small")), but ja, ko and zh,
+# whose lookups need tokenisers (MeCab, ...) that are not installed.
+WORDFREQ_LANGS = frozenset(
+    [
+        "ar",
+        "bg",
+        "bn",
+        "ca",
+        "cs",
+        "da",
+        "de",
+        "el",
+        "en",
+        "es",
+        "fa",
+        "fi",
+        "fil",
+        "fr",
+        "he",
+        "hi",
+        "hu",
+        "id",
+        "is",
+        "it",
+        "lt",
+        "lv",
+        "mk",
+        "ms",
+        "nb",
+        "nl",
+        "pl",
+        "pt",
+        "ro",
+        "ru",
+        "sh",
+        "sk",
+        "sl",
+        "sv",
+        "ta",
+        "tr",
+        "uk",
+        "ur",
+        "vi",
+    ]
+)
 
 
 def render(
@@ -70,17 +117,42 @@ def _group(g: Group) -> list[str]:
         )
     for c in g.concepts:
         if g.contrast:
-            terms = [f for lang in sorted(c.terms) for f in name_forms(c.terms[lang][0], lang)]
+            terms = [f for lang in sorted(c.terms) for f in _place_forms(c.terms[lang][:1], lang)]
             out += _terms(c.label, terms, seen)
             continue
         for lang in sorted(c.terms, key=lambda x: (x != "en", x)):
             if c.kind == "subject":
                 terms = [lexicon_term(t, lang) for t in c.terms[lang]]
             else:
-                terms = [f for t in c.terms[lang] for f in name_forms(t, lang)]
+                terms = _place_forms(c.terms[lang], lang)
             out += _terms(f"{lang} ({c.name})" if len(g.concepts) > 1 else lang, terms, seen)
     out.append("]")
     return out
+
+
+def _place_forms(names: Sequence[str], lang: str) -> list[str]:
+    """Forms of a place's names in one language; the first is the country's own name.
+
+    A prefix that is a common word of the language ("pool*" from Estonian "Poola") becomes the
+    whole name as a prefix; a city whose name is a common word ("Oral") is left out.
+    """
+    out: list[str] = []
+    for i, name in enumerate(names):
+        for form in name_forms(name, lang):
+            stem = form.rstrip("*")
+            if " " in stem or not _common(stem, lang):
+                out.append(form)
+            elif i == 0 and stem != name.lower():
+                out.append(name.lower() + "*")
+            elif i == 0:
+                out.append(name.lower())
+    return out
+
+
+def _common(word: str, lang: str) -> bool:
+    # only where wordfreq has the language: its nearest-language guess would judge foreign words
+    lang = {"no": "nb"}.get(lang, lang)
+    return lang in WORDFREQ_LANGS and wordfreq_frequency(word, lang) > COMMON_WORD
 
 
 def _name_terms(names: Sequence[str]) -> list[str]:
