@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.server import Server
 from watcher import config as config_mod
 from watcher import lexicon, match
 from watcher.cli import main
@@ -190,3 +191,24 @@ def test_a_japanese_article_labelled_relevant_can_join_the_seeds(tmp_path: Path)
     )
     fed = match.build_model(model.topic, extra_seeds=[extra])
     assert fed.score(extra).seed_similarity > 0.9
+
+
+def test_topic_new_fetches_a_url_seed_over_http(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], http_server: Server
+) -> None:
+    title, body = SEEDS[1].read_text(encoding="utf-8").split("\n", 1)
+    paragraphs = "".join(f"<p>{p.strip()}</p>" for p in body.split("\n") if p.strip())
+    html = (
+        f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>{paragraphs}"
+        "</article></body></html>"
+    )
+    http_server.route("/floods", html, headers={"Content-Type": "text/html; charset=utf-8"})
+    cfg = tmp_path / "config.toml"
+    url = http_server.url("/floods")
+    args = ["topic", "new", "floods", "--config", str(cfg), "--seed", str(SEEDS[0]), "--seed", url]
+    assert main([*args, "--set", "http.allow_private_addresses=true"]) == 0
+    assert http_server.hits("/floods") == 1
+    topic = tomllib.loads(cfg.read_text(encoding="utf-8"))["topics"][0]
+    assert topic["seeds"] == ["seeds/floods/seed_floods_a.txt", url]  # a URL seed stays a URL
+    groups = {g["name"]: g for g in topic["groups"]}
+    assert "batken*" in groups["kyrgyzstan"]["terms"]  # a name both seeds share, one read over HTTP

@@ -39,6 +39,16 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path("config.toml")
 
 
+def _fetch_config(args: argparse.Namespace, path: Path) -> config_mod.Config:
+    """The settings URL seeds are fetched with: the config's, or the defaults and --set."""
+    if path.exists():
+        return config_mod.load(path, overrides=args.overrides, db=args.db)
+    raw: dict[str, object] = {}
+    for assignment in args.overrides:
+        config_mod.apply_override(raw, assignment)
+    return config_mod.parse(raw, Path.cwd())
+
+
 def run_new(args: argparse.Namespace) -> int:
     """Propose the topic; print it (--dry-run) or add it to the config and copy the seeds."""
     path = _config_path(args)
@@ -47,8 +57,7 @@ def run_new(args: argparse.Namespace) -> int:
     seeds = [str(s) for s in args.seed]
     fetch = None
     if any(s.lower().startswith(("http://", "https://")) for s in seeds):
-        cfg = common.load_config(args) if path.exists() else config_mod.parse({}, Path.cwd())
-        fetch = pipeline.seed_fetcher(cfg)
+        fetch = pipeline.seed_fetcher(_fetch_config(args, path))
     targets = install.seed_targets(args.name, seeds, path)
     block = topicgen.topic_toml(args.name, seeds, seed_paths=targets, fetch=fetch)
     if args.dry_run:
