@@ -133,26 +133,27 @@ def _group(g: Group) -> list[str]:
 def _place_forms(names: Sequence[str], lang: str) -> list[str]:
     """Forms of a place's names in one language; the first is the country's own name.
 
-    A prefix that is a common word of the language ("pool*" from Estonian "Poola") becomes the
-    whole name as a prefix; a city whose name is a common word ("Oral") is left out.
+    A shortened prefix that is a common word of the language ("pool*" from Estonian "Poola")
+    becomes the whole name as a prefix.  Arabic clitics are added to the country's name only.
     """
     out: list[str] = []
     for i, name in enumerate(names):
-        for form in name_forms(name, lang):
+        for form in name_forms(name, lang if i == 0 else ""):
             stem = form.rstrip("*")
-            if " " in stem or not _common(stem, lang):
-                out.append(form)
-            elif i == 0 and stem != name.lower():
-                out.append(name.lower() + "*")
-            elif i == 0:
-                out.append(name.lower())
-    return out
+            full = name.lower()
+            if form.endswith("*") and stem != full and " " not in stem and _common(stem, lang):
+                form = full + "*"
+            out.append(form)
+    return list(dict.fromkeys(out))
 
 
 def _common(word: str, lang: str) -> bool:
-    # only where wordfreq has the language: its nearest-language guess would judge foreign words
-    lang = {"no": "nb"}.get(lang, lang)
-    return lang in WORDFREQ_LANGS and wordfreq_frequency(word, lang) > COMMON_WORD
+    """A common word of its language or of English (a prefix matches words of every language).
+
+    Only languages wordfreq has: its nearest-language guess would judge foreign words.
+    """
+    langs = {"en", {"no": "nb"}.get(lang, lang)} & WORDFREQ_LANGS
+    return any(wordfreq_frequency(word, x) > COMMON_WORD for x in sorted(langs))
 
 
 def _name_terms(names: Sequence[str]) -> list[str]:
