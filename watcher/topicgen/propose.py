@@ -130,7 +130,7 @@ def propose(
     )
     subject = (
         Group(
-            "subject" if len(subjects) > 1 else subjects[0].concept.name,
+            " or ".join(f.concept.name for f in subjects),
             tuple(f.concept for f in subjects),
             why="; ".join(
                 f"{f.concept.name} (evidence {f.evidence:.0f}: {', '.join(f.terms)})" for f in subjects
