@@ -212,3 +212,14 @@ def test_topic_new_fetches_a_url_seed_over_http(
     assert topic["seeds"] == ["seeds/floods/seed_floods_a.txt", url]  # a URL seed stays a URL
     groups = {g["name"]: g for g in topic["groups"]}
     assert "batken*" in groups["kyrgyzstan"]["terms"]  # a name both seeds share, one read over HTTP
+
+
+def test_seeds_the_lexicon_knows_nothing_of_give_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seed = tmp_path / "odd.txt"
+    seed.write_text("Zorblax quintessence\n\nThe zorblax quintessence glimmered under violet skies.\n", "utf-8")
+    cfg = tmp_path / "config.toml"
+    assert main(["topic", "new", "odd", "--config", str(cfg), "--seed", str(seed)]) == 1
+    assert "the seeds name no place and no subject the lexicon knows" in capsys.readouterr().err
+    assert not cfg.exists()
