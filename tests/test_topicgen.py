@@ -218,7 +218,9 @@ def test_seeds_the_lexicon_knows_nothing_of_give_one_clear_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     seed = tmp_path / "odd.txt"
-    seed.write_text("Zorblax quintessence\n\nThe zorblax quintessence glimmered under violet skies.\n", "utf-8")
+    seed.write_text(
+        "Zorblax quintessence\n\nThe zorblax quintessence glimmered under violet skies.\n", "utf-8"
+    )
     cfg = tmp_path / "config.toml"
     assert main(["topic", "new", "odd", "--config", str(cfg), "--seed", str(seed)]) == 1
     assert "the seeds name no place and no subject the lexicon knows" in capsys.readouterr().err
