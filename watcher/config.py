@@ -121,6 +121,7 @@ class ConceptGroup:
     required: bool = True
     weight: float = 1.0
     contrast: str = ""  # name of a group this one competes with (e.g. other destinations vs Russia)
+    drop: tuple[str, ...] = ()  # lexicon terms a topic removes from the concept of this name
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,10 @@ class TopicConfig:
     description: str = ""
     min_groups: int | None = None  # required groups that must match (default: all of them)
     saturation: float = 2.0  # keyword evidence at which a group is ~63% present
+    # issue 12: lexicon concepts the topic is built from (they become groups) and the file holding
+    # the combination fitted by `watcher topic fit` (default: weights/NAME.json beside the config)
+    concepts: tuple[str, ...] = ()
+    weights: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,15 +393,47 @@ def _is_file(path: str) -> bool:
         return False
 
 
+def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]:
+    """Groups from the lexicon's concepts (issue 12), with the topic's own groups folded in.
+
+    ``concepts`` become required groups, ``contrast = {concept = "group"}`` contrast groups; a
+    ``[[topics.groups]]`` named like a concept adds its ``terms`` and removes its ``drop`` list.
+    """
+    from . import lexicon  # local: topics without concepts never read the lexicon
+
+    names = t.strs("concepts", ())
+    contrast = t.table("contrast")
+    targets = {key: contrast.text(key, "") for key in contrast.raw}
+    contrast.finish()
+    if not names and not targets:
+        return groups
+    concepts = lexicon.load([*names, *targets])
+    own = {g.name: g for g in groups}
+    out = []
+    for name, concept in concepts.items():
+        g = own.pop(name, None)
+        drop = {d.lower() for d in g.drop} if g else set()
+        terms = [x for x in lexicon.matcher_terms(concept) if x.split(":", 1)[-1].lower() not in drop]
+        terms += list(g.terms if g else ())
+        weight = g.weight if g else 1.0
+        if name in targets:
+            out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name]))
+        else:
+            out.append(ConceptGroup(name, tuple(terms), True, weight))
+    return out + list(own.values())
+
+
 def _topic(t: _Table, base: Path) -> TopicConfig:
     name = t.text("name", "")
     if not name:
         raise ConfigError(f"{t.where('name')}: a topic needs a name")
     groups = []
+    concept_names = {*t.raw.get("concepts", ()), *t.raw.get("contrast", {})}
     for g in t.tables("groups"):
         gname = g.text("name", "")
         terms = g.strs("terms", ())
-        if not gname or not terms:
+        drop = g.strs("drop", ())
+        if not gname or not (terms or (gname in concept_names and drop)):
             raise ConfigError(f"{g.path}: a concept group needs a name and terms")
         contrast = g.text("contrast", "")
         groups.append(
@@ -406,9 +443,11 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
                 g.flag("required", not contrast),
                 g.number("weight", 1.0, 0.0, 100.0),
                 contrast,
+                drop,
             )
         )
         g.finish()
+    groups = _concept_groups(t, groups)
     names = [g.name for g in groups]
     for i, grp in enumerate(groups):
         if grp.contrast and (grp.contrast not in names or grp.contrast == grp.name or grp.required):
@@ -436,6 +475,8 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
         description=t.text("description", ""),
         min_groups=t.whole("min_groups", 0, 1) if "min_groups" in t.raw else None,
         saturation=t.number("saturation", TopicConfig("").saturation, 0.1, 100.0),
+        concepts=t.strs("concepts", ()),
+        weights=_path(base, t.text("weights", f"weights/{name}.json")),
     )
     t.known.add("min_groups")
     t.finish()

@@ -32,6 +32,7 @@ from .parse_worker import FeedParser
 from .store import entries as store_entries
 from .store import feeds as store_feeds
 from .store import now_utc
+from .store import topics as store_topics
 
 log = logging.getLogger(__name__)
 STATE_BATCH = 64  # feed states (polls that found nothing to store) written in one transaction
@@ -296,7 +297,7 @@ def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     models = []
     fetch_seed = seed_fetcher(cfg)
     for topic in cfg.topics:
-        relevant, irrelevant = match.load_feedback(engine, topic.name)
+        relevant, irrelevant = store_topics.load_feedback(engine, topic.name)
         models.append(
             match.build_model(
                 topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=fetch_seed

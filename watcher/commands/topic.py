@@ -18,18 +18,28 @@ from ..models import Document, Score
 from ..store import now_utc
 from ..store import topics as store_topics
 from ..textsafe import terminal_safe
-from . import common, topicnew
+from . import common, fit, topicnew
 from .digest import parse_since
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("eval", help="measure a topic on labelled JSONL records")
     common.add_common(p)
-    p.add_argument("file", type=Path, help='JSONL: {"id", "url", "title", "text", "label"} a line')
+    p.add_argument(
+        "file", type=Path, nargs="+", help='JSONL: {"id", "url", "title", "text", "label"} a line'
+    )
     p.add_argument("--topic", help="topic name (default: the first)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--threshold", type=float, help="override the topic's threshold")
     p.add_argument("--feedback", action="store_true", help="also show the effect of the stored labels")
+    p.add_argument(
+        "--folds",
+        type=int,
+        metavar="K",
+        help="K-fold cross-validation stratified by label and language: the learned weights and "
+        "threshold are refitted on K-1 folds and judged on the held-out one",
+    )
+    p.add_argument("--by-language", action="store_true", help="precision and recall per language")
     p.set_defaults(func=run_eval)
 
     c = sub.add_parser("check", help="score one article and explain why")
@@ -55,6 +65,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.set_defaults(func=run_suggest)
     topicnew.register(tsub)  # issue 18: watcher topic new NAME --seed …
 
+    ft = tsub.add_parser("fit", help="learn how concepts and similarity combine, from labelled articles")
+    common.add_common(ft)
+    ft.add_argument("name", help="topic name")
+    ft.add_argument("files", type=Path, nargs="*", help="labelled JSONL files (as for eval)")
+    ft.add_argument("--output", type=Path, help="weights file (default: the topic's `weights`)")
+    ft.add_argument("--no-feedback", action="store_true", help="leave out the stored `watcher label`s")
+    ft.set_defaults(func=fit.run_fit)
+
     r = sub.add_parser("rescore", help="re-score stored articles after a topic changed")
     common.add_common(r)
     r.add_argument("--topic", help="only this topic (default: all)")
@@ -70,30 +88,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lb.set_defaults(func=run_label)
 
 
-def _read_records(path: Path) -> list[ev.Record]:
-    try:
-        with path.open(encoding="utf-8") as f:
-            records = ev.read_records(f, str(path))
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
-    except ValueError as e:
-        raise ConfigError(str(e)) from e
-    if not records:
-        raise ConfigError(f"{path}: no records")
-    return records
+def _read_records(paths: list[Path]) -> list[ev.Record]:
+    return [r for path in paths for r in fit.read_records(path)]
 
 
 def run_eval(args: argparse.Namespace) -> int:
     """Score every record; print metrics, misclassified ids and a threshold sweep."""
     cfg = common.load_config(args)
     topic = cfg.topic(args.topic)
-    threshold = topic.threshold if args.threshold is None else args.threshold
     records = _read_records(args.file)
-    scores = _score_all(match.build_model(topic, fetch_seed=pipeline.seed_fetcher(cfg)), records)
+    if args.folds is not None:
+        return fit.run_folds(args, cfg, topic, records)
+    base = match.build_model(topic, fetch_seed=pipeline.seed_fetcher(cfg))
+    threshold = base.threshold if args.threshold is None else args.threshold
+    scores = _score_all(base, records)
     metrics = ev.evaluate(records, [s.score >= threshold for s in scores])
     lines: list[str] = []
     if args.feedback:
-        relevant, irrelevant = match.load_feedback(common.open_store(cfg), topic.name)
+        relevant, irrelevant = store_topics.load_feedback(common.open_store(cfg), topic.name)
         model = match.build_model(
             topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
         )
@@ -105,10 +117,14 @@ def run_eval(args: argparse.Namespace) -> int:
             f"with feedback ({len(relevant)} relevant, {len(irrelevant)} irrelevant): " + metrics.line(),
         ]
         scores = with_fb
+    langs = [fit.language_of(r, s.language) for r, s in zip(records, scores, strict=True)]
+    by_lang = ev.by_language(records, [s.score >= threshold for s in scores], langs)
     if args.json:
-        print(json.dumps(metrics.to_dict()))
+        print(json.dumps(metrics.to_dict() | {"by_language": by_lang}))
         return 0
     _print_eval(topic, threshold, records, scores, metrics)
+    if args.by_language:
+        fit.print_languages(by_lang)
     for line in lines:
         print(line)
     print(metrics.line())
@@ -220,7 +236,7 @@ def run_rescore(args: argparse.Namespace) -> int:
     since = parse_since(args.since, cfg.schedule.timezone) if args.since else None
     engine = common.open_store(cfg)
     for topic in topics:
-        relevant, irrelevant = match.load_feedback(engine, topic.name)
+        relevant, irrelevant = store_topics.load_feedback(engine, topic.name)
         model = match.build_model(
             topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=pipeline.seed_fetcher(cfg)
         )

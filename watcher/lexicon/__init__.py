@@ -109,7 +109,23 @@ def load(names: Iterable[str] | None = None) -> dict[str, Concept]:
     wanted = list(dict.fromkeys(names))
     missing = [n for n in wanted if n not in found]
     if missing:
-        raise ConfigError(
-            f"unknown concept {missing[0]!r}; the lexicon has: {', '.join(sorted(found))}"
-        )
+        raise ConfigError(f"unknown concept {missing[0]!r}; the lexicon has: {', '.join(sorted(found))}")
     return {n: found[n] for n in wanted}
+
+
+def matcher_terms(concept: Concept) -> tuple[str, ...]:
+    """A concept's terms in the matcher's syntax: ``lang:word word`` (punctuation as the tokens have it).
+
+    "main-d'œuvre" becomes ``fr:main œuvre``; a trailing ``*`` stays a prefix.
+    """
+    out: dict[str, None] = {}
+    for lang, terms in concept.terms.items():
+        for term in terms:
+            star = term.endswith("*")
+            words = _WORD.findall(term.rstrip("*").lower())
+            if words:
+                out[f"{lang}:{' '.join(words)}{'*' if star else ''}"] = None
+    return tuple(out)
+
+
+_WORD = re.compile(r"[\w\u0900-\u0dff]{2,}")  # as match.text tokenises

@@ -120,3 +120,23 @@ def recall_by_language(
             found, total = out.get(lang, (0, 0))
             out[lang] = (found + int(pred), total + 1)
     return dict(sorted(out.items()))
+
+
+def by_language(
+    records: Sequence[Record], predicted: Sequence[bool], languages: Sequence[str]
+) -> dict[str, dict[str, float | int]]:
+    """Per language: precision, recall and the number of articles (the ``--json`` shape)."""
+    groups: dict[str, tuple[list[Record], list[bool]]] = {}
+    for rec, pred, lang in zip(records, predicted, languages, strict=True):
+        recs, preds = groups.setdefault(lang, ([], []))
+        recs.append(rec)
+        preds.append(pred)
+    out: dict[str, dict[str, float | int]] = {}
+    for lang in sorted(groups):
+        m = evaluate(*groups[lang])
+        out[lang] = {
+            "precision": round(m.precision, 4),
+            "recall": round(m.recall, 4),
+            "n": len(groups[lang][0]),
+        }
+    return out

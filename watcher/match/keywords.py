@@ -21,7 +21,8 @@ from itertools import compress
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .text import default_language, has_cjk, language_script, normalise, script_of, tokenize
+from .morph import SUBSTRING_LANGUAGES
+from .text import default_language, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
 TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one in the body
@@ -34,7 +35,7 @@ WINDOW = 25  # tokens: roughly a sentence
 class Atom:
     """One word pattern: exact word, stem in a language, or prefix."""
 
-    kind: str  # "exact", "stem" or "prefix"
+    kind: str  # "exact", "stem", "prefix" or "substring" (zh, ja, ko: words are not spaced)
     value: str
     lang: str = ""
 
@@ -52,6 +53,7 @@ def parse_term(
     stem: Callable[[str, str], str],
     atoms: dict[Atom, int],
     languages: Sequence[str] = (),
+    heads: dict[str, set[str]] | None = None,
 ) -> Term:
     """Parse one term string, registering its atoms (ids into ``atoms``).
 
@@ -63,23 +65,14 @@ def parse_term(
     if m := _LANG_PREFIX.match(text):
         lang, text = m.group(1), text[m.end() :]
     ids = []
-    for word in _words(text):
+    for word in text.split():
         atom = _atom(normalise(word), lang, stem, languages)
+        if heads is not None and atom.kind == "stem":  # the word as written starts so, too
+            heads.setdefault(atom.lang, set()).add(normalise(word)[:2])
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
-    return Term(raw.strip(), tuple(ids))
-
-
-def _words(text: str) -> list[str]:
-    """The words of a term; Chinese and Japanese ones split into characters, exact (issue 18)."""
-    out: list[str] = []
-    for word in text.split():
-        if has_cjk(word):
-            out += ["=" + tok for tok in tokenize(word.rstrip("*"))]
-        else:
-            out.append(word)
-    return out
+    return Term(text if lang else raw.strip(), tuple(ids))  # shown as found: "студент", not "ru:студент"
 
 
 def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:
@@ -91,6 +84,8 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequ
     if len(words) != 1:
         return Atom("exact", word)
     script = script_of(words[0])
+    if lang in SUBSTRING_LANGUAGES or (not lang and script == "cjk"):
+        return Atom("substring", words[0], lang)
     lang = lang or next(
         (code for code in languages if language_script(code) == script), default_language(script)
     )
@@ -129,22 +124,39 @@ class Matcher:
         languages: Sequence[str] = (),
     ) -> None:
         atoms: dict[Atom, int] = {}
+        heads: dict[str, set[str]] = {}
         self.groups = tuple(groups)
         self.group_terms = tuple(
-            tuple(parse_term(t, stem, atoms, languages) for t in g.terms) for g in groups
+            tuple(parse_term(t, stem, atoms, languages, heads) for t in g.terms) for g in groups
         )
-        self.exclude_terms = tuple(parse_term(t, stem, atoms, languages) for t in exclude)
+        self.exclude_terms = tuple(parse_term(t, stem, atoms, languages, heads) for t in exclude)
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
         self._prefixes: list[tuple[str, int]] = []
+        self._substrings: list[tuple[str, int]] = []
         for atom, i in atoms.items():
             if atom.kind == "exact":
                 self._exact.setdefault(atom.value, []).append(i)
             elif atom.kind == "prefix":
                 self._prefixes.append((atom.value, i))
+            elif atom.kind == "substring":
+                self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        # A token is only stemmed in a language when it starts like one of its terms (as written or
+        # as keyed): with thirty languages in one script, stemming every word in each costs too much.
+        # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
+        self._heads: dict[str, frozenset[str] | None] = {
+            lang: None
+            if language_script(lang) == "arabic" or lang == "id"
+            else frozenset(heads.get(lang, set()) | {k[:2] for k in table})
+            for lang, table in self._stems.items()
+        }
+        self._by_script: dict[str, tuple[str, ...]] = {}
+        for lang in self._stems:
+            script = language_script(lang)
+            self._by_script[script] = (*self._by_script.get(script, ()), lang)
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -171,11 +183,14 @@ class Matcher:
         for prefix, i in self._prefixes:
             if token.startswith(prefix):
                 found.append(i)
-        if self._stems:
-            script = script_of(token)
-            for lang, table in self._stems.items():
-                if language_script(lang) == script:
-                    found.extend(table.get(self._stem(token, lang), ()))
+        script = script_of(token)
+        if script == "cjk":
+            found.extend(i for sub, i in self._substrings if sub in token)
+        head = token[:2]
+        for lang in self._by_script.get(script, ()):
+            heads = self._heads[lang]
+            if heads is None or head in heads:
+                found.extend(self._stems[lang].get(self._stem(token, lang), ()))
         hit = self._cache[token] = frozenset(found)
         if hit:
             self._hits.add(token)

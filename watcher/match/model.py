@@ -11,7 +11,8 @@ from pathlib import Path
 from ..config import TopicConfig
 from ..errors import ConfigError
 from ..models import Document, Score
-from . import keywords
+from . import keywords, learned
+from .morph import Morphology
 from .similarity import (
     Backend,
     EmbeddingBackend,
@@ -44,10 +45,14 @@ class TopicModel:
         backend: Backend,
         seeds: Sequence[Example],
         negatives: Sequence[Example],
+        combination: learned.Combination | None = None,
+        morphology: Morphology | None = None,
     ) -> None:
         self.topic = topic
         self.name = topic.name
-        self.threshold = topic.threshold
+        self.combination = combination
+        self.morphology = morphology
+        self.threshold = combination.threshold if combination else topic.threshold
         self.matcher = matcher
         self.backend = backend
         self.seeds = tuple(seeds)
@@ -56,11 +61,30 @@ class TopicModel:
     def clear_caches(self) -> None:
         """Forget every per-token answer (benchmarks use this to measure the uncached cost)."""
         self.matcher.clear_cache()
+        if self.morphology is not None:
+            self.morphology.clear_cache()
         if isinstance(self.backend, TfidfBackend):
             self.backend.clear_cache()
 
+    def feature_names(self) -> tuple[str, ...]:
+        """The names of ``features``' values, in order."""
+        groups = self.matcher.groups
+        return (
+            *(g.name for g in groups),
+            *(f"{g.name}:title" for g in groups if g.required),
+            "keywords", "weakest", "similarity", "negative_similarity", "short",
+        )  # fmt: skip
+
+    def features(self, doc: Document) -> tuple[float, ...]:
+        """The values a fitted combination weighs (see ``feature_names``)."""
+        return self.analyse(doc)[1]
+
     def score(self, doc: Document) -> Score:
         """Score one document against the topic, with the reasons."""
+        return self.analyse(doc)[0]
+
+    def analyse(self, doc: Document) -> tuple[Score, tuple[float, ...]]:
+        """The score with its reasons, and the feature values behind it."""
         title = tokenize(doc.title)
         tokens = title + tokenize(doc.text)
         detected = detect_language_tokens(tokens)
@@ -68,8 +92,8 @@ class TopicModel:
         language = given if given and language_script(given) == language_script(detected) else detected
         counts = Counter(tokens)
         hits, excluded = self.matcher.find(tokens, len(title), counts)
-        groups = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
-        groups = keywords.apply_contrast(self.matcher.groups, groups)
+        found = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
+        groups = keywords.apply_contrast(self.matcher.groups, found)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
         cmp = self.backend.compare(doc, tokens, language, counts)
         sim = self.topic.similarity
@@ -80,6 +104,19 @@ class TopicModel:
         value = kscore * (1.0 - weight + weight * similarity)
         if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
             value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
+        pairs = [(g, r) for g, r in zip(self.matcher.groups, found, strict=True) if g.required]
+        required = [r.strength for _, r in pairs]
+        feats = (
+            *(r.strength for r in found),
+            *(float(bool(r.title_terms)) for _, r in pairs),
+            kscore,
+            min(required, default=0.0),
+            min(1.0, cmp.positive / sim.scale) if cmp.covered and sim.scale > 0 else 0.0,
+            max(0.0, cmp.negative_similarity - cmp.positive) if cmp.covered else 0.0,
+            1.0 - min(1.0, len(tokens) / SHORT_TEXT),
+        )
+        if self.combination is not None:  # fitted on labels: it replaces the hand-set formula
+            value = self.combination.probability(feats)
         if excluded:
             value *= EXCLUDED_FACTOR
         value = min(1.0, max(0.0, value))
@@ -101,7 +138,7 @@ class TopicModel:
             negative_similarity=round(cmp.negative_similarity, 4),
             similarity_weight=round(weight, 4),
             strengths={g.name: round(g.strength, 4) for g in groups},
-        )
+        ), feats
 
 
 def _language(code: str | None) -> str:
@@ -151,18 +188,23 @@ def build_model(
     fetch_seed: Callable[[str], str] | None = None,
     encoder: Encoder | None = None,
     analyzer: Analyzer | None = None,
+    fitted: bool = True,
 ) -> TopicModel:
     """Compile a topic: read its seeds, weigh words against the background, index the examples.
 
     ``extra_seeds`` (articles labelled relevant) join the seeds; ``negatives`` (labelled irrelevant)
     pull down the score of look-alikes.  ``background`` texts (stored articles) refine word weights.
+    A topic built from lexicon concepts matches words by lemma and stem in each term's language;
+    its fitted combination (``topic fit``) is used unless ``fitted`` is false (fitting itself).
     """
     if analyzer is None:
         analyzer = Analyzer(wordfreq_frequency)
         if background:
             analyzer.fit_background(background)
+    morphology = Morphology() if topic.concepts else None
+    stem = morphology.key if morphology is not None else analyzer.stem_in
     try:
-        matcher = keywords.Matcher(topic.groups, topic.exclude, analyzer.stem_in, topic.languages)
+        matcher = keywords.Matcher(topic.groups, topic.exclude, stem, topic.languages)
     except ValueError as e:
         raise ConfigError(f"topic {topic.name!r}: {e}") from e
     docs = _seed_documents(topic, fetch_seed)
@@ -174,4 +216,14 @@ def build_model(
     else:
         backend = TfidfBackend(analyzer, seeds, negs)
     log.debug("topic=%s seeds=%d negatives=%d", topic.name, len(seeds), len(negs))
-    return TopicModel(topic, matcher, backend, seeds, negs)
+    model = TopicModel(topic, matcher, backend, seeds, negs, None, morphology)
+    combination = learned.load(topic.weights, topic.name) if fitted else None
+    if combination is not None and combination.features != model.feature_names():
+        log.warning(
+            "topic=%s weights=%s skipped: fitted for other concepts (run: watcher topic fit %s FILE)",
+            topic.name, combination.source, topic.name,
+        )  # fmt: skip
+        combination = None
+    if combination is not None:
+        model = TopicModel(topic, matcher, backend, seeds, negs, combination, morphology)
+    return model

@@ -10,12 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_TOKEN = re.compile(r"\w\w+")  # faster than a letters-only class; numbers get no weight
-# Chinese and Japanese put no spaces between words: each Han or kana character is a token, and a
-# term in those scripts is a phrase of characters (issue 18).
-_CJK_CLASS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK = re.compile(f"[{_CJK_CLASS}]")
-_TOKEN_CJK = re.compile(f"[{_CJK_CLASS}]|(?:(?![{_CJK_CLASS}])\\w){{2,}}")
+# \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
+_TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
@@ -58,14 +54,8 @@ def normalise(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Words of two characters or more (Han and kana: each character), normalised; no punctuation."""
-    text = normalise(text)
-    return _TOKEN_CJK.findall(text) if _CJK.search(text) else _TOKEN.findall(text)
-
-
-def has_cjk(text: str) -> bool:
-    """Whether a text holds Han or kana characters (each one a token)."""
-    return _CJK.search(text) is not None
+    """Words of two characters or more, normalised; punctuation dropped."""
+    return _TOKEN.findall(normalise(text))
 
 
 def script_of(token: str) -> str:
@@ -77,6 +67,21 @@ def script_of(token: str) -> str:
         return "arabic"
     if ch.isascii() or "\u00c0" <= ch <= "\u024f":
         return "latin"
+    return _other_script(ch)
+
+
+def _other_script(ch: str) -> str:
+    """Scripts the concept lexicon also has terms in (issue 12); the rest are "other"."""
+    if "\u0370" <= ch <= "\u03ff" or "\u1f00" <= ch <= "\u1fff":
+        return "greek"
+    if "\u0900" <= ch <= "\u097f":
+        return "devanagari"
+    if "\u0500" <= ch <= "\u052f":
+        return "cyrillic"
+    if "\u0750" <= ch <= "\u077f" or "\ufb50" <= ch <= "\ufeff":
+        return "arabic"
+    if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uf900" <= ch <= "\ufaff":
+        return "cjk"
     return "other"
 
 
@@ -87,11 +92,16 @@ def default_language(script: str) -> str:
 
 def language_script(lang: str) -> str:
     """The script a language is written in (as ``script_of`` names it)."""
-    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk"):
+    if lang in ("ru", "uk", "bg", "sr", "be", "kk", "mk", "ky", "tg", "mn"):
         return "cyrillic"
     if lang in ("fa", "ar", "ur", "ps"):
         return "arabic"
-    return "other" if lang in ("el", "hi", "ta", "he", "zh", "ja", "ko") else "latin"
+    return _OTHER_SCRIPTS.get(lang, "other" if lang in ("ta", "he") else "latin")
+
+
+_OTHER_SCRIPTS = {"el": "greek", "hi": "devanagari", "mr": "devanagari", "ne": "devanagari"} | dict.fromkeys(
+    ("zh", "ja", "ko"), "cjk"
+)
 
 
 def detect_language(text: str) -> str:
@@ -258,5 +268,5 @@ def wordfreq_frequency(word: str, lang: str) -> float:
     # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
     try:
         return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
-    except (LookupError, ImportError):  # ja needs MeCab, ko/zh extra tokenisers: not installed
+    except (LookupError, ImportError):  # ja needs MeCab, which is not installed (issue 18)
         return float(wordfreq.word_frequency(word, "en", wordlist="small"))

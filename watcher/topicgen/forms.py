@@ -13,8 +13,10 @@ import unicodedata
 
 from anyascii import anyascii
 
-from ..match.text import STEMMERS, has_cjk
+from ..match.text import STEMMERS
 
+# Han, kana and Hangul: scripts the matcher looks for inside longer runs, without stems or prefixes
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _VOWEL_END = re.compile(r"(?:ия|ія|ья|а|я|ы|и|і|е|о|ia|ie|a|e|o|y|i)$")
 _STAN = re.compile(r"(?:istan|iston|stan|стан|istón|istão|ستان)$")
 MIN_PREFIX = 4  # a shorter stem would match unrelated words
@@ -28,6 +30,11 @@ _LAT_CYR = [
     ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"),
     ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("w", "в"), ("x", "кс"), ("y", "ы"), ("z", "з"),
 ]  # fmt: skip
+
+
+def has_cjk(text: str) -> bool:
+    """Whether a text holds Chinese, Japanese or Korean letters."""
+    return _CJK.search(text) is not None
 
 
 def lexicon_term(term: str, lang: str) -> str:

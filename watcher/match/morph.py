@@ -1,0 +1,111 @@
+"""Morphology for concept terms: one comparable key per word and language (issue 12).
+
+A word's key in a language is its simplemma dictionary lemma (where simplemma has the language),
+then its Snowball stem (where Snowball has it): "Rosji" and "Rosja" both key to "rosj" in Polish,
+"мігрантів" to "мігрант" in Ukrainian, "مهاجران" to "مهاجر" in Persian.  A language with neither
+keeps the word as it is (its terms use a trailing ``*`` instead), and Chinese, Japanese and Korean,
+written without spaces between words, are matched as substrings of a token.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from .text import STEMMERS
+
+SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
+# Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
+# (Ukrainian, Bulgarian, Macedonian, Latvian) or stems poorly on its own (Greek accents, Persian
+# and Arabic plurals, Hindi; Turkish stems of "göçmen" and "göçmenler" differ).
+# simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
+# take seconds each to load, and the Snowball stem alone serves those languages well.
+_LEMMA_LANGUAGES = frozenset(["uk", "bg", "mk", "lv", "el", "fa", "ar", "hi", "tr"])
+_EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
+
+
+def lemma_language(lang: str) -> str:
+    """The simplemma code for a language, or "" when simplemma has none."""
+    return lang if lang in _LEMMA_LANGUAGES else ""
+
+
+def stem_algorithm(lang: str) -> str:
+    """The Snowball algorithm for a language, or "" when Snowball has none."""
+    return STEMMERS.get(lang) or _EXTRA_STEMMERS.get(lang, "")
+
+
+def has_morphology(lang: str) -> bool:
+    """Whether words of this language are lemmatised or stemmed (else ``*`` prefixes are needed)."""
+    return bool(lemma_language(lang) or stem_algorithm(lang)) or lang in SUBSTRING_LANGUAGES
+
+
+class Morphology:
+    """``key(word, lang)``: lemma then stem, cached per language; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keyers: dict[str, Callable[[str], str]] = {}
+        self._caches: dict[str, dict[str, str]] = {}
+        self._lemmatizer: Any = None
+
+    def key(self, word: str, lang: str) -> str:
+        """The key of a (normalised) word in a language."""
+        cache = self._caches.get(lang)
+        if cache is None:
+            cache = self._caches.setdefault(lang, {})
+        hit = cache.get(word)
+        if hit is None:
+            hit = cache[word] = self._keyer(lang)(word)
+        return hit
+
+    def clear_cache(self) -> None:
+        """Forget every key computed (benchmarks measure the uncached cost)."""
+        for cache in self._caches.values():
+            cache.clear()
+
+    def _keyer(self, lang: str) -> Callable[[str], str]:
+        keyer = self._keyers.get(lang)
+        if keyer is None:
+            with self._lock:
+                keyer = self._keyers.get(lang) or self._build(lang)
+                self._keyers[lang] = keyer
+        return keyer
+
+    def _build(self, lang: str) -> Callable[[str], str]:
+        stem = _stemmer(stem_algorithm(lang))
+        code = lemma_language(lang)
+        if not code:
+            return stem
+        if self._lemmatizer is None:
+            from simplemma import Lemmatizer  # local: loaded once a concept topic is built
+            from simplemma.strategies import DictionaryLookupStrategy
+            from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+            # Dictionary look-up only: simplemma's affix guessing costs ~0.5 ms a word; and a cache
+            # for every language (its default keeps 8 and would reload the others over and over).
+            factory = DefaultDictionaryFactory(cache_max_size=len(_LEMMA_LANGUAGES))
+            self._lemmatizer = Lemmatizer(lemmatization_strategy=DictionaryLookupStrategy(factory))
+        lemmatize = self._lemmatizer.lemmatize
+
+        def key(word: str) -> str:
+            try:
+                lemma = str(lemmatize(word, lang=code)).lower()
+            except ValueError:  # simplemma refuses some inputs (e.g. overlong words)
+                lemma = word
+            return stem(lemma)
+
+        return key
+
+
+def _stemmer(algorithm: str) -> Callable[[str], str]:
+    if not algorithm:
+        return _identity
+    import snowballstemmer  # local: only needed once a model is built
+
+    stemmer: Any = snowballstemmer.stemmer(algorithm)
+    return stemmer.stemWord  # type: ignore[no-any-return]
+
+
+def _identity(word: str) -> str:
+    return word
