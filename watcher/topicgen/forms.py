@@ -1,7 +1,8 @@
 """Lexicon terms and seed names -> the matcher's term syntax, with morphology for names.
 
-A lexicon term is a dictionary form; it is written ``xx:term`` for a language that has a Snowball
-stemmer (the matcher stems both sides) and as it stands otherwise (its ``*`` marks a stem).  A
+A lexicon term is a dictionary form; it is written ``xx:term`` for a language the matcher
+lemmatises or stems (both sides alike) and as it stands otherwise (its ``*`` marks a stem;
+Chinese, Japanese and Korean terms are looked for inside longer runs of letters).  A
 place or person name gets a prefix instead: names decline ("России", "Kazakhstan's",
 "Қазақстанда") and make adjectives ("казахстанский"), which no stemmer of a foreign word knows.
 """
@@ -13,7 +14,7 @@ import unicodedata
 
 from anyascii import anyascii
 
-from ..match.text import STEMMERS
+from ..match.morph import SUBSTRING_LANGUAGES, has_morphology
 
 # Han, kana and Hangul: scripts the matcher looks for inside longer runs, without stems or prefixes
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -39,7 +40,7 @@ def has_cjk(text: str) -> bool:
 
 def lexicon_term(term: str, lang: str) -> str:
     """A subject term of the lexicon in the matcher's syntax."""
-    if "*" in term or has_cjk(term) or lang not in STEMMERS:
+    if "*" in term or has_cjk(term) or lang in SUBSTRING_LANGUAGES or not has_morphology(lang):
         return term
     return f"{lang}:{term}"
 
