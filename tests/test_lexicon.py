@@ -172,7 +172,7 @@ def test_topic_fit_changes_the_weights_and_they_round_trip(tmp_path: Path) -> No
     topic = config.load(ROOT / "config.toml").topics[0]
     model = match.build_model(topic, fitted=False)
     for doc, label in LABELLED[:5]:
-        assert (fitted.probability(model.features(doc)) >= fitted.threshold) == bool(label)
+        assert (fitted.score(model.features(doc)) >= fitted.threshold) == bool(label)
 
 
 def test_eval_folds_and_by_language_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -197,3 +197,19 @@ def test_stratified_folds_spread_each_label_and_language() -> None:
     for k in range(5):
         assert [key for key, f in zip(keys, folds, strict=True) if f == k].count("1:fa") == 1
         assert [key for key, f in zip(keys, folds, strict=True) if f == k].count("1:en") == 2
+
+
+def test_no_foreign_term_is_a_common_english_word_of_another_meaning() -> None:
+    """A Norwegian "pass" (passport) would match every English "pass": terms in one script are
+    matched in every article of that script, so such words stay out of the lexicon."""
+    import wordfreq
+
+    same_meaning = {"europa", "eu", "usa", "petrol", "commerce", "migrants", "students"}
+    for concept in lexicon.load().values():
+        english = {w.lower() for t in concept.terms.get("en", ()) for w in t.split()}
+        for lang, terms in concept.terms.items():
+            for term in terms if lang != "en" else ():
+                word = term.rstrip("*").lower()
+                if " " in word or not word.isascii() or word in english or word in same_meaning:
+                    continue
+                assert wordfreq.zipf_frequency(word, "en") < 3.5, f"{concept.name}.{lang}: {term}"

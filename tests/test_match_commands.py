@@ -75,7 +75,7 @@ def test_topic_suggest_lists_distinctive_seed_terms(
     assert len(stems) == 15
     assert "afghan" in stems
     assert not {"the", "and", "of"} & set(stems)  # generic words weigh nothing against the background
-    assert any("[afghan]" in line for line in out)  # which group already covers a term
+    assert any("[afghanistan]" in line for line in out)  # which concept already covers a term
 
 
 def _stored(tmp_path: Path) -> tuple[sa.Engine, dict[str, int]]:
@@ -110,7 +110,7 @@ def test_rescore_dry_run_lists_then_rescore_stores(
     # Tighten the topic: the stored matches that no longer qualify are listed and dropped.
     capsys.readouterr()
     strict = tmp_path / "strict.toml"
-    text = h.CONFIG.read_text(encoding="utf-8").replace("threshold = 0.5", "threshold = 1.0")
+    text = h.CONFIG.read_text(encoding="utf-8").replace("# threshold = 0.5", "threshold = 1.0")
     strict.write_text(text.replace('"seeds/*.txt"', f'"{h.ROOT}/seeds/*.txt"'), encoding="utf-8")
     strict_args = ["--config", str(strict), "--db", str(tmp_path / "w.db")]
     assert main(["rescore", *strict_args]) == 0

@@ -83,7 +83,7 @@ def test_eval_json_and_threshold_override(tmp_path: Path, capsys: pytest.Capture
     args = ["eval", str(data), "--config", str(h.CONFIG), "--db", str(tmp_path / "w.db"), "--json"]
     assert main(args) == 0
     got = json.loads(capsys.readouterr().out)
-    assert set(got) == {"precision", "recall", "f1", "tp", "fp", "fn", "tn", "misclassified"}
+    assert set(got) == {"precision", "recall", "f1", "tp", "fp", "fn", "tn", "misclassified", "by_language"}
     assert main([*args, "--threshold", "0.99"]) == 0
     strict = json.loads(capsys.readouterr().out)
     assert strict["tp"] < got["tp"] and strict["misclassified"]

@@ -26,8 +26,8 @@ def test_on_topic_articles_match_with_reasons() -> None:
     for doc in (h.ON_TOPIC_LABOUR, h.ON_TOPIC_REFUGEES):
         score = model.score(doc)
         assert score.matched, (doc.id, score)
-        assert set(score.groups) >= {"russia", "afghan", "migration"}
-        assert all(score.groups[g] for g in ("russia", "afghan", "migration"))
+        assert set(score.groups) >= {"russia", "afghanistan", "migration"}
+        assert all(score.groups[g] for g in ("russia", "afghanistan", "migration"))
         assert score.nearest_seed is not None and score.seed_similarity > 0.1
         assert 0.0 <= score.score <= 1.0
 
@@ -41,8 +41,9 @@ def test_each_kind_of_near_miss_stays_out(doc: Document) -> None:
 
 def test_near_miss_reasons_say_what_is_missing_or_outweighed() -> None:
     model = h.shipped_model()
-    assert model.score(h.NEAR_MISS_DIPLOMACY).groups["migration"] == ()
-    assert model.score(h.NEAR_MISS_CENTRAL_ASIA).groups["afghan"] == ()
+    diplomacy = model.score(h.NEAR_MISS_DIPLOMACY)  # talks and trade: "transit" of goods at most
+    assert len(diplomacy.groups["diplomacy"]) > len(diplomacy.groups["migration"])
+    assert model.score(h.NEAR_MISS_CENTRAL_ASIA).groups["afghanistan"] == ()
     pakistan = model.score(h.NEAR_MISS_PAKISTAN)
     assert "pakistan" in pakistan.groups["elsewhere"]
     assert pakistan.strengths["russia"] < 0.2  # Russia only in passing, Pakistan and Iran dominate
@@ -60,7 +61,7 @@ def test_russian_articles_are_judged_by_russian_keywords() -> None:
 def test_title_only_articles() -> None:
     model = h.shipped_model()
     on, off = model.score(h.TITLE_ONLY_ON_TOPIC), model.score(h.TITLE_ONLY_OFF_TOPIC)
-    assert on.matched and set(on.title_terms) >= {"russia", "afgha*"}
+    assert on.matched and set(on.title_terms) >= {"russia", "afghan"}
     assert on.similarity_weight < 0.2  # too short for similarity to say much
     assert not off.matched
 

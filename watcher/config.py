@@ -122,6 +122,7 @@ class ConceptGroup:
     weight: float = 1.0
     contrast: str = ""  # name of a group this one competes with (e.g. other destinations vs Russia)
     drop: tuple[str, ...] = ()  # lexicon terms a topic removes from the concept of this name
+    lexicon: bool = False  # built from a lexicon concept (issue 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ class TopicConfig:
     # the combination fitted by `watcher topic fit` (default: weights/NAME.json beside the config)
     concepts: tuple[str, ...] = ()
     weights: Path | None = None
+    threshold_set: bool = False  # `threshold` written in the config: it wins over a fitted one
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,9 +419,9 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
         terms += list(g.terms if g else ())
         weight = g.weight if g else 1.0
         if name in targets:
-            out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name]))
+            out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name], lexicon=True))
         else:
-            out.append(ConceptGroup(name, tuple(terms), True, weight))
+            out.append(ConceptGroup(name, tuple(terms), True, weight, lexicon=True))
     return out + list(own.values())
 
 
@@ -477,6 +479,7 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
         saturation=t.number("saturation", TopicConfig("").saturation, 0.1, 100.0),
         concepts=t.strs("concepts", ()),
         weights=_path(base, t.text("weights", f"weights/{name}.json")),
+        threshold_set="threshold" in t.raw,
     )
     t.known.add("min_groups")
     t.finish()

@@ -124,7 +124,7 @@ def run_fit(args: argparse.Namespace) -> int:
         raise ConfigError(f"{target}: cannot write weights: {e.strerror or e}") from e
     fitted = ev.evaluate(
         [ev.Record(str(i), y, d) for i, (y, d) in enumerate(zip(labels, docs, strict=True))],
-        [combo.probability(r) >= combo.threshold for r in rows],
+        [combo.score(r) >= combo.threshold for r in rows],
     )
     print(
         f"topic {topic.name}: fitted on {len(rows)} articles ({sum(labels)} relevant);"

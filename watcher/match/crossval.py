@@ -42,7 +42,7 @@ def cross_validate(
             continue
         combo = learned.fit([rows[i] for i in train], [labels[i] for i in train], features)
         for i in test:
-            probs[i] = combo.probability(rows[i])
+            probs[i] = combo.score(rows[i])
             pred[i] = probs[i] >= combo.threshold
     return Outcome(tuple(probs), tuple(pred), tuple(assignment))
 
@@ -61,6 +61,6 @@ def leave_one_language_out(
             continue
         combo = learned.fit([rows[i] for i in train], [labels[i] for i in train], features)
         held = [i for i, other in enumerate(languages) if other == lang and labels[i]]
-        found = sum(combo.probability(rows[i]) >= combo.threshold for i in held)
+        found = sum(combo.score(rows[i]) >= combo.threshold for i in held)
         out[lang] = (found, len(held))
     return out

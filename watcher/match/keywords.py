@@ -29,6 +29,7 @@ TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one i
 LEAD_WEIGHT = 1.5  # ... and one in the opening lines more than one further down
 LEAD_TOKENS = 60
 WINDOW = 25  # tokens: roughly a sentence
+MIN_STEM = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ def parse_term(
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
-    return Term(text if lang else raw.strip(), tuple(ids))  # shown as found: "студент", not "ru:студент"
+    return Term(raw.strip(), tuple(ids))
 
 
 def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:
@@ -89,7 +90,19 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequ
     lang = lang or next(
         (code for code in languages if language_script(code) == script), default_language(script)
     )
-    return Atom("stem", stem(words[0], lang), lang) if lang else Atom("exact", words[0])
+    if not lang:
+        return Atom("exact", words[0])
+    key = stem(words[0], lang)
+    # A stem shorter than four letters is matched as the word itself: with thirty languages in one
+    # script, short stems collide ("putin" stems to "put" in Turkish, and English has "put").
+    return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0])
+
+
+def _shown(term: Term, group: ConceptGroup) -> Term:
+    """A lexicon concept's term is shown as written in its language ("студент", not "ru:студент")."""
+    if group.lexicon and (m := _LANG_PREFIX.match(term.text)):
+        return Term(term.text[m.end() :], term.atoms)
+    return term
 
 
 class Hit(NamedTuple):
@@ -122,14 +135,17 @@ class Matcher:
         exclude: Sequence[str],
         stem: Callable[[str, str], str],
         languages: Sequence[str] = (),
+        term_stem: Callable[[str, str], str] | None = None,
     ) -> None:
+        """``stem`` keys article words; ``term_stem`` (default: ``stem``) keys the terms' words."""
         atoms: dict[Atom, int] = {}
         heads: dict[str, set[str]] = {}
+        key = term_stem or stem
         self.groups = tuple(groups)
         self.group_terms = tuple(
-            tuple(parse_term(t, stem, atoms, languages, heads) for t in g.terms) for g in groups
+            tuple(_shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
         )
-        self.exclude_terms = tuple(parse_term(t, stem, atoms, languages, heads) for t in exclude)
+        self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
@@ -292,6 +308,22 @@ def apply_contrast(groups: Sequence[ConceptGroup], results: Sequence[GroupResult
         factor = min(1.0, target.evidence / (g.weight * r.evidence)) if g.weight > 0 else 1.0
         if factor < 1.0:
             out[i] = replace(target, strength=target.strength * factor, outweighed_by=g.name)
+    return out
+
+
+def outweighing(groups: Sequence[ConceptGroup], results: Sequence[GroupResult]) -> list[float]:
+    """Per contrast group: how far it outweighs the group it competes with (0: not at all, 1: alone).
+
+    E.g. Pakistan, Iran and Europe named far more often than Russia: Afghans elsewhere.
+    """
+    index = {g.name: i for i, g in enumerate(groups)}
+    out = []
+    for g, r in zip(groups, results, strict=True):
+        if not g.contrast:
+            continue
+        target = results[index[g.contrast]].evidence
+        mine = g.weight * r.evidence
+        out.append(mine / (mine + target) if mine > 0 else 0.0)
     return out
 
 

@@ -18,10 +18,12 @@ from .text import STEMMERS
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
 # (Ukrainian, Bulgarian, Macedonian, Latvian) or stems poorly on its own (Greek accents, Persian
-# and Arabic plurals, Hindi; Turkish stems of "göçmen" and "göçmenler" differ).
+# and Arabic plurals, Hindi).
 # simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
 # take seconds each to load, and the Snowball stem alone serves those languages well.
 _LEMMA_LANGUAGES = frozenset(["uk", "bg", "mk", "lv", "el", "fa", "ar", "hi", "tr"])
+# Stemmed twice: Snowball's Turkish stem of "göçmenler" is "göçmen", of "göçmen" "göçme".
+_TWICE = frozenset({"tr"})
 _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
 
 
@@ -59,6 +61,22 @@ class Morphology:
             hit = cache[word] = self._keyer(lang)(word)
         return hit
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its lock and loaded libraries (rebuilt on first use)."""
+        return {"caches": self._caches}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self._caches = state["caches"]
+
+    def term_key(self, word: str, lang: str) -> str:
+        """The key of a lexicon term's word: already a dictionary form, so only stemmed.
+
+        This keeps simplemma's dictionaries (seconds to load) out of building a model: they are
+        loaded when the first article word of their language needs a lemma.
+        """
+        return _stemmer(stem_algorithm(lang))(word) if lemma_language(lang) else self.key(word, lang)
+
     def clear_cache(self) -> None:
         """Forget every key computed (benchmarks measure the uncached cost)."""
         for cache in self._caches.values():
@@ -74,6 +92,9 @@ class Morphology:
 
     def _build(self, lang: str) -> Callable[[str], str]:
         stem = _stemmer(stem_algorithm(lang))
+        if lang in _TWICE:
+            stem = _twice(stem)
+
         code = lemma_language(lang)
         if not code:
             return stem
@@ -105,6 +126,13 @@ def _stemmer(algorithm: str) -> Callable[[str], str]:
 
     stemmer: Any = snowballstemmer.stemmer(algorithm)
     return stemmer.stemWord  # type: ignore[no-any-return]
+
+
+def _twice(stem: Callable[[str], str]) -> Callable[[str], str]:
+    def twice(word: str) -> str:
+        return stem(stem(word))
+
+    return twice
 
 
 def _identity(word: str) -> str:
