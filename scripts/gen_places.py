@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 from babel import Locale
+from wordfreq import zipf_frequency
 
 LANGS = [
     "en",
@@ -81,6 +82,12 @@ def _zone_countries() -> dict[str, list[str]]:
     return out
 
 
+def _english_word(term: str, english: set[str]) -> bool:
+    """A foreign name that is a common English word of another meaning ("Nice", "Roma", "Soul"):
+    terms of one script match in every article of that script, so it stays out (issue 12's rule)."""
+    return " " not in term and term.isascii() and term not in english and zipf_frequency(term, "en") >= 3.5
+
+
 def _slug(name: str) -> str:
     s = re.sub(r"[^a-z0-9]+", "_", name.lower().replace("&", "and")).strip("_")
     return s
@@ -120,6 +127,7 @@ def main() -> int:
         continents.append(f"{ident} = {_q(first.split('/')[0].lower())}")
         if ident in hand:
             continue
+        english: set[str] = set()
         lines = [f"[{ident}]", f"label = {_q(en.territories[code])}", 'kind = "place"', f"[{ident}.terms]"]
         for lang in LANGS:
             loc = locales[lang]
@@ -141,7 +149,9 @@ def main() -> int:
                 if city and city.lower() not in (t.lower() for t in terms) and "(" not in city:
                     terms.append(city)
             terms = [t.lower() for t in terms]
-            terms = list(dict.fromkeys(terms))
+            terms = [t for t in dict.fromkeys(terms) if lang == "en" or not _english_word(t, english)]
+            if lang == "en":  # LANGS starts with English: the other languages are checked against it
+                english = {w for t in terms for w in t.split()}
             if terms:
                 key = "no" if lang == "nb" else lang
                 lines.append(f"{key} = [{', '.join(_q(t) for t in terms)}]")
