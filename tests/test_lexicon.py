@@ -213,3 +213,35 @@ def test_no_foreign_term_is_a_common_english_word_of_another_meaning() -> None:
                 if " " in word or not word.isascii() or word in english or word in same_meaning:
                     continue
                 assert wordfreq.zipf_frequency(word, "en") < 3.5, f"{concept.name}.{lang}: {term}"
+
+
+def test_language_of_greek_and_cjk_articles_is_detected(model: match.TopicModel) -> None:
+    unlabelled = Document(GREEK.title, GREEK.text)
+    assert model.score(unlabelled).language == "el"
+    assert model.score(GREEK).language == "el"  # the given code is kept: same script
+    chinese = Document("俄罗斯的阿富汗留学生", "俄罗斯大学的阿富汗留学生担心签证问题。")
+    assert model.score(chinese).language == "zh"
+
+
+def test_topic_config_names_concepts_adds_and_drops_terms(tmp_path: Path) -> None:
+    raw = {
+        "storage": {"db": str(tmp_path / "w.db")},
+        "topics": [
+            {
+                "name": "t",
+                "concepts": ["russia", "afghanistan", "migration"],
+                "contrast": {"elsewhere": "russia"},
+                "groups": [{"name": "migration", "terms": ["gastarbeiter"], "drop": ["community"]}],
+            }
+        ],
+    }
+    topic = config.parse(raw, tmp_path).topics[0]
+    groups = {g.name: g for g in topic.groups}
+    assert [g.required for g in topic.groups] == [True, True, True, False]
+    assert groups["elsewhere"].contrast == "russia"
+    assert "gastarbeiter" in groups["migration"].terms and "ru:мигрант" in groups["migration"].terms
+    assert "en:community" not in groups["migration"].terms
+    raw["topics"][0]["concepts"] = ["rusia"]
+    unknown = r"topics\[0\]\.concepts: unknown concept 'rusia' \(did you mean 'russia'\?\)"
+    with pytest.raises(ConfigError, match=unknown):
+        config.parse(raw, tmp_path)

@@ -409,7 +409,14 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     contrast.finish()
     if not names and not targets:
         return groups
-    concepts = lexicon.load([*names, *targets])
+    known = lexicon.load()
+    for name in names:
+        if name not in known:
+            raise ConfigError(f"{t.where('concepts')}: unknown concept {name!r}{_hint(name, list(known))}")
+    for name in targets:
+        if name not in known:
+            raise ConfigError(f"{contrast.where(name)}: unknown concept{_hint(name, list(known))}")
+    concepts = {n: known[n] for n in [*names, *targets]}
     own = {g.name: g for g in groups}
     out = []
     for name, concept in concepts.items():
@@ -430,7 +437,8 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
     if not name:
         raise ConfigError(f"{t.where('name')}: a topic needs a name")
     groups = []
-    concept_names = {*t.raw.get("concepts", ()), *t.raw.get("contrast", {})}
+    contrast_raw = t.raw.get("contrast", {})
+    concept_names = {*t.strs("concepts", ()), *(contrast_raw if isinstance(contrast_raw, dict) else ())}
     for g in t.tables("groups"):
         gname = g.text("name", "")
         terms = g.strs("terms", ())

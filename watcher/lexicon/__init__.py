@@ -122,7 +122,8 @@ def matcher_terms(concept: Concept) -> tuple[str, ...]:
     for lang, terms in concept.terms.items():
         for term in terms:
             star = term.endswith("*")
-            words = _WORD.findall(term.rstrip("*").lower())
+            # "İ".lower() is "i" + a combining dot that would split "İran" into "ran"
+            words = _WORD.findall(term.rstrip("*").lower().replace("\u0307", ""))
             if words:
                 out[f"{lang}:{' '.join(words)}{'*' if star else ''}"] = None
     return tuple(out)

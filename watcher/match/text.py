@@ -16,7 +16,7 @@ _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Ara
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
 _FOLD = str.maketrans(
-    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc"}
+    {"ё": "е", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc", "\u0307": None}
     | dict.fromkeys("\u0622\u0623\u0625", "\u0627")  # alef with hamza or madda -> bare alef
 )
 
@@ -42,7 +42,7 @@ _STOPWORDS = {
     "tr": "ve bir bu da de için ile olarak çok daha gibi olan",
     "pl": "się nie na że jest do to od jak po przez dla oraz",
 }  # fmt: skip
-_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625]")
+_FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625\u0307]")  # U+0307: "İ".lower()
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 
 
@@ -118,6 +118,8 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     script = max(scripts, key=lambda k: scripts[k])
     if scripts[script] == 0:
         return "en"
+    if script == "latin" and (other := _other_language(sample)):
+        return other
     if script == "cyrillic":
         ukrainian = sum(1 for t in sample if _UKRAINIAN.search(t))
         return "uk" if ukrainian > cyrillic / 20 else "ru"
@@ -127,6 +129,20 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     votes = {lang: sum(counts[w] for w in stops) for lang, stops in _STOPSETS.items()}
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > votes["en"] else "en"
+
+
+def _other_language(sample: Sequence[str]) -> str:
+    """Greek, Hindi, Chinese, Japanese or Korean when most of the sample is in that script."""
+    counts = Counter(_other_script(t[0]) for t in sample if not t[0].isascii())
+    script, n = counts.most_common(1)[0] if counts else ("other", 0)
+    if n * 2 < len(sample) or script == "other":
+        return ""
+    if script == "cjk":
+        text = "".join(sample)
+        if any("\uac00" <= ch <= "\ud7af" for ch in text):
+            return "ko"
+        return "ja" if any("\u3040" <= ch <= "\u30ff" for ch in text) else "zh"
+    return {"greek": "el", "devanagari": "hi"}.get(script, "")
 
 
 def make_stemmer(lang: str) -> Callable[[str], str]:
@@ -266,6 +282,8 @@ def wordfreq_frequency(word: str, lang: str) -> float:
 
     # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
     # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
+    if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
+        lang = "en"
     try:
         return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
     except (LookupError, ImportError):  # ja needs MeCab, which is not installed (issue 18)
