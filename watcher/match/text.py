@@ -286,5 +286,5 @@ def wordfreq_frequency(word: str, lang: str) -> float:
         lang = "en"
     try:
         return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
-    except (LookupError, ImportError):  # ja needs MeCab, which is not installed (issue 18)
+    except LookupError:
         return float(wordfreq.word_frequency(word, "en", wordlist="small"))
