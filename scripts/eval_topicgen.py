@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         rest = [i for i in range(len(records)) if i not in chosen]
         rs = [fb.score(records[i].document).score for i in rest]
         rounds.append(_metrics([labels[i] for i in rest], [s >= best for s in rs]))
-    for name, k in (("precision", 0), ("recall", 1), ("f1", 2)):
+    for name, k in (("precision", 0), ("recall", 1), ("f1", 2)) if rounds else ():
         vals = [x[k] for x in rounds]
         print(
             f"with {args.labels} labels ({args.rounds} rounds, scored on the rest): {name}="
