@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                 shutil.rmtree(seeds_dir, ignore_errors=True)
             raise
         rel = [p.relative_to(folder).as_posix() for p in paths]
-        text = starter(topicgen.topic_toml(args.topic, rel, base=folder))
+        text = starter(topicgen.topic_toml(args.topic, paths, seed_paths=rel))
     else:
         with demo.data_dir() as data:
             paths = []

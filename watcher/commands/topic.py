@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..textsafe import terminal_safe
-from . import common, fit
+from . import common, fit, topicnew
 from .digest import parse_since
 
 if TYPE_CHECKING:  # the commands import the matcher when they run: --help stays light (issue 16)
@@ -61,6 +61,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also weigh words against N stored articles",
     )
     s.set_defaults(func=run_suggest)
+    topicnew.register(tsub)  # issue 18: watcher topic new NAME --seed …
 
     ft = tsub.add_parser("fit", help="learn how concepts and similarity combine, from labelled articles")
     common.add_common(ft)

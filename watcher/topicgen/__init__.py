@@ -1,58 +1,136 @@
-"""A topic's TOML block from its seed articles — PLACEHOLDER for issue 18's ``watcher.topicgen``.
+"""``watcher topic new``: a multilingual topic proposed from two sample articles (issue 18).
 
-Issue 15 (``watcher init --topic NAME --seed ...``) needs ``topic_toml(name, seeds) -> str``; issue 18
-builds the real generator (concepts from the lexicon).  This stand-in, on the ``watcher topic suggest``
-machinery, writes one group of the seeds' most distinctive words, for the analyst to split and edit.
+``topic_toml(name, seeds)`` reads the seeds, finds the lexicon concepts (places, subjects) and the
+names they share, and returns the commented ``[[topics]]`` block of a topic that needs no hand
+work: every concept brings its terms in every language of the lexicon.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import Path
 
+from .. import lexicon
 from ..errors import ConfigError
-from ..match.suggest import suggest
-from ..match.text import Analyzer, detect_language, wordfreq_frequency
-from ..models import Document
+from ..match.text import Analyzer, detect_language, tokenize, wordfreq_frequency
+from .detect import Seed, find_concepts, find_names
+from .forms import name_forms
+from .propose import Proposal, propose
+from .render import render
 
-TERMS = 15
+__all__ = ["Seed", "propose_topic", "read_seeds", "topic_toml"]
+
+_URL = re.compile(r"^https?://", re.I)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def _read(path: Path) -> Document:
-    """A seed file: the first line is the title, the rest the text."""
+def read_seeds(seeds: Sequence[Path | str], fetch: Callable[[str], str] | None = None) -> list[Seed]:
+    """Each seed file (first line the title) or URL (through ``fetch``: title line, then text)."""
+    out = []
+    for seed in seeds:
+        source = str(seed)
+        if _URL.match(source):
+            if fetch is None:
+                raise ConfigError(f"seed {source}: a URL seed needs a fetcher")
+            raw = fetch(source)
+        else:
+            try:
+                raw = Path(source).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise ConfigError(f"seed {source}: cannot read: {e}") from e
+        title, _, text = raw.strip().partition("\n")
+        if not (title.strip() or text.strip()):
+            raise ConfigError(f"seed {source}: no text")
+        out.append(Seed(source, title.strip(), text.strip()))
+    if not out:
+        raise ConfigError("topic new: give at least one --seed")
+    return out
+
+
+def continents() -> dict[str, str]:
+    """The continent of each gazetteer place (generated beside the gazetteer)."""
+    text = resources.files(__name__).joinpath("continents.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)["continents"]
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _related() -> dict[str, object]:
+    text = resources.files(__name__).joinpath("related.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def families() -> list[list[str]]:
+    """Families of closely related subject concepts (topicgen/related.toml)."""
+    fams = _related()["families"]
+    return [[str(c) for c in fam] for fam in fams] if isinstance(fams, list) else []
+
+
+def general_concepts() -> dict[str, lexicon.Concept]:
+    """The lexicon's concepts a topic may be made of: places of the gazetteer's map of continents
+    (not groupings such as "other destinations") and subjects other than story-specific bundles."""
+    skip = _related().get("skip", [])
+    where = continents()
+    return {
+        k: c
+        for k, c in lexicon.load().items()
+        if isinstance(skip, list) and k not in skip and (c.kind != "place" or k in where)
+    }
+
+
+def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Proposal:
+    """What the seeds are about, as concept groups (see ``propose``)."""
+    analyzer = analyzer or Analyzer(wordfreq_frequency)
+    concepts = general_concepts()
+    found = find_concepts(seeds, concepts, analyzer.stem_in, wordfreq_frequency)
+    known = _known_words(concepts)
+    names = find_names(
+        seeds, wordfreq_frequency, lambda w: w in known or any(w.startswith(p) for p in _prefixes(found))
+    )
+    places = {k: c for k, c in concepts.items() if c.kind != "subject"}
+    sentences = [s for seed in seeds for s in _SENTENCE.split(f"{seed.title}\n{seed.text}")]
+
+    def cooccur(name: str, concept: lexicon.Concept) -> int:
+        forms = [f.rstrip("*") for t in concept.terms.get("en", ()) for f in name_forms(t)]
+        return sum(
+            1 for s in sentences if name in s and any(tok.startswith(tuple(forms)) for tok in tokenize(s))
+        )
+
     try:
-        title, _, text = path.read_text(encoding="utf-8").strip().partition("\n")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the seed: {e}") from e
-    return Document(title.strip(), text.strip())
+        return propose(seeds, found, names, places, continents(), cooccur, families())
+    except ValueError as e:
+        raise ConfigError(f"topic new: {e}") from e
 
 
-def _q(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a TOML basic string is a JSON string
+def _known_words(concepts: dict[str, lexicon.Concept]) -> set[str]:
+    return {w for c in concepts.values() for t in c.terms.get("en", ()) for w in t.lower().split()}
 
 
-def topic_toml(name: str, seeds: Sequence[str | Path], *, base: Path | None = None) -> str:
-    """A commented ``[[topics]]`` block for ``name`` whose ``seeds`` are listed as given.
+def _prefixes(found: Sequence[object]) -> tuple[str, ...]:
+    out: list[str] = []
+    for f in found:
+        terms = getattr(f, "terms", ())
+        out += [t.rstrip("*") for t in terms if t.endswith("*")]
+    return tuple(out)
 
-    Relative seed paths are read against ``base`` (the config's folder).
+
+def topic_toml(
+    name: str,
+    seeds: Sequence[Path | str],
+    *,
+    seed_paths: Sequence[str] | None = None,
+    fetch: Callable[[str], str] | None = None,
+) -> str:
+    """The commented TOML block of a new topic proposed from its seeds.
+
+    ``seed_paths`` are the seeds as the config will name them (default: as given).
     """
-    docs = [_read((base or Path.cwd()) / s) for s in seeds]
-    analyzer = Analyzer(wordfreq_frequency)
-    terms = list(dict.fromkeys(s.forms[0].lower() for s in suggest(docs, analyzer, None, TERMS)))
-    langs = sorted({detect_language(f"{d.title}\n{d.text}") for d in docs} - {""}) or ["en"]
-    lines = [
-        "[[topics]]",
-        f"name = {_q(name)}",
-        f"description = {_q(f'Articles like the {len(docs)} seed(s) in seeds/')}",
-        f"seeds = [{', '.join(_q(str(s)) for s in seeds)}]",
-        f"languages = [{', '.join(_q(lang) for lang in langs)}]",
-        "threshold = 0.5",
-        "",
-        "# The seeds' most distinctive words (`watcher topic suggest NAME` lists more).  Split them into",
-        "# groups that must all be present (AND of ORs) — e.g. a place, a people, a subject.",
-        "[[topics.groups]]",
-        'name = "terms"',
-        f"terms = [{', '.join(_q(t) for t in terms)}]",
-    ]
-    return "\n".join(lines) + "\n"
+    if not re.fullmatch(r"[\w][\w.-]*", name):
+        raise ConfigError(f"topic new: {name!r} is no topic name (letters, digits, - _ .)")
+    docs = read_seeds(seeds, fetch)
+    proposal = propose_topic(docs)
+    langs = sorted({detect_language(f"{d.title}\n{d.text}") for d in docs})
+    paths = list(seed_paths) if seed_paths is not None else [str(s) for s in seeds]
+    return render(name, proposal, paths, [d.title for d in docs], langs)
