@@ -37,24 +37,27 @@ class FleetGate:
 
     def __init__(self, engine: sa.Engine, owner: str | None = None) -> None:
         self.engine = engine
+        # Each call is one statement: autocommit spares the BEGIN and COMMIT round trips.
+        self._auto = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.owner = owner or store_workers.new_worker_id()
         self.slots_waited = 0  # times a request found all of its host's slots held
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="watcher-hostgate")
 
     def _reserve(self, host: str, gap: float) -> float:
-        with self.engine.begin() as conn:
+        with self._auto.connect() as conn:
             return store_workers.reserve_host(conn, host.lower(), gap)
 
     async def __call__(self, host: str, gap: float) -> float:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._reserve, host, gap)
 
-    def _take(self, host: str, limit: int, lease: float) -> int | None:
-        with self.engine.begin() as conn:
+    def take_now(self, host: str, limit: int, lease: float) -> int | None:
+        """One try for a slot, blocking (a database round trip); None when all are held."""
+        with self._auto.connect() as conn:
             return store_workers.take_host_slot(conn, host, limit, self.owner, lease)
 
-    def _release(self, host: str, slot: int) -> None:
-        with self.engine.begin() as conn:
+    def release_now(self, host: str, slot: int) -> None:
+        with self._auto.connect() as conn:
             store_workers.release_host_slot(conn, host, slot, self.owner)
 
     @asynccontextmanager
@@ -63,7 +66,7 @@ class FleetGate:
         loop = asyncio.get_running_loop()
         host, wait = host.lower(), RETRY_FIRST
         while True:
-            got = await loop.run_in_executor(self._pool, self._take, host, limit, lease)
+            got = await loop.run_in_executor(self._pool, self.take_now, host, limit, lease)
             if got is not None:
                 break
             self.slots_waited += 1
@@ -73,7 +76,7 @@ class FleetGate:
             yield got
         finally:
             # Shielded: a cancelled request still gives its slot back (else it waits out the lease).
-            await asyncio.shield(loop.run_in_executor(self._pool, self._release, host, got))
+            await asyncio.shield(loop.run_in_executor(self._pool, self.release_now, host, got))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
