@@ -1,6 +1,7 @@
 """Issue 13: the host gap holds for the whole fleet.  Two Fetchers, each with its own engine on one
 PostgreSQL (two workers), ask one host at once; the server sees the request starts a gap apart.
-Without the shared gate each would keep the gap on its own and the host would see twice the rate."""
+Without the shared gate each would keep the gap on its own and the host would see twice the rate.
+Issue 13b: the same for a host's concurrency (requests in flight), and a SIGKILLed worker's slot."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -191,3 +193,22 @@ def test_a_killed_worker_blocks_the_host_only_until_its_lease_is_past(
     waited = seen.stamps[0] - held_at
     assert waited >= lease * 0.8, waited  # the dead worker's slot held the host ...
     assert waited <= lease + 3.0, waited  # ... but not beyond its lease
+
+
+def test_the_gate_is_for_postgresql_only_and_holds_concurrency_without_a_gap(
+    pg_url: str, tmp_path: Path
+) -> None:
+    lite = store.open_db(f"sqlite:///{tmp_path / 'seen.db'}")
+    pg = store.open_db(pg_url)
+    try:
+        assert hostgate.for_engine(lite, 0.25) is None  # one daemon: the Fetcher keeps both limits
+        gate = hostgate.for_engine(pg, 0.0)
+        assert gate is not None
+        with gate:
+            taken = [gate.take_now("Example.org", 2, 60.0) for _ in range(3)]
+            assert sorted(s for s in taken if s is not None) == [0, 1] and taken.count(None) == 1
+            gate.release_now("example.org", 0)
+            assert gate.take_now("example.org", 2, 60.0) == 0
+    finally:
+        lite.dispose()
+        pg.dispose()

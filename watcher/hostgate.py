@@ -54,17 +54,17 @@ class FleetGate:
     def take_now(self, host: str, limit: int, lease: float) -> int | None:
         """One try for a slot, blocking (a database round trip); None when all are held."""
         with self._auto.connect() as conn:
-            return store_workers.take_host_slot(conn, host, limit, self.owner, lease)
+            return store_workers.take_host_slot(conn, host.lower(), limit, self.owner, lease)
 
     def release_now(self, host: str, slot: int) -> None:
         with self._auto.connect() as conn:
-            store_workers.release_host_slot(conn, host, slot, self.owner)
+            store_workers.release_host_slot(conn, host.lower(), slot, self.owner)
 
     @asynccontextmanager
     async def slot(self, host: str, limit: int, lease: float) -> AsyncIterator[int]:
         """Hold one of ``host``'s ``limit`` fleet-wide slots (leased ``lease`` seconds) meanwhile."""
         loop = asyncio.get_running_loop()
-        host, wait = host.lower(), RETRY_FIRST
+        wait = RETRY_FIRST
         while True:
             got = await loop.run_in_executor(self._pool, self.take_now, host, limit, lease)
             if got is not None:
