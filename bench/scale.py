@@ -8,6 +8,10 @@ In one run, for each table size (default 10,000 and 100,000 feeds):
                 as the pipeline does); SQLite and PostgreSQL;
   gated         with --gap G: the most workers again with http.min_host_gap = G, every request
                 start reserved in the shared ``hosts`` table (the fleet's politeness, its cost);
+  slots         with --slots: the cost of the fleet's per-host concurrency gate (issue 13b), one
+                request's take + release of a ``host_slots`` row, and of the gap's ``hosts`` UPSERT,
+                beside the cheapest round trip (``SELECT 1`` in a transaction) as the baseline;
+                sequential, and 4 threads at once (a worker's gate pool) over 50 hosts;
   polled/s      whole `watcher run` processes (1, 2, 4 workers on PostgreSQL; the single daemon on
                 SQLite as the baseline) over a farm that answers every conditional GET with 304;
                 every feed is due at the start; feeds polled a second, measured from the database
@@ -23,7 +27,7 @@ fsync on and ``synchronous_commit = off`` — the same durability class as the S
 The machine is shared: compare figures within one run.
 
     .venv/bin/python bench/scale.py [--sizes 10000,100000] [--workers 1,2,4] [--window 25]
-                                    [--gap 0.01] [--json]
+                                    [--gap 0.01] [--slots] [--json]
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -50,11 +55,13 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from tests.pg import PgServer, _bindir  # noqa: E402
-from watcher import store  # noqa: E402
-from watcher.config import ScheduleConfig  # noqa: E402
+from watcher import hostgate, store  # noqa: E402
+from watcher.config import HttpConfig, ScheduleConfig  # noqa: E402
+from watcher.http import Fetcher  # noqa: E402
 from watcher.models import FetchResult, FetchStatus  # noqa: E402
 from watcher.schedule import after_poll  # noqa: E402
 from watcher.store import feeds as store_feeds  # noqa: E402
+from watcher.store import workers as store_workers  # noqa: E402
 from watcher.store.schema import feeds  # noqa: E402
 
 HOSTS = [f"127.0.0.{i}" for i in range(2, 52)]
@@ -200,6 +207,69 @@ def claim_record_cost(engine: sa.Engine, batches: int = 25, batch: int = 200) ->
     return {"claim_ms": 1000 * claim_s / n, "record_ms": 1000 * record_s / n, "feeds": n}
 
 
+def gate_cost(engine: sa.Engine, rounds: int = 400, threads: int = 4) -> dict[str, float]:
+    """Milliseconds per request of the fleet gate's round trips, beside a bare one (PostgreSQL):
+    all three as the gate makes them, one autocommitted statement each."""
+    auto = engine.execution_options(isolation_level="AUTOCOMMIT")
+    gate = hostgate.FleetGate(engine)
+
+    def bare(i: int) -> None:
+        with auto.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def slot(i: int) -> None:
+        host = HOSTS[i % len(HOSTS)]
+        got = gate.take_now(host, 8, 160.0)
+        assert got is not None, "bench: a slot must be free"
+        gate.release_now(host, got)
+
+    def gap(i: int) -> None:
+        with auto.connect() as conn:
+            store_workers.reserve_host(conn, HOSTS[i % len(HOSTS)], 0.0)
+
+    out: dict[str, float] = {}
+    for name, fn in (("bare", bare), ("slot", slot), ("gap", gap)):
+        fn(0)  # warm the pool and the plan
+        t = time.perf_counter()
+        for i in range(rounds):
+            fn(i)
+        out[f"{name}_ms"] = 1000 * (time.perf_counter() - t) / rounds
+        with ThreadPoolExecutor(threads) as pool:
+            t = time.perf_counter()
+            list(pool.map(fn, range(rounds)))
+        out[f"{name}_ms_{threads}threads"] = 1000 * (time.perf_counter() - t) / rounds
+    gate.close()
+    return out
+
+
+def fetch_through_gate(url: str, port: int, n: int = 3000) -> dict[str, float]:
+    """Conditional GETs a second from one Fetcher over the farm's 50 hosts, without and with the
+    fleet gate (slots only, gap 0): the same Fetcher, settings and farm, so like for like."""
+    cfg = HttpConfig(
+        allow_private_addresses=True, per_host_concurrency=8, concurrency=64, min_host_gap=0.0
+    )
+    urls = [f"http://{HOSTS[i % len(HOSTS)]}:{port}/feed/{i}" for i in range(n)]
+
+    async def run(gate: hostgate.FleetGate | None) -> float:
+        async with Fetcher(cfg, host_slots=gate) as fetcher:
+            t = time.perf_counter()
+            got = await asyncio.gather(*(fetcher.get(u, etag=ETAG) for u in urls))
+            wall = time.perf_counter() - t
+        assert all(r.http_status == 304 for r in got), "bench: the farm answers 304"
+        return n / wall
+
+    engine = store.open_db(url)
+    try:
+        asyncio.run(run(None))  # warm: connections, imports
+        plain = asyncio.run(run(None))
+        with hostgate.FleetGate(engine) as gate:
+            asyncio.run(run(gate))
+            gated = asyncio.run(run(gate))
+    finally:
+        engine.dispose()
+    return {"plain_per_s": plain, "gated_per_s": gated}
+
+
 # ------------------------------------------------------------------ whole worker processes
 
 
@@ -318,6 +388,7 @@ def main() -> int:
     ap.add_argument(
         "--gap", type=float, default=0.0, help="also run the most workers with this min_host_gap (fleet gate)"
     )
+    ap.add_argument("--slots", action="store_true", help="also measure the fleet's per-host slot gate")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -346,6 +417,24 @@ def main() -> int:
                         f"record {cost['record_ms']:.3f} ms/feed",
                         flush=True,
                     )
+                    if name == "postgresql" and args.slots:
+                        g = gate_cost(engine)
+                        results.append({"feeds": n, "db": name, "what": "gate", **g})
+                        print(
+                            f"{n:>7} feeds {name:<10} per request: slot take+release {g['slot_ms']:.3f} ms "
+                            f"({g['slot_ms'] / g['bare_ms']:.2f}x a bare round trip, {g['bare_ms']:.3f} ms), "
+                            f"gap UPSERT {g['gap_ms']:.3f} ms; 4 threads: slot {g['slot_ms_4threads']:.3f}, "
+                            f"bare {g['bare_ms_4threads']:.3f}, gap {g['gap_ms_4threads']:.3f} ms/request",
+                            flush=True,
+                        )
+                        f = fetch_through_gate(url, port)
+                        results.append({"feeds": n, "db": name, "what": "fetcher", **f})
+                        print(
+                            f"{n:>7} feeds {name:<10} one Fetcher, 304s: {f['plain_per_s']:.0f} GET/s alone, "
+                            f"{f['gated_per_s']:.0f} GET/s through the slot gate "
+                            f"({f['gated_per_s'] / f['plain_per_s']:.2f}x)",
+                            flush=True,
+                        )
                     runs = [1] if name == "sqlite" else counts
                     for w in runs:
                         r = polled_per_second(

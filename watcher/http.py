@@ -15,12 +15,13 @@ import logging
 import ssl
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import httpcore
 import httpx
@@ -54,6 +55,18 @@ class _HostGate:
     next_start: float = 0.0
     active: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class HostSlots(Protocol):
+    """A fleet's shared per-host limits (hostgate.FleetGate, issue 13): the gap and the concurrency."""
+
+    async def __call__(self, host: str, gap: float) -> float:
+        """Seconds this request must wait before it starts."""
+        ...
+
+    def slot(self, host: str, limit: int, lease: float) -> AbstractAsyncContextManager[object]:
+        """Held while a request to ``host`` is in flight: one of ``limit`` for the whole fleet."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +103,10 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver | None = None,
         clock: Callable[[], datetime] | None = None,
-        host_slots: Callable[[str, float], Awaitable[float]] | None = None,
+        host_slots: HostSlots | None = None,
     ) -> None:
         self.cfg = cfg
-        self._host_slots = host_slots  # a fleet's shared gap (hostgate.FleetGate), issue 13
+        self._host_slots = host_slots  # a fleet's shared gap and concurrency (hostgate), issue 13
         self.bytes_received = 0
         self.max_host_concurrency_seen: dict[str, int] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -233,7 +246,7 @@ class Fetcher:
         if not parsed.host:
             raise _Fail(FetchStatus.HTTP_ERROR, f"invalid URL {url!r}: no host")
         gate = self._gate(parsed.host)
-        async with gate.sem:
+        async with gate.sem, self._fleet_slot(parsed.host):
             await self._wait_gap(gate, parsed.host)
             assert self._global is not None and self._open, "use `async with Fetcher`"
             async with self._global:
@@ -244,6 +257,13 @@ class Fetcher:
                     return await self._send(parsed, headers, limit)
                 finally:
                     gate.active -= 1
+
+    def _fleet_slot(self, host: str) -> AbstractAsyncContextManager[object]:
+        """The fleet's hold on one of the host's slots, leased past the cap on one hop; or nothing."""
+        if self._host_slots is None:
+            return nullcontext()
+        lease = self.cfg.connect_timeout + 4 * self.cfg.read_timeout + 30.0  # _send's deadline + margin
+        return self._host_slots.slot(host, self.cfg.per_host_concurrency, lease)
 
     async def _send(self, url: httpx.URL, headers: dict[str, str], limit: int) -> _Hop:
         # A server that drips one byte per read_timeout would never time out: cap the whole hop.

@@ -297,3 +297,28 @@ MIGRATIONS[2] = _v3_alerts
 
 SCHEMA_VERSION = 4
 MIGRATIONS[3] = _v4_workers
+
+# --- issue 13b: a host's concurrency held by the whole fleet (PostgreSQL) ---------------------------
+# Outside `metadata` (like the alerts) so that _v4 keeps creating exactly the version-4 tables.  One row
+# per request in flight to a host: slot 0..per_host_concurrency-1, leased to a worker until `until`
+# (the server's clock); a crashed worker's row is free again once its lease is past.  Not copied by
+# `watcher db copy`: rows live only as long as one request.
+slots_metadata = sa.MetaData()
+
+host_slots = sa.Table(
+    "host_slots",
+    slots_metadata,
+    sa.Column("host", sa.Text, primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("until", UTC_TIME, nullable=False),
+)
+
+
+def _v5_host_slots(conn: sa.Connection) -> None:
+    slots_metadata.create_all(conn)  # checkfirst: safe on a database that has it
+
+
+SCHEMA_VERSION = 5
+MIGRATIONS[4] = _v5_host_slots
+# --- end issue 13b -----------------------------------------------------------------------------------

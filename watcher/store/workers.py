@@ -11,6 +11,11 @@ Exactly one worker sends each scheduled digest: the first to insert the slot's r
 Per-host politeness across the fleet: before a request to a host, a worker reserves the next start
 time in ``hosts`` with one atomic UPSERT (``next_at = max(next_at, now) + gap``) and waits until the
 start it was given, so the whole fleet keeps ``min_host_gap`` between requests to one host.
+
+A host's concurrency across the fleet (issue 13b): a request in flight holds one of the host's
+``per_host_concurrency`` rows in ``host_slots``, leased until a time on the server's clock.  One
+UPSERT takes a free or expired slot (``take_host_slot``), one DELETE gives it back; a worker killed
+while holding one leaves a row that the next taker overwrites once its lease is past.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..health import STALE_AFTER, Worker, worker_state
 from . import as_utc, schema_version
-from .schema import SCHEMA_VERSION, digest_slots, feeds, hosts, workers
+from .schema import SCHEMA_VERSION, digest_slots, feeds, host_slots, hosts, workers
 
 BEAT_EVERY = 30.0
 
@@ -170,6 +175,44 @@ def reserve_host(conn: sa.Connection, host: str, gap: float) -> float:
     return (start - at).total_seconds()
 
 
+# One free slot (none, or its lease past), picked at random among the free so that workers racing
+# for one host rarely pick the same; the UPSERT's WHERE is re-checked on the committed row, so of
+# two racers for one slot exactly one gets it and the other gets no row (and tries again).
+_TAKE = sa.text(
+    """
+    INSERT INTO host_slots (host, slot, owner, until)
+    SELECT :host, s, :owner, clock_timestamp() + make_interval(secs => :lease)
+    FROM generate_series(0, :limit - 1) AS s
+    WHERE NOT EXISTS (
+        SELECT 1 FROM host_slots h
+        WHERE h.host = :host AND h.slot = s AND h.until >= clock_timestamp()
+    )
+    ORDER BY random() LIMIT 1
+    ON CONFLICT (host, slot) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
+    WHERE host_slots.until < clock_timestamp()
+    RETURNING slot
+    """
+)
+
+
+def take_host_slot(conn: sa.Connection, host: str, limit: int, owner: str, lease: float) -> int | None:
+    """Take one of ``host``'s ``limit`` slots for ``lease`` seconds; its number, or None when all
+    are held (PostgreSQL only: the fleet's concurrency gate)."""
+    row = conn.execute(
+        _TAKE, {"host": host, "owner": owner, "lease": lease, "limit": limit}
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def release_host_slot(conn: sa.Connection, host: str, slot: int, owner: str) -> None:
+    """Give a slot back; a lease that ran out and was taken by another worker is left alone."""
+    conn.execute(
+        sa.delete(host_slots).where(
+            host_slots.c.host == host, host_slots.c.slot == slot, host_slots.c.owner == owner
+        )
+    )
+
+
 __all__ = [
     "BEAT_EVERY",
     "STALE_AFTER",
@@ -179,7 +222,9 @@ __all__ = [
     "list_workers",
     "new_worker_id",
     "register",
+    "release_host_slot",
     "reserve_host",
+    "take_host_slot",
     "unregister",
     "watcher_version",
 ]
