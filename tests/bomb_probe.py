@@ -57,7 +57,7 @@ def _cycle(raw: dict[str, Any], folder: Path) -> dict[str, Any]:
     import asyncio
 
     from watcher import config as config_mod
-    from watcher.extract import ExtractPool
+    from watcher.extract_pool import ExtractPool
     from watcher.pipeline import build_models, run_cycle_async
     from watcher.store import open_db
 

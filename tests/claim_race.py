@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from watcher import config as config_mod
-from watcher.extract import ExtractPool
+from watcher.extract_pool import ExtractPool
 from watcher.parse_worker import FeedParser
 from watcher.pipeline import run_cycle_async
 from watcher.store import open_db

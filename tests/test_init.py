@@ -88,7 +88,7 @@ def test_init_with_a_topic_from_a_file_and_a_url(
     assert fetched.startswith("Kazan bakery hires Afghan apprentices\n")
     assert "chak-chak" in fetched and "Home" not in fetched and "© Volga Post" not in fetched
     terms = [t for g in topic.groups for t in g.terms]
-    assert "afghan" in terms
+    assert any(t.startswith("afghan") for t in terms), terms  # the place the seeds share
     assert "2 seed(s)" in out
 
 

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from tests.security_helpers import HTML_TYPE, RSS_TYPE, Listener, listener_or_none, make_world, rss_doc
 from tests.server import Server
 from watcher import netpolicy
+from watcher.aionet import AsyncioBackend
 from watcher.store import feeds as store_feeds
 from watcher.store import now_utc, schema
 
@@ -58,11 +59,11 @@ class FakeNet:
     def __init__(self, server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
         self.server = server
         self.connected: list[str] = []
-        real = httpcore.AnyIOBackend.connect_tcp
+        real = AsyncioBackend.connect_tcp  # the network backend under the guard (watcher.aionet)
         net = self
 
         async def connect_tcp(
-            backend: httpcore.AnyIOBackend, host: str, port: int, *args: Any, **kw: Any
+            backend: AsyncioBackend, host: str, port: int, *args: Any, **kw: Any
         ) -> httpcore.AsyncNetworkStream:
             net.connected.append(host)
             if host == PUBLIC:
@@ -71,7 +72,7 @@ class FakeNet:
                 raise httpcore.ConnectError(f"test network: {host} is not loopback, not connected")
             return await real(backend, host, port, *args, **kw)
 
-        monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", connect_tcp)
+        monkeypatch.setattr(AsyncioBackend, "connect_tcp", connect_tcp)
 
 
 @pytest.fixture
