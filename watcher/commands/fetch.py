@@ -181,6 +181,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
     from .. import demo
 
     if args.config is not None:  # an explicit --config: try its topics on the demo feeds
