@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +71,23 @@ def test_demo_from_an_empty_folder_matches_the_demo_from_the_repository(
     cats = run_demo(capsys, str(tmp_path / "out4"), "--config", str(elsewhere / "config.toml"))
     seeds = len(list((ROOT / "seeds").glob("*.txt")))
     assert cats["new_entries"] == 12 - seeds and cats["matches"] == []
+
+
+def test_the_quick_start_demo_prints_its_matches_and_where_it_wrote(tmp_path: Path) -> None:
+    """The README's first command, as a user runs it: a process, human output, from another folder."""
+    done = subprocess.run(
+        [sys.executable, "-m", "watcher", "demo", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={k: v for k, v in os.environ.items() if k != "WATCHER_CONFIG"},
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "3 feeds polled, 12 new entries, 7 matches, 0 errors" in lines, done.stdout
+    scored = [line for line in lines if re.match(r"\d\.\d\d \S", line)]
+    assert len(scored) == 7  # each match: its score and title, then why
+    assert lines[-2] == f"database: {tmp_path / 'out' / 'seen.db'}"
+    digest = Path(lines[-1].removeprefix("digest: "))
+    assert (lines[-1].startswith("digest: ") and (tmp_path / digest).is_file()) or digest.is_file()
