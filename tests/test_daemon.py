@@ -301,10 +301,13 @@ def test_missed_digest_is_sent_on_start_sighup_reloads_feeds_and_status_and_metr
             )
             assert out.returncode == 0, out.stderr
             seen.append(json.loads(out.stdout))
-            # A tick (every second) that finds no feed due records a cycle of 0 feeds: read again.
-            return bool(((seen[-1]["daemon"] or {}).get("last_cycle") or {}).get("feeds"))
+            # A tick (every second) that finds no feed due records a cycle of 0 feeds, and feed B
+            # may be fetched but not yet recorded (its cycle is still running): read again.
+            cycle = ((seen[-1]["daemon"] or {}).get("last_cycle") or {}).get("feeds")
+            recorded = all(f["status"] in ("ok", "not_modified") for f in seen[-1]["feeds"])
+            return bool(cycle) and recorded and len(seen[-1]["feeds"]) == 2
 
-        wait_for(status_shows_a_cycle, 30, "status showing the last cycle")
+        wait_for(status_shows_a_cycle, 30, "status showing the last cycle and both feeds polled")
         status = seen[-1]
         assert status["daemon"]["pid"] == proc.pid
         # The last tick may have found no feed due (it ticks every second): its record is there,
