@@ -149,11 +149,14 @@ class Matcher:
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
-        self._prefixes: list[tuple[str, int]] = []
+        self._prefixes: list[tuple[str, int]] = []  # prefixes shorter than two characters
+        self._prefixes_by_head: dict[str, list[tuple[str, int]]] = {}  # the others, by first two
         self._substrings: list[tuple[str, int]] = []
         for atom, i in atoms.items():
             if atom.kind == "exact":
                 self._exact.setdefault(atom.value, []).append(i)
+            elif atom.kind == "prefix" and len(atom.value) >= 2:
+                self._prefixes_by_head.setdefault(atom.value[:2], []).append((atom.value, i))
             elif atom.kind == "prefix":
                 self._prefixes.append((atom.value, i))
             elif atom.kind == "substring":
@@ -196,7 +199,8 @@ class Matcher:
         if hit is not None:
             return hit
         found: list[int] = list(self._exact.get(token, ()))
-        for prefix, i in self._prefixes:
+        # Only the prefixes that start with the token's first two characters can match it.
+        for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
             if token.startswith(prefix):
                 found.append(i)
         script = script_of(token)
