@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from ..config import ConceptGroup
 from .morph import SUBSTRING_LANGUAGES
-from .text import default_language, language_script, normalise, script_of, tokenize
+from .text import CACHE_SIZE, default_language, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
 TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one in the body
@@ -105,6 +105,14 @@ def _shown(term: Term, group: ConceptGroup) -> Term:
     return term
 
 
+class _Memo(NamedTuple):
+    """The matcher's per-token answers: atoms per token, tokens known, tokens matching some atom."""
+
+    atoms: dict[str, frozenset[int]]
+    seen: set[str]
+    hits: set[str]
+
+
 class Hit(NamedTuple):
     """One occurrence of a term: which term, at which token, whether in the title."""
 
@@ -136,6 +144,7 @@ class Matcher:
         stem: Callable[[str, str], str],
         languages: Sequence[str] = (),
         term_stem: Callable[[str, str], str] | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         """``stem`` keys article words; ``term_stem`` (default: ``stem``) keys the terms' words."""
         atoms: dict[Atom, int] = {}
@@ -149,11 +158,14 @@ class Matcher:
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
-        self._prefixes: list[tuple[str, int]] = []
+        self._prefixes: list[tuple[str, int]] = []  # prefixes shorter than two characters
+        self._prefixes_by_head: dict[str, list[tuple[str, int]]] = {}  # the others, by first two
         self._substrings: list[tuple[str, int]] = []
         for atom, i in atoms.items():
             if atom.kind == "exact":
                 self._exact.setdefault(atom.value, []).append(i)
+            elif atom.kind == "prefix" and len(atom.value) >= 2:
+                self._prefixes_by_head.setdefault(atom.value[:2], []).append((atom.value, i))
             elif atom.kind == "prefix":
                 self._prefixes.append((atom.value, i))
             elif atom.kind == "substring":
@@ -180,23 +192,24 @@ class Matcher:
                 self._by_first.setdefault(term.atoms[0], []).append((gi, ti, term))
         for ti, term in enumerate(self.exclude_terms):
             self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
-        self._cache: dict[str, frozenset[int]] = {}
-        self._seen: set[str] = set()  # tokens whose atoms are known
-        self._hits: set[str] = set()  # ... and those of them that match some atom
+        self._cache_size = cache_size
+        self._memo = _Memo({}, set(), set())
 
     def clear_cache(self) -> None:
         """Forget the atoms of every token seen."""
-        self._cache.clear()
-        self._seen.clear()
-        self._hits.clear()
+        self._memo = _Memo({}, set(), set())
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
-        hit = self._cache.get(token)
+        memo = self._memo
+        if len(memo.atoms) >= self._cache_size:  # full: start afresh (a new memo, swapped whole)
+            memo = self._memo = _Memo({}, set(), set())
+        hit = memo.atoms.get(token)
         if hit is not None:
             return hit
         found: list[int] = list(self._exact.get(token, ()))
-        for prefix, i in self._prefixes:
+        # Only the prefixes that start with the token's first two characters can match it.
+        for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
             if token.startswith(prefix):
                 found.append(i)
         script = script_of(token)
@@ -207,10 +220,10 @@ class Matcher:
             heads = self._heads[lang]
             if heads is None or head in heads:
                 found.extend(self._stems[lang].get(self._stem(token, lang), ()))
-        hit = self._cache[token] = frozenset(found)
+        hit = memo.atoms[token] = frozenset(found)
         if hit:
-            self._hits.add(token)
-        self._seen.add(token)  # last: other threads trust _hits for tokens in _seen
+            memo.hits.add(token)
+        memo.seen.add(token)  # last: other threads trust hits for tokens in seen
         return hit
 
     def find(
@@ -218,11 +231,13 @@ class Matcher:
     ) -> tuple[list[list[Hit]], list[str]]:
         """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
         unique: Collection[str] = set(tokens) if counts is None else counts.keys()
-        if self._seen.issuperset(unique):  # the usual case once warm: set algebra in C
-            matching = self._hits.intersection(unique)
+        memo = self._memo  # one snapshot: another thread may renew it meanwhile
+        per_token: dict[str, frozenset[int]]
+        if memo.seen.issuperset(unique):  # the usual case once warm: set algebra in C
+            per_token = {tok: memo.atoms[tok] for tok in memo.hits.intersection(unique)}
         else:  # (asking each token is also right while another thread is filling the cache)
-            matching = {t for t in unique if self.atoms_of(t)}
-        per_token = {tok: self._cache[tok] for tok in matching}
+            per_token = {t: ids for t in unique if (ids := self.atoms_of(t))}
+        matching = per_token.keys()
         hits: list[list[Hit]] = [[] for _ in self.groups]
         excluded: list[str] = []
         if not matching:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .text import STEMMERS
+from .text import CACHE_SIZE, STEMMERS
 
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
@@ -45,7 +45,8 @@ def has_morphology(lang: str) -> bool:
 class Morphology:
     """``key(word, lang)``: lemma then stem, cached per language; safe to share between threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_size: int = CACHE_SIZE) -> None:
+        self._cache_size = cache_size  # keys kept per language at most (then it starts afresh)
         self._lock = threading.Lock()
         self._keyers: dict[str, Callable[[str], str]] = {}
         self._caches: dict[str, dict[str, str]] = {}
@@ -56,6 +57,8 @@ class Morphology:
         cache = self._caches.get(lang)
         if cache is None:
             cache = self._caches.setdefault(lang, {})
+        elif len(cache) >= self._cache_size:
+            cache = self._caches[lang] = {}
         hit = cache.get(word)
         if hit is None:
             hit = cache[word] = self._keyer(lang)(word)
@@ -63,10 +66,10 @@ class Morphology:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its lock and loaded libraries (rebuilt on first use)."""
-        return {"caches": self._caches}
+        return {"caches": self._caches, "cache_size": self._cache_size}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
+        self.__init__(state.get("cache_size", CACHE_SIZE))  # type: ignore[misc]
         self._caches = state["caches"]
 
     def term_key(self, word: str, lang: str) -> str:

@@ -80,7 +80,7 @@ def vectorize(tokens: Sequence[str], language: str, analyzer: Analyzer) -> Vecto
     counts = Counter(tokens)
     cache = analyzer.cache_for(language)
     for token in [t for t in counts if t not in cache]:
-        analyzer.feature(token, language)
+        cache[token] = analyzer.feature(token, language)  # into this dict, even if the cache was renewed
     vec: dict[str, float] = {}
     get = vec.get
     for token, n in counts.items():
@@ -131,18 +131,20 @@ class TfidfBackend:
         # one index: the seeds, their centroid, then the negatives
         self._index = _Index([*seed_vecs, centroid(seed_vecs), *neg_vecs])
         self._n_seeds = len(seed_vecs)
-        self._weights: dict[str, dict[str, float]] = {}  # language -> token -> weight
-        self._indexed: dict[str, set[str]] = {}  # language -> tokens whose stem is in an example
+        # language -> (token -> weight, tokens whose stem is in an example): one tuple, renewed whole
+        self._learnt: dict[str, tuple[dict[str, float], set[str]]] = {}
+        self._cache_size = analyzer.cache_size
 
     def clear_cache(self) -> None:
         """Forget per-token answers."""
         self.analyzer.clear_cache()
-        self._weights.clear()
-        self._indexed.clear()
+        self._learnt.clear()
 
     def _learn(self, counts: Mapping[str, int], language: str) -> tuple[dict[str, float], set[str]]:
-        weights = self._weights.setdefault(language, {})
-        indexed = self._indexed.setdefault(language, set())
+        learnt = self._learnt.get(language)
+        if learnt is None or len(learnt[0]) >= self._cache_size:  # new language, or full: afresh
+            learnt = self._learnt[language] = ({}, set())
+        weights, indexed = learnt
         if weights.keys() >= counts.keys():  # the usual case once warm: nothing new
             return weights, indexed
         postings = self._index.postings
@@ -166,7 +168,7 @@ class TfidfBackend:
             cache = self.analyzer.cache_for(language)
             postings = self._index.postings
             for token in sorted(indexed.intersection(counts)):  # fixed order: same sums, same score
-                stem, w = cache[token]
+                stem, w = cache.get(token) or self.analyzer.feature(token, language)
                 v = w * _log_tf(counts[token]) / norm
                 for i, x in postings[stem]:
                     out[i] += v * x

@@ -160,6 +160,13 @@ def _identity(word: str) -> str:
     return word
 
 
+# Per-token caches hold at most this many words each (per language where they are per language): a
+# daemon reads new words for ever.  A full cache starts afresh (swapped for an empty one, so a
+# thread still holding the old one finishes its article with it); the words an article needs come
+# back within that article.
+CACHE_SIZE = 200_000
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     """How much a word says, from background word frequencies: -ln(freq), floored and capped."""
@@ -182,8 +189,10 @@ class Analyzer:
         weights: Weights = Weights(),
         background: dict[str, float] | None = None,
         background_weight: float = 0.0,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self._frequency = frequency
+        self._cache_size = cache_size
         self._weights = weights
         self._background = background or {}
         self._bg_weight = background_weight
@@ -211,6 +220,11 @@ class Analyzer:
             return doc_lang if doc_lang in ("fa", "ar", "ur") else "fa"
         return doc_lang
 
+    @property
+    def cache_size(self) -> int:
+        """How many tokens each per-language cache holds at most."""
+        return self._cache_size
+
     def clear_cache(self) -> None:
         """Forget every token's feature (stemmers and their tables stay loaded)."""
         self._cache.clear()
@@ -228,13 +242,15 @@ class Analyzer:
         cache = self._cache.get(doc_lang)
         if cache is None:
             cache = self._cache.setdefault(doc_lang, {})  # atomic: threads share one dict
+        elif len(cache) >= self._cache_size:  # full: start afresh (readers fall back to feature())
+            cache = self._cache[doc_lang] = {}
         return cache
 
     def feature(self, token: str, doc_lang: str) -> tuple[str, float]:
         """The stem feature of a token and its background weight."""
         cache = self._cache.get(doc_lang)
-        if cache is None:
-            cache = self._cache.setdefault(doc_lang, {})  # atomic: threads share one dict
+        if cache is None or len(cache) >= self._cache_size:
+            cache = self.cache_for(doc_lang)
         hit = cache.get(token)
         if hit is not None:
             return hit
@@ -265,6 +281,7 @@ class Analyzer:
             "weights": self._weights,
             "background": self._background,
             "bg_weight": self._bg_weight,
+            "cache_size": self._cache_size,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -273,6 +290,7 @@ class Analyzer:
             weights=state["weights"],
             background=state["background"],
             background_weight=state["bg_weight"],
+            cache_size=state.get("cache_size", CACHE_SIZE),
         )
 
 
