@@ -83,6 +83,7 @@ class Farm:
         self.max_open = dict.fromkeys(hosts, 0)
         self.max_inflight = dict.fromkeys(hosts, 0)
         self.requests = 0
+        self.connections = 0  # TCP connections accepted (keep-alive reuse shows as < requests)
         self.bytes_sent = 0
         self.cpu0 = time.process_time()
 
@@ -90,7 +91,7 @@ class Farm:
         for d in (self.max_open, self.max_inflight):
             for k in d:
                 d[k] = 0
-        self.requests = self.bytes_sent = 0
+        self.requests = self.connections = self.bytes_sent = 0
         self.cpu0 = time.process_time()
 
     def snapshot(self) -> dict[str, Any]:
@@ -98,6 +99,7 @@ class Farm:
             "max_open": max(self.max_open.values()),
             "max_inflight": max(self.max_inflight.values()),
             "requests": self.requests,
+            "connections": self.connections,
             "bytes_sent": self.bytes_sent,
             "farm_cpu": time.process_time() - self.cpu0,
         }
@@ -113,6 +115,7 @@ def _serve(hosts: list[str], port: int, feeds: int, items: int, conn: Connection
 
     async def handle(host: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         farm.open[host] += 1
+        farm.connections += 1
         farm.max_open[host] = max(farm.max_open[host], farm.open[host])
         try:
             while True:
@@ -428,7 +431,8 @@ def _line(label: str, r: dict[str, Any]) -> str:
     extra = f"  exit {r['exit']}: {r.get('stderr', '')[-200:]}" if r.get("exit") else ""
     return (
         f"{label:<26}{r['seconds']:7.2f} s  (cpu {r['cpu']:.2f} s)  "
-        f"{r['requests']} requests, {r['bytes_sent'] / 1e6:.2f} MB{extra}"
+        f"{r['requests']} requests, {r.get('connections', '?')} connects, "
+        f"{r['bytes_sent'] / 1e6:.2f} MB{extra}"
     )
 
 

@@ -119,3 +119,17 @@ def test_pools_idle_past_the_keep_alive_expiry_are_closed(
     sizes, results = asyncio.run(go())
     assert sizes == [1, 1, 2]  # origin 0's pool was closed once it had idled past the expiry
     assert results[0].body != results[2].body  # so its next request came on a new connection
+
+
+@pytest.mark.parametrize("soft", [256, 1024, 20_000])
+def test_idle_pools_fit_in_half_the_open_file_limit_and_cover_a_farm_when_it_allows(
+    monkeypatch: pytest.MonkeyPatch, soft: int
+) -> None:
+    import resource
+
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (soft, soft))
+    cfg = http_cfg(concurrency=32, per_host_concurrency=2)
+    pools = Fetcher(cfg)._transport.max_pools  # type: ignore[attr-defined]
+    assert pools >= 256  # never fewer than before the limit was consulted
+    if soft >= 4 * 256 * cfg.per_host_concurrency:  # room for more: 500 hosts each keep theirs
+        assert pools >= 500 and pools * cfg.per_host_concurrency <= soft // 2

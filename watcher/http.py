@@ -357,6 +357,16 @@ def _pinned_transport(cfg: HttpConfig, resolver: Resolver | None) -> httpx.Async
     return _OriginPools(cfg, PinningBackend(cfg, resolver))
 
 
+def _fd_budget() -> int:
+    """Half the soft limit on open files (the rest for the database, logs and listening sockets)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 65536
+    return min(soft, 65536) // 2
+
+
 class _OriginPools(httpx.AsyncBaseTransport):
     """One small httpcore pool per origin instead of one big one.
 
@@ -374,7 +384,9 @@ class _OriginPools(httpx.AsyncBaseTransport):
         self._plain = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # never used: http:// origins only
         # Enough to keep connections alive across min_host_gap for a few hundred hosts; each idle
         # pool holds at most per_host_concurrency sockets, and none past the keep-alive expiry.
-        self.max_pools = max(256, 4 * cfg.concurrency)
+        # Past that, as many as half the process's file descriptors allow: a re-poll of 500 hosts
+        # then reuses each host's connection for its next feed instead of reconnecting (issue 16).
+        self.max_pools = max(256, 4 * cfg.concurrency, _fd_budget() // (2 * cfg.per_host_concurrency))
         self._pools: OrderedDict[tuple[bytes, bytes, int | None], _OriginPool] = OrderedDict()
 
     def _pool(self, url: httpx.URL) -> _OriginPool:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .. import config as config_mod
-from .. import pipeline, topicgen
 from ..errors import ConfigError
-from ..topicgen import install
 from . import common
+
+if TYPE_CHECKING:  # imported when the command runs: every other command's start-up stays light
+    from .. import config as config_mod
 
 
 def register(tsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,6 +42,8 @@ def _config_path(args: argparse.Namespace) -> Path:
 
 def _fetch_config(args: argparse.Namespace, path: Path) -> config_mod.Config:
     """The settings URL seeds are fetched with: the config's, or the defaults and --set."""
+    from .. import config as config_mod
+
     if path.exists():
         return config_mod.load(path, overrides=args.overrides, db=args.db)
     raw: dict[str, object] = {}
@@ -51,6 +54,10 @@ def _fetch_config(args: argparse.Namespace, path: Path) -> config_mod.Config:
 
 def run_new(args: argparse.Namespace) -> int:
     """Propose the topic; print it (--dry-run) or add it to the config and copy the seeds."""
+    from .. import config as config_mod
+    from .. import pipeline, topicgen
+    from ..topicgen import install
+
     path = _config_path(args)
     if args.name in install.existing_topics(path):
         raise ConfigError(f"topic new: {path} has a topic {args.name!r} already")

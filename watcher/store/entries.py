@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite  # postgresql's dialect is imported when it is used
 
 from ..models import Article, Entry, Score
 from .schema import articles, cycles, entries, entry_feeds, matches, scores
@@ -47,6 +47,8 @@ def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
     if name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         return postgresql.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"no INSERT ... ON CONFLICT for dialect {name}")
 

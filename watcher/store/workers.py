@@ -29,7 +29,7 @@ from importlib import metadata as importlib_metadata
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite  # postgresql's dialect is imported when it is used
 
 from ..health import STALE_AFTER, Worker, worker_state
 from . import as_utc, schema_version
@@ -130,8 +130,11 @@ def list_workers(engine: sa.Engine) -> list[Worker]:
 
 
 def _insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def claim_digest_slot(engine: sa.Engine, slot: datetime, owner: str, now: datetime) -> bool:
@@ -153,6 +156,8 @@ def reserve_host(conn: sa.Connection, host: str, gap: float) -> float:
     """
     step = timedelta(seconds=gap)
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         now = sa.func.clock_timestamp()  # the statement's time, not the transaction's
         ins = postgresql.insert(hosts).values(host=host, next_at=now + step)
         stmt = ins.on_conflict_do_update(
