@@ -41,7 +41,7 @@ def main() -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg, engine, ids = filled(Path(tmp))
+        cfg, engine, ids = filled(Path(tmp), hostile=False)
         with running(cfg, engine) as base, sync_playwright() as p:
             context = p.chromium.launch_persistent_context(
                 str(Path(tmp) / "profile"),

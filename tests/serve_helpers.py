@@ -119,15 +119,19 @@ def record(
     return [int(ids[item.key]) for item in items]
 
 
-def filled(tmp: Path, **serve: Any) -> tuple[Config, sa.Engine, dict[str, int]]:
-    """A store with two English matches, a Russian one, a hostile one, two near misses and an
-    article off the topic."""
+def filled(
+    tmp: Path, *, hostile: bool = True, **serve: Any
+) -> tuple[Config, sa.Engine, dict[str, int]]:
+    """A store with two English matches, a Russian one, a hostile one (unless ``hostile`` is
+    false: the docs' screenshots), two near misses and an article off the topic."""
     cfg = site_config(tmp, **serve)
     engine = store.open_db(cfg.db_url)
     t0 = datetime.now(UTC) - timedelta(hours=3)
     names = ["labour", "refugees", "ru", "near_queue", "near_quota", "off"]
     docs = [ON_TOPIC_LABOUR, ON_TOPIC_REFUGEES, RUSSIAN_ON_TOPIC, NEAR_QUEUE, NEAR_QUOTA, OFF_TOPIC]
     ids = dict(zip(names, record(cfg, engine, docs, now=t0), strict=True))
+    if not hostile:
+        return cfg, engine, ids
     (ids["hostile"],) = record(
         cfg, engine, [HOSTILE], now=t0 + timedelta(hours=1), site=SITE,
         url_prefix="javascript:alert(document.cookie)//https://news.example/",
