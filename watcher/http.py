@@ -296,6 +296,8 @@ class Fetcher:
     async def _read(self, response: httpx.Response, limit: int) -> _Hop:
         """Read (or skip) the body, counting decoded bytes against the limit."""
         code, h = response.status_code, response.headers
+        if not 200 <= code < 300:
+            await self._discard(response)
         if code in REDIRECTS and "location" in h:
             return _Hop(code, h, location=h["location"])
         if code in REDIRECTS:
@@ -316,6 +318,22 @@ class Fetcher:
         if decoder.too_large:
             return _Hop(code, h, too_large=True)
         return _Hop(code, h, body=b"".join(parts))
+
+    async def _discard(self, response: httpx.Response) -> None:
+        """Read the end of a response whose body is not wanted, when it is small (a 304 has none),
+        so its connection goes back to the pool: unread, httpcore closes it, and every 304 of a
+        re-poll cost a new connection (issue 16).  A large or undeclared body is left unread (the
+        connection is closed instead); trouble reading it only costs the connection too."""
+        declared = response.headers.get("content-length", "")
+        if response.status_code not in (204, 304) and not (
+            declared.isdigit() and int(declared) <= _CHUNK
+        ):
+            return
+        try:
+            async for chunk in response.aiter_raw(_CHUNK):
+                self.bytes_received += len(chunk)
+        except (httpx.TransportError, OSError) as e:
+            log.debug("url=%s body not read to the end: %s", response.request.url, _one_line(e))
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
