@@ -102,9 +102,9 @@ def test_a_pool_with_a_response_in_flight_is_never_closed(servers: list[Server])
 def test_pools_idle_past_the_keep_alive_expiry_are_closed(
     servers: list[Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import watcher.http
+    import watcher.httppool
 
-    monkeypatch.setattr(watcher.http, "KEEPALIVE", 0.3)
+    monkeypatch.setattr(watcher.httppool, "KEEPALIVE", 0.3)
     urls = [_peer_port_route(s) for s in servers[:2]]
 
     async def go() -> tuple[list[int], list[FetchResult]]:
