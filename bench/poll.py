@@ -310,6 +310,10 @@ def rss2email_setup(farm: FarmProcess, workdir: Path, r2e: str) -> list[str] | s
 def run_whole(farm: FarmProcess, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """watcher fetch and r2e run, each a whole process: first poll, then alternating re-polls."""
     config = watcher_config(farm, workdir, args)
+    # Like for like: pip compiled rss2email's bytecode when it installed it; an editable install of
+    # watcher under PYTHONDONTWRITEBYTECODE would recompile every module on every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "watcher")], check=True,
+                   capture_output=True)  # fmt: skip
     r2e = "skipped" if args.skip_rss2email else rss2email_setup(farm, workdir, args.r2e)
     contenders: dict[str, list[str]] = {"watcher": watcher_fetch(config)}
     if isinstance(r2e, list):

@@ -44,6 +44,41 @@ def test_sync_inserts_updates_and_disables(engine: sa.Engine) -> None:
     assert all(f.enabled for f in store_feeds.list_feeds(engine))
 
 
+def test_sync_is_skipped_while_config_feeds_are_unchanged_and_runs_when_they_change(
+    engine: sa.Engine,
+) -> None:
+    """Issue 16: an unchanged config.toml costs one meta read, not a read of every feed row."""
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    configured = [FeedConfig(A, "A"), FeedConfig(B, "B", interval=60)]
+    store_feeds.sync_config_feeds(engine, configured, NOW)
+    first = list(statements)
+    statements.clear()
+    store_feeds.sync_config_feeds(engine, list(configured), NOW)
+    again = list(statements)
+    statements.clear()
+    # each field the sync writes, changed alone, makes the next one run
+    for changed in (
+        [FeedConfig(A, "A"), FeedConfig(B, "B", interval=120)],
+        [FeedConfig(A, "A"), FeedConfig(B, "B", interval=120, enabled=False)],
+        [FeedConfig(A, "A2"), FeedConfig(B, "B", interval=120, enabled=False)],
+        [FeedConfig(A, "A2")],
+    ):
+        store_feeds.sync_config_feeds(engine, changed, NOW)
+    sa.event.remove(engine, "before_cursor_execute", seen)
+
+    assert any("FROM feeds" in q for q in first)
+    assert not any("feeds" in q.replace("config_feeds", "") for q in again), again
+    assert len(again) == 1  # the hash, from meta
+    feeds = {f.url: f for f in store_feeds.list_feeds(engine)}
+    assert feeds[A].name == "A2" and feeds[A].enabled
+    assert feeds[B].interval == 120 and not feeds[B].enabled  # changed, then dropped: disabled
+
+
 def test_claim_due_respects_next_poll_enabled_retired(engine: sa.Engine) -> None:
     store_feeds.sync_config_feeds(engine, [FeedConfig(A), FeedConfig(B), FeedConfig(C)], NOW)
     with engine.begin() as conn:

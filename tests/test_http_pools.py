@@ -102,9 +102,9 @@ def test_a_pool_with_a_response_in_flight_is_never_closed(servers: list[Server])
 def test_pools_idle_past_the_keep_alive_expiry_are_closed(
     servers: list[Server], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import watcher.http
+    import watcher.httppool
 
-    monkeypatch.setattr(watcher.http, "KEEPALIVE", 0.3)
+    monkeypatch.setattr(watcher.httppool, "KEEPALIVE", 0.3)
     urls = [_peer_port_route(s) for s in servers[:2]]
 
     async def go() -> tuple[list[int], list[FetchResult]]:
@@ -133,3 +133,40 @@ def test_idle_pools_fit_in_half_the_open_file_limit_and_cover_a_farm_when_it_all
     assert pools >= 256  # never fewer than before the limit was consulted
     if soft >= 4 * 256 * cfg.per_host_concurrency:  # room for more: 500 hosts each keep theirs
         assert pools >= 500 and pools * cfg.per_host_concurrency <= soft // 2
+
+
+def _status_route(server: Server, path: str, code: int, body: bytes) -> str:
+    """A route answering ``code`` with the client's source port in a header (a 304 has no body)."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(code)
+        handler.send_header("X-Peer-Port", str(handler.client_address[1]))
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if body:
+            handler.wfile.write(body)
+
+    return server.handler(path, answer)
+
+
+def test_not_modified_and_small_error_answers_keep_the_connection(servers: list[Server]) -> None:
+    """A re-poll of feeds that answer 304 reuses the host's connection for its next feed, as a
+    200 does (issue 16: an unread 304 closed it, and every feed of a re-poll reconnected)."""
+    server = servers[0]
+    urls = [
+        _status_route(server, "/a", 304, b""),
+        _status_route(server, "/b", 304, b""),
+        _status_route(server, "/c", 404, b"not here"),
+        _peer_port_route(server),
+    ]
+
+    async def go() -> list[FetchResult]:
+        async with Fetcher(http_cfg(min_host_gap=0.0)) as fetcher:
+            return [await fetcher.get(u, etag='"v1"') for u in urls]
+
+    results = asyncio.run(go())
+    assert [r.status for r in results] == [
+        FetchStatus.NOT_MODIFIED, FetchStatus.NOT_MODIFIED, FetchStatus.HTTP_ERROR, FetchStatus.OK
+    ]  # fmt: skip
+    ports = [dict(r.headers)["x-peer-port"] for r in results[:3]] + [results[3].body.decode()]
+    assert len(set(ports)) == 1, ports

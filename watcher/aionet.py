@@ -82,6 +82,27 @@ class _Protocol(asyncio.Protocol):
         return self._drain
 
 
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+async def _within(waiter: asyncio.Future[None], timeout: float | None) -> None:
+    """Await the protocol's waiter, or raise TimeoutError after ``timeout`` seconds.
+
+    ``asyncio.wait_for`` wraps it in a second future with its own callbacks: two more trips round
+    the event loop per read, on every response (issue 16).  Here the one timer fails the waiter.
+    """
+    if timeout is None:
+        await waiter
+        return
+    timer = asyncio.get_running_loop().call_later(timeout, _expire, waiter)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+
+
 class AsyncioStream(httpcore.AsyncNetworkStream):
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport, self._protocol = transport, protocol
@@ -90,7 +111,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         p = self._protocol
         if not p.buffer and not p.eof:
             try:
-                await asyncio.wait_for(p.wait_data(), timeout)
+                await _within(p.wait_data(), timeout)
             except TimeoutError as e:
                 raise httpcore.ReadTimeout("timed out reading") from e
         if p.buffer:
@@ -113,7 +134,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self._transport.write(buffer)
         if p.paused_writing:
             try:
-                await asyncio.wait_for(p.wait_drain(), timeout)
+                await _within(p.wait_drain(), timeout)
             except TimeoutError as e:
                 raise httpcore.WriteTimeout("timed out writing") from e
             if p.error is not None:

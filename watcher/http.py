@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpcore
 import httpx
 
 from .bodies import BodyDecoder, DecodeError, UnsupportedEncoding, parse_retry_after
 from .config import HttpConfig
+from .httppool import HttpxSender, OriginPools, Reply, Sender
 from .models import SUCCESS, WITH_BODY, FetchResult, FetchStatus
 from .netpolicy import AddressBlocked, PinningBackend, Resolver, check_address
 
@@ -44,7 +43,12 @@ ACCEPT_ENCODING = "gzip, deflate, br"  # only what BodyDecoder can bound; never 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
-KEEPALIVE = 5.0  # seconds an idle connection is kept for the next request to its origin
+# Transport trouble, as httpx (an injected transport) or httpcore (the origin pools) raises it.
+_TRANSPORT_ERRORS = (
+    httpx.TransportError, httpcore.NetworkError, httpcore.ProtocolError,
+    httpcore.UnsupportedProtocol, httpcore.ProxyError, OSError,
+)  # fmt: skip
+_TIMEOUTS = (httpx.TimeoutException, httpcore.TimeoutException, TimeoutError)
 
 
 @dataclass
@@ -110,18 +114,22 @@ class Fetcher:
         self.bytes_received = 0
         self.max_host_concurrency_seen: dict[str, int] = {}
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._transport = transport or _pinned_transport(cfg, resolver)
+        self._transport: Sender = (
+            HttpxSender(transport)
+            if transport is not None
+            else OriginPools(cfg, PinningBackend(cfg, resolver))
+        )
         self._open = False
         self._global: asyncio.Semaphore | None = None
         self._hosts: dict[str, _HostGate] = {}
-        # The transport is called directly: httpx.AsyncClient's cookie, auth and redirect layers
-        # cost ~30% of a conditional GET and are not wanted here (redirects are followed above).
-        self._base_headers = {
-            "User-Agent": cfg.agent,
-            "Accept-Encoding": ACCEPT_ENCODING,
-            "Connection": "keep-alive",
-        }
-        self._timeouts = {
+        # No httpx.AsyncClient: its cookie, auth and redirect layers cost ~30% of a conditional GET
+        # and are not wanted here (redirects are followed above); the headers are encoded once.
+        self._base_headers = [
+            (b"User-Agent", cfg.agent.encode()),
+            (b"Accept-Encoding", ACCEPT_ENCODING.encode()),
+            (b"Connection", b"keep-alive"),
+        ]
+        self._timeouts: dict[str, float | None] = {
             "connect": cfg.connect_timeout,
             "read": cfg.read_timeout,
             "write": cfg.read_timeout,
@@ -268,34 +276,30 @@ class Fetcher:
     async def _send(self, url: httpx.URL, headers: dict[str, str], limit: int) -> _Hop:
         # A server that drips one byte per read_timeout would never time out: cap the whole hop.
         deadline = self.cfg.connect_timeout + 4 * self.cfg.read_timeout
+        sent = [*self._base_headers, *((k.encode(), v.encode()) for k, v in headers.items())]
         try:
             async with asyncio.timeout(deadline):
-                request = httpx.Request(
-                    "GET",
-                    url,
-                    headers={**self._base_headers, **headers},
-                    extensions={"timeout": self._timeouts},
-                )
-                response = await self._transport.handle_async_request(request)
-                response.request = request
+                reply = await self._transport.send(url, sent, self._timeouts)
                 try:
-                    return await self._read(response, limit)
+                    return await self._read(reply, limit, url)
                 finally:
-                    await response.aclose()
+                    await reply.aclose()
         except AddressBlocked as e:
             raise _Fail(FetchStatus.BLOCKED, str(e)) from e
-        except (httpx.TimeoutException, TimeoutError) as e:
+        except _TIMEOUTS as e:
             raise _Fail(FetchStatus.TIMEOUT, f"timed out: {_one_line(e)}") from e
         except UnsupportedEncoding as e:
             raise _Fail(FetchStatus.HTTP_ERROR, str(e)) from e
-        except (httpx.TransportError, OSError) as e:
+        except _TRANSPORT_ERRORS as e:
             raise _Fail(FetchStatus.CONNECTION_ERROR, f"{type(e).__name__}: {_one_line(e)}") from e
         except DecodeError as e:
             raise _Fail(FetchStatus.CONNECTION_ERROR, f"undecodable body: {_one_line(e)}") from e
 
-    async def _read(self, response: httpx.Response, limit: int) -> _Hop:
+    async def _read(self, reply: Reply, limit: int, url: httpx.URL) -> _Hop:
         """Read (or skip) the body, counting decoded bytes against the limit."""
-        code, h = response.status_code, response.headers
+        code, h = reply.status, reply.headers
+        if not 200 <= code < 300:
+            await self._discard(reply, url)
         if code in REDIRECTS and "location" in h:
             return _Hop(code, h, location=h["location"])
         if code in REDIRECTS:
@@ -307,7 +311,7 @@ class Fetcher:
             return _Hop(code, h, too_large=True)
         decoder = BodyDecoder(h.get("content-encoding", ""), limit)
         parts: list[bytes] = []
-        async for chunk in response.aiter_raw(_CHUNK):
+        async for chunk in reply.chunks():
             self.bytes_received += len(chunk)
             parts.append(decoder.feed(chunk))
             if decoder.too_large:
@@ -316,6 +320,22 @@ class Fetcher:
         if decoder.too_large:
             return _Hop(code, h, too_large=True)
         return _Hop(code, h, body=b"".join(parts))
+
+    async def _discard(self, reply: Reply, url: httpx.URL) -> None:
+        """Read the end of a response whose body is not wanted, when it is small (a 304 has none),
+        so its connection goes back to the pool: unread, httpcore closes it, and every 304 of a
+        re-poll cost a new connection (issue 16).  A large or undeclared body is left unread (the
+        connection is closed instead); trouble reading it only costs the connection too."""
+        declared = reply.headers.get("content-length", "")
+        if reply.status not in (204, 304) and not (
+            declared.isdigit() and int(declared) <= _CHUNK
+        ):
+            return
+        try:
+            async for chunk in reply.chunks():
+                self.bytes_received += len(chunk)
+        except (*_TRANSPORT_ERRORS, *_TIMEOUTS[:2]) as e:
+            log.debug("url=%s body not read to the end: %s", url, _one_line(e))
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)
@@ -350,127 +370,3 @@ def _reason(code: int) -> str:
         return HTTPStatus(code).phrase
     except ValueError:
         return ""
-
-
-def _pinned_transport(cfg: HttpConfig, resolver: Resolver | None) -> httpx.AsyncBaseTransport:
-    """Connection pools, one per origin, that connect only to checked, pinned addresses."""
-    return _OriginPools(cfg, PinningBackend(cfg, resolver))
-
-
-def _fd_budget() -> int:
-    """Half the soft limit on open files (the rest for the database, logs and listening sockets)."""
-    import resource
-
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        soft = 65536
-    return min(soft, 65536) // 2
-
-
-class _OriginPools(httpx.AsyncBaseTransport):
-    """One small httpcore pool per origin instead of one big one.
-
-    httpcore scans every connection of a pool on each request and each response close, so a
-    single pool serving hundreds of hosts costs O(requests x connections); that scan was a sixth of
-    a first poll's CPU.  Per origin it is O(per-host limit).  The pools of origins not used lately
-    are closed once nothing is in flight on them, so at most ``max_pools`` stay open.
-    """
-
-    def __init__(self, cfg: HttpConfig, backend: Any) -> None:
-        self._cfg, self._backend = cfg, backend
-        # Loading the CA bundle takes ~100 ms: done when the first https origin needs it, so a
-        # cycle over plain-http feeds (and every 304 re-poll of them) never pays for it.
-        self._verified: ssl.SSLContext | None = None
-        self._plain = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # never used: http:// origins only
-        # Enough to keep connections alive across min_host_gap for a few hundred hosts; each idle
-        # pool holds at most per_host_concurrency sockets, and none past the keep-alive expiry.
-        # Past that, as many as half the process's file descriptors allow: a re-poll of 500 hosts
-        # then reuses each host's connection for its next feed instead of reconnecting (issue 16).
-        self.max_pools = max(256, 4 * cfg.concurrency, _fd_budget() // (2 * cfg.per_host_concurrency))
-        self._pools: OrderedDict[tuple[bytes, bytes, int | None], _OriginPool] = OrderedDict()
-
-    def _pool(self, url: httpx.URL) -> _OriginPool:
-        key = (url.raw_scheme, url.raw_host, url.port)
-        pool = self._pools.get(key)
-        if pool is not None:
-            self._pools.move_to_end(key)
-            pool.last_used = time.monotonic()
-            return pool
-        size = self._cfg.per_host_concurrency  # Fetcher's per-host gate holds the same limit
-        if url.raw_scheme == b"http":
-            context = self._plain
-        else:
-            if self._verified is None:
-                self._verified = httpx.create_ssl_context(trust_env=False)
-            context = self._verified
-        transport = httpx.AsyncHTTPTransport(verify=context, trust_env=False)
-        # httpx has no public hook for a network backend; give it a pool with ours.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=size,
-            max_keepalive_connections=size,
-            keepalive_expiry=KEEPALIVE,
-            http1=True,
-            http2=False,
-            network_backend=self._backend,
-        )
-        pool = self._pools[key] = _OriginPool(transport, time.monotonic())
-        return pool
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        pool = self._pool(request.url)
-        pool.active += 1
-        try:
-            await self._evict()
-            response = await pool.transport.handle_async_request(request)
-        except BaseException:
-            pool.active -= 1
-            raise
-        response.stream = _Counted(response.stream, pool)
-        return response
-
-    async def _evict(self) -> None:
-        """Close least recently used pools with nothing in flight: those past the keep-alive
-        expiry (their connections are dead weight), and any beyond max_pools."""
-        now = time.monotonic()
-        excess = len(self._pools) - self.max_pools
-        doomed: list[tuple[bytes, bytes, int | None]] = []
-        for key, pool in self._pools.items():  # least recently used first
-            if now - pool.last_used <= KEEPALIVE and excess <= len(doomed):
-                break  # the rest were used more recently
-            if not pool.active:
-                doomed.append(key)
-        closing = [self._pools.pop(key) for key in doomed]  # all out of reach before any await
-        for pool in closing:
-            await pool.transport.aclose()
-
-    async def aclose(self) -> None:
-        pools, self._pools = list(self._pools.values()), OrderedDict()
-        for pool in pools:
-            await pool.transport.aclose()
-
-
-@dataclass
-class _OriginPool:
-    transport: httpx.AsyncHTTPTransport
-    last_used: float
-    active: int = 0  # responses handed out and not closed yet
-
-
-class _Counted(httpx.AsyncByteStream):
-    """A response body that tells its pool when it is closed."""
-
-    def __init__(self, stream: Any, pool: _OriginPool) -> None:
-        self._stream, self._pool, self._open = stream, pool, True
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
-
-    async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            if self._open:
-                self._open = False
-                self._pool.active -= 1

@@ -14,6 +14,8 @@ lease left by a crashed poller expires by itself.  On PostgreSQL the rows are pi
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -28,7 +30,7 @@ from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc
 from .entries import insert_ignore
-from .schema import entries, entry_feeds, feeds, matches
+from .schema import entries, entry_feeds, feeds, matches, meta
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +64,32 @@ def _feed(row: Any) -> Feed:
     )
 
 
+SYNCED_KEY = "config_feeds_sha256"  # meta: the config.toml feeds the table last agreed with
+
+
+def _feeds_digest(configured: Sequence[FeedConfig]) -> str:
+    """What the sync writes, as one hash: each config feed's URL, name, interval, enabled flag."""
+    stated = [[f.url, f.name, f.interval, f.enabled] for f in configured]
+    return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
+
+
 def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: datetime) -> None:
-    """Make the table agree with config.toml: add new, update stated fields, disable dropped."""
+    """Make the table agree with config.toml: add new, update stated fields, disable dropped.
+
+    Skipped when the feeds of config.toml are those the table last agreed with (their hash is
+    kept in ``meta``): only a sync writes those fields of config feeds (the feed commands refuse
+    them), so reading and comparing 1,000 rows on every cron run would find nothing (issue 16).
+    """
     wanted = {f.url: f for f in configured}
+    digest = _feeds_digest(configured)
+    with engine.connect() as conn:
+        done = conn.execute(sa.select(meta.c.value).where(meta.c.key == SYNCED_KEY)).scalar()
+    if done == digest:
+        return
     with engine.begin() as conn:
-        rows = {r.url: r for r in conn.execute(sa.select(feeds))}
+        c = feeds.c  # only what is compared: 1,000 full rows cost a re-poll ~10 ms (issue 16)
+        columns = (c.id, c.url, c.name, c.interval, c.enabled, c.source)
+        rows = {r.url: r for r in conn.execute(sa.select(*columns))}
         for url, fc in wanted.items():
             values = {
                 "name": fc.name,
@@ -87,6 +110,10 @@ def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: 
             if row.source == "config" and url not in wanted and row.enabled:
                 log.info("feed=%s no longer in config: disabled", url)
                 conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(enabled=False))
+        if conn.execute(
+            sa.update(meta).where(meta.c.key == SYNCED_KEY).values(value=digest)
+        ).rowcount == 0:  # another worker may insert it at the same moment (PostgreSQL)
+            conn.execute(insert_ignore(conn, meta).values(key=SYNCED_KEY, value=digest))
 
 
 def _ensure(conn: sa.Connection, url: str, now: datetime, source: str) -> int:
