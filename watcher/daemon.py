@@ -336,6 +336,10 @@ class Daemon:
                 IntervalTrigger(seconds=self.beat_every(), timezone=tz),
                 id="beat",
                 coalesce=True,
+                # Late is better than skipped: a loaded loop that misses two beats by more than
+                # APScheduler's default second of grace would let this worker's leases run out
+                # mid-batch, and another worker would poll the same feeds.
+                misfire_grace_time=None,
             )
             now = now_utc()
             if self._digest_missed(now):
