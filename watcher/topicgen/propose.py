@@ -25,6 +25,12 @@ from ..lexicon import Concept
 from .detect import Found, Name, Seed
 
 PLACE_SHARE = 0.6
+# A contrast place must outweigh the story's place this many times over before it weakens it: an
+# article whose title and lead name the story's place (Afghans crossing from Russia into Finland)
+# stays in, one naming the story's place once in passing (Afghans in Germany) goes out.
+CONTRAST_WEIGHT = 0.5
+# Per anchor (each place gets the other countries of its own continent) or one shared region.
+CONTRAST_PER_PLACE = True
 SUBJECT_SHARE = 0.75
 MAX_NAMES = 8
 # Bylines and wire services name no subject of a story.
@@ -68,6 +74,7 @@ class Group:
     required: bool = True
     contrast: str = ""
     why: str = ""
+    weight: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,30 +147,40 @@ def propose(
         else Group("subject", (), why="no subject concept found")
     )
     rest = tuple(f for f in subj_found if f not in subjects)
+    contrasts = _contrasts(anchors, found, places, continents)
+    return Proposal(place_groups, subject, rest, contrasts, tuple(found), tuple(kept))
+
+
+def _contrasts(
+    anchors: Sequence[Found], found: Sequence[Found], places: Mapping[str, Concept], continents: Mapping[str, str]
+) -> tuple[Group, ...]:
+    """Per required place, the other countries of its continent the seeds do not name."""
     named = {f.concept.name for f in found if f.concept.kind != "subject"}
-    regions = sorted({continents.get(f.concept.name, "") for f in anchors} - {""})
-    others = tuple(
-        places[p]
-        for p, cont in sorted(continents.items())
-        if cont in regions and p not in named and p in places
-    )
-    where = " and ".join(r.title() for r in regions)
-    contrasts = (
-        tuple(
+    out: list[Group] = []
+    for f in anchors:
+        if CONTRAST_PER_PLACE:
+            regions = sorted({continents.get(f.concept.name, "")} - {""})
+        else:
+            regions = sorted({continents.get(a.concept.name, "") for a in anchors} - {""})
+        others = tuple(
+            places[p] for p, cont in sorted(continents.items()) if cont in regions and p not in named and p in places
+        )
+        if not others:
+            continue
+        where = " and ".join(r.title() for r in regions)
+        out.append(
             Group(
-                "elsewhere" if i == 0 else f"elsewhere-{i + 1}",
+                "elsewhere" if not out else f"elsewhere-{len(out) + 1}",
                 others,
                 required=False,
                 contrast=f.concept.name,
+                weight=CONTRAST_WEIGHT,
                 why=f"the same subject elsewhere: the other countries of {where} that the seeds do not"
-                f" name; an article naming them more often than {f.concept.label} is about them",
+                f" name; an article naming them {1 / CONTRAST_WEIGHT:g} times as often as"
+                f" {f.concept.label} is about them",
             )
-            for i, f in enumerate(anchors)
         )
-        if others
-        else ()
-    )
-    return Proposal(place_groups, subject, rest, contrasts, tuple(found), tuple(kept))
+    return tuple(out)
 
 
 def _is_name(word: str) -> bool:

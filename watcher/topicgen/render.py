@@ -106,7 +106,7 @@ def _group(g: Group) -> list[str]:
         out += _comment(f"lexicon concepts: {concepts}")
     out += ["[[topics.groups]]", f"name = {_q(g.name)}"]
     if g.contrast:
-        out += [f"contrast = {_q(g.contrast)}", "weight = 1.0"]
+        out += [f"contrast = {_q(g.contrast)}", f"weight = {g.weight}"]
     elif not g.required:
         out += ["required = false"]
     out.append("terms = [")
