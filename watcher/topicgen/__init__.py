@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 from .. import lexicon
 from ..errors import ConfigError
@@ -19,7 +21,7 @@ from ..match.text import Analyzer, detect_language, tokenize, wordfreq_frequency
 from .detect import Seed, find_concepts, find_names
 from .forms import name_forms
 from .propose import Proposal, propose
-from .render import render
+from .render import WORDFREQ_LANGS, render
 
 __all__ = ["Seed", "propose_topic", "read_seeds", "topic_toml"]
 
@@ -68,6 +70,33 @@ def families() -> list[list[str]]:
     return [[str(c) for c in fam] for fam in fams] if isinstance(fams, list) else []
 
 
+def angles() -> dict[str, lexicon.Concept]:
+    """Subject concept -> the lexicon's wider concept gathering its angles (topicgen/related.toml)."""
+    table = _related().get("angles", {})
+    concepts = lexicon.load()
+    if not isinstance(table, dict):
+        return {}
+    return {str(k): _specific(concepts[str(v)]) for k, v in sorted(table.items()) if str(v) in concepts}
+
+
+ANGLE_COMMON = 3e-5  # an angle word more frequent than this in its language is too general
+
+
+def _specific(concept: lexicon.Concept) -> lexicon.Concept:
+    """The concept without its most common single words ("community", "work", "citizen")."""
+    terms = {
+        lang: tuple(
+            t
+            for t in words
+            if " " in t
+            or lang not in WORDFREQ_LANGS
+            or wordfreq_frequency(t.rstrip("*"), lang) <= ANGLE_COMMON
+        )
+        for lang, words in concept.terms.items()
+    }
+    return replace(concept, terms=MappingProxyType({k: v for k, v in terms.items() if v}))
+
+
 def general_concepts() -> dict[str, lexicon.Concept]:
     """The lexicon's concepts a topic may be made of: places of the gazetteer's map of continents
     (not groupings such as "other destinations") and subjects other than story-specific bundles."""
@@ -99,7 +128,7 @@ def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Pr
         )
 
     try:
-        return propose(seeds, found, names, places, continents(), cooccur, families())
+        return propose(seeds, found, names, places, continents(), cooccur, families(), angles())
     except ValueError as e:
         raise ConfigError(f"topic new: {e}") from e
 

@@ -109,6 +109,8 @@ def _group(g: Group) -> list[str]:
         out += [f"contrast = {_q(g.contrast)}", f"weight = {g.weight}"]
     elif not g.required:
         out += ["required = false"]
+    elif g.weight != 1.0:
+        out += [f"weight = {g.weight}"]
     out.append("terms = [")
     seen: set[str] = set()
     if g.names:
