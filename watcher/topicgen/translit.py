@@ -77,15 +77,15 @@ def _table(latin: str, table: list[tuple[str, str]]) -> str:
     while i < len(latin):
         for lat, other in table:
             if latin.startswith(lat, i):
-                # a short vowel inside a word is not written ("Balkhash" -> "بلخاش" is usual, but
-                # names are mostly spelt with their vowels: keep every vowel but a doubled one)
+                # foreign names are mostly spelt with their vowels as long ones ("Tokayev" ->
+                # "توكايف"), so every vowel is written
                 out.append(other)
                 i += len(lat)
                 break
         else:
             out.append(" " if latin[i] in " '-" else latin[i])
             i += 1
-    return re.sub(r"(.)\1+", r"\1\1", "".join(out))
+    return re.sub(r"(.)\1+", r"\1", "".join(out))  # Arabic writes no doubled letter
 
 
 def _persian(latin: str) -> str:
