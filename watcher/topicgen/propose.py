@@ -193,11 +193,14 @@ def _contrasts(
                 contrast=f.concept.name,
                 weight=CONTRAST_WEIGHT,
                 why=f"the same subject elsewhere: the other countries of {where} that the seeds do not"
-                f" name; an article naming them {1 / CONTRAST_WEIGHT:g} times as often as"
-                f" {f.concept.label} is about them",
+                f" name; an article naming them {_often(CONTRAST_WEIGHT)} {f.concept.label} is about them",
             )
         )
     return tuple(out)
+
+
+def _often(weight: float) -> str:
+    return "more often than" if weight == 1.0 else f"{1 / weight:g} times as often as"
 
 
 def _is_name(word: str) -> bool:

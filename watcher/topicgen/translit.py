@@ -47,16 +47,18 @@ def _icu() -> Callable[[str, str], str] | None:
     return transform
 
 
-def other_scripts(name: str, icu: Callable[[str, str], str] | None = None) -> dict[str, str]:
+def other_scripts(name: str, *, use_icu: bool = True) -> dict[str, str]:
     """A Latin-script name in Cyrillic, Arabic, Persian and (with ICU) Korean and Japanese letters.
 
-    ``icu``: ICU's transform (default: PyICU's, when installed).
+    ``use_icu``: use PyICU when it is installed (False: as if it were not).
     """
     latin = strip_accents(name.strip().lower())
     if not latin or not re.fullmatch(r"[a-z]+(?:[ '-][a-z]+)*", latin):
         return {}
-    icu = icu or _icu()
-    out = {"ru": _cyrillic(latin, icu), "ar": _table(latin, _LAT_AR), "fa": _persian(latin)}
+    icu = _icu() if use_icu else None
+    single = re.sub(r"([a-z])\1", r"\1", latin)  # Arabic script writes no doubled letter
+    single = re.sub(r"(?<=[aeiou])y(?=e)", "yy", single)  # "Tokayev" -> "توكاييف"
+    out = {"ru": _cyrillic(latin, icu), "ar": _table(single, _LAT_AR), "fa": _persian(single)}
     if icu is not None and len(latin.replace(" ", "")) >= MIN_LETTERS:
         out["ko"] = _nfc(icu("Latin-Hangul", _korean_spelling(latin)))
         out["ja"] = _nfc(icu("Latin-Katakana", _japanese_spelling(latin)))
@@ -85,18 +87,19 @@ def _table(latin: str, table: list[tuple[str, str]]) -> str:
         else:
             out.append(" " if latin[i] in " '-" else latin[i])
             i += 1
-    return re.sub(r"(.)\1+", r"\1", "".join(out))  # Arabic writes no doubled letter
+    return "".join(out)
 
 
 def _persian(latin: str) -> str:
     table = _FA_EXTRA + [(lat, "".join(_AR_FA.get(c, c) for c in ar)) for lat, ar in _LAT_AR]
-    return _table(latin, table)
+    return re.sub("یی", "ی", _table(latin, table))  # Tokayev -> توکایف
 
 
 def _korean_spelling(latin: str) -> str:
     """English-style romanisation -> how Korean writes the sounds (Tokayev -> tokayepeu)."""
     s = latin.replace("kh", "h").replace("zh", "j").replace("z", "j").replace("ph", "p").replace("f", "p")
     s = re.sub(r"v\b", "peu", s)
+    s = re.sub(r"ey\b", "ei", s)  # Semey -> 세메이
     s = re.sub(r"(?<=[^aeiou])y\b", "i", s).replace("v", "b")
     s = re.sub(r"r(?=[^aeiouy])", "reu", s)
     s = re.sub(r"(?<=[aeiou])l(?=[aeiou])", "ll", s)
