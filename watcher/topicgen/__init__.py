@@ -102,11 +102,30 @@ def general_concepts() -> dict[str, lexicon.Concept]:
     (not groupings such as "other destinations") and subjects other than story-specific bundles."""
     skip = _related().get("skip", [])
     where = continents()
+    extra = _place_extra()
     return {
-        k: c
+        k: _with_extra(c, extra.get(k, {}))
         for k, c in lexicon.load().items()
         if isinstance(skip, list) and k not in skip and (c.kind != "place" or k in where)
     }
+
+
+def _place_extra() -> dict[str, dict[str, list[str]]]:
+    """The gazetteer's names (main cities ...) of the places the hand-written lexicon defines."""
+    text = resources.files(__name__).joinpath("place_extra.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text).get("extra", {})
+    return {str(k): {str(lang): [str(t) for t in ts] for lang, ts in v.items()} for k, v in data.items()}
+
+
+def _with_extra(concept: lexicon.Concept, extra: dict[str, list[str]]) -> lexicon.Concept:
+    """A hand-written place with the gazetteer's names added after its own (Volgograd to Russia)."""
+    if not extra:
+        return concept
+    langs = sorted(set(concept.terms) | set(extra))
+    terms = {
+        lang: tuple(dict.fromkeys([*concept.terms.get(lang, ()), *extra.get(lang, [])])) for lang in langs
+    }
+    return replace(concept, terms=MappingProxyType(terms))
 
 
 def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Proposal:
