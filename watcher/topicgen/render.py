@@ -116,7 +116,7 @@ def _group(g: Group) -> list[str]:
     seen: set[str] = set()
     if g.names:
         out += _terms(
-            "names in every seed; in Cyrillic, Arabic, Persian, Korean, Japanese by transliteration",
+            "names in every seed, and their spellings in other scripts (transliterated)",
             _name_terms(g.names),
             seen,
         )
