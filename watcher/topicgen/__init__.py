@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 from .. import lexicon
 from ..errors import ConfigError
@@ -19,7 +21,7 @@ from ..match.text import Analyzer, detect_language, tokenize, wordfreq_frequency
 from .detect import Seed, find_concepts, find_names
 from .forms import name_forms
 from .propose import Proposal, propose
-from .render import render
+from .render import WORDFREQ_LANGS, render
 
 __all__ = ["Seed", "propose_topic", "read_seeds", "topic_toml"]
 
@@ -68,16 +70,62 @@ def families() -> list[list[str]]:
     return [[str(c) for c in fam] for fam in fams] if isinstance(fams, list) else []
 
 
+def angles() -> dict[str, lexicon.Concept]:
+    """Subject concept -> the lexicon's wider concept gathering its angles (topicgen/related.toml)."""
+    table = _related().get("angles", {})
+    concepts = lexicon.load()
+    if not isinstance(table, dict):
+        return {}
+    return {str(k): _specific(concepts[str(v)]) for k, v in sorted(table.items()) if str(v) in concepts}
+
+
+ANGLE_COMMON = 3e-5  # an angle word more frequent than this in its language is too general
+
+
+def _specific(concept: lexicon.Concept) -> lexicon.Concept:
+    """The concept without its most common single words ("community", "work", "citizen")."""
+    terms = {
+        lang: tuple(
+            t
+            for t in words
+            if " " in t
+            or lang not in WORDFREQ_LANGS
+            or wordfreq_frequency(t.rstrip("*"), lang) <= ANGLE_COMMON
+        )
+        for lang, words in concept.terms.items()
+    }
+    return replace(concept, terms=MappingProxyType({k: v for k, v in terms.items() if v}))
+
+
 def general_concepts() -> dict[str, lexicon.Concept]:
     """The lexicon's concepts a topic may be made of: places of the gazetteer's map of continents
     (not groupings such as "other destinations") and subjects other than story-specific bundles."""
     skip = _related().get("skip", [])
     where = continents()
+    extra = _place_extra()
     return {
-        k: c
+        k: _with_extra(c, extra.get(k, {}))
         for k, c in lexicon.load().items()
         if isinstance(skip, list) and k not in skip and (c.kind != "place" or k in where)
     }
+
+
+def _place_extra() -> dict[str, dict[str, list[str]]]:
+    """The gazetteer's names (main cities ...) of the places the hand-written lexicon defines."""
+    text = resources.files(__name__).joinpath("place_extra.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text).get("extra", {})
+    return {str(k): {str(lang): [str(t) for t in ts] for lang, ts in v.items()} for k, v in data.items()}
+
+
+def _with_extra(concept: lexicon.Concept, extra: dict[str, list[str]]) -> lexicon.Concept:
+    """A hand-written place with the gazetteer's names added after its own (Volgograd to Russia)."""
+    if not extra:
+        return concept
+    langs = sorted(set(concept.terms) | set(extra))
+    terms = {
+        lang: tuple(dict.fromkeys([*concept.terms.get(lang, ()), *extra.get(lang, [])])) for lang in langs
+    }
+    return replace(concept, terms=MappingProxyType(terms))
 
 
 def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Proposal:
@@ -99,7 +147,7 @@ def propose_topic(seeds: Sequence[Seed], analyzer: Analyzer | None = None) -> Pr
         )
 
     try:
-        return propose(seeds, found, names, places, continents(), cooccur, families())
+        return propose(seeds, found, names, places, continents(), cooccur, families(), angles())
     except ValueError as e:
         raise ConfigError(f"topic new: {e}") from e
 

@@ -9,6 +9,7 @@ from ..lexicon import Concept
 from ..match.text import wordfreq_frequency
 from .forms import lexicon_term, name_forms, to_cyrillic, to_latin
 from .propose import Group, Proposal
+from .translit import other_scripts
 
 THRESHOLD = 0.3
 SATURATION = 1.5
@@ -106,14 +107,18 @@ def _group(g: Group) -> list[str]:
         out += _comment(f"lexicon concepts: {concepts}")
     out += ["[[topics.groups]]", f"name = {_q(g.name)}"]
     if g.contrast:
-        out += [f"contrast = {_q(g.contrast)}", "weight = 1.0"]
+        out += [f"contrast = {_q(g.contrast)}", f"weight = {g.weight}"]
     elif not g.required:
         out += ["required = false"]
+    elif g.weight != 1.0:
+        out += [f"weight = {g.weight}"]
     out.append("terms = [")
     seen: set[str] = set()
     if g.names:
         out += _terms(
-            "names in every seed; Cyrillic and plain Latin by transliteration", _name_terms(g.names), seen
+            "names in every seed, and their spellings in other scripts (transliterated)",
+            _name_terms(g.names),
+            seen,
         )
     for c in g.concepts:
         if g.contrast:
@@ -161,6 +166,8 @@ def _name_terms(names: Sequence[str]) -> list[str]:
     for n in names:
         cyr = to_cyrillic(n)
         out += name_forms(n) + name_forms(cyr) + name_forms(to_latin(cyr))
+        for lang, form in sorted(other_scripts(n).items()):
+            out += name_forms(form, lang)
     return out
 
 
