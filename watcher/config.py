@@ -143,6 +143,7 @@ class ConceptGroup:
     contrast: str = ""  # name of a group this one competes with (e.g. other destinations vs Russia)
     drop: tuple[str, ...] = ()  # lexicon terms a topic removes from the concept of this name
     lexicon: bool = False  # built from a lexicon concept (issue 12)
+    supports: str = ""  # context terms: they count towards this group only near other evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +451,12 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     contrast = t.table("contrast")
     targets = {key: contrast.text(key, "") for key in contrast.raw}
     contrast.finish()
+    context = t.table("context")  # issue 12: {concept = "group"}: weak terms of that group
+    supported = {key: context.text(key, "") for key in context.raw}
+    context.finish()
+    for key, target in supported.items():
+        if target not in names:
+            raise ConfigError(f"{context.where(key)}: must name one of the topic's concepts{_hint(target, list(names))}")
     if not names and not targets:
         return groups
     known = lexicon.load()
@@ -459,7 +466,10 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     for name in targets:
         if name not in known:
             raise ConfigError(f"{contrast.where(name)}: unknown concept{_hint(name, list(known))}")
-    concepts = {n: known[n] for n in [*names, *targets]}
+    for name in supported:
+        if name not in known:
+            raise ConfigError(f"{context.where(name)}: unknown concept{_hint(name, list(known))}")
+    concepts = {n: known[n] for n in [*names, *targets, *supported]}
     own = {g.name: g for g in groups}
     out = []
     for name, concept in concepts.items():
@@ -468,7 +478,9 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
         terms = [x for x in lexicon.matcher_terms(concept) if x.split(":", 1)[-1].lower() not in drop]
         terms += list(g.terms if g else ())
         weight = g.weight if g else 1.0
-        if name in targets:
+        if name in supported:
+            out.append(ConceptGroup(name, tuple(terms), False, weight, lexicon=True, supports=supported[name]))
+        elif name in targets:
             out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name], lexicon=True))
         else:
             out.append(ConceptGroup(name, tuple(terms), True, weight, lexicon=True))
@@ -482,6 +494,8 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
     groups = []
     contrast_raw = t.raw.get("contrast", {})
     concept_names = {*t.strs("concepts", ()), *(contrast_raw if isinstance(contrast_raw, dict) else ())}
+    context_raw = t.raw.get("context", {})
+    concept_names |= set(context_raw if isinstance(context_raw, dict) else ())
     for g in t.tables("groups"):
         gname = g.text("name", "")
         terms = g.strs("terms", ())
