@@ -144,6 +144,7 @@ class ConceptGroup:
     drop: tuple[str, ...] = ()  # lexicon terms a topic removes from the concept of this name
     lexicon: bool = False  # built from a lexicon concept (issue 12)
     supports: str = ""  # context terms: they count towards this group only near other evidence
+    anchors: tuple[str, ...] = ()  # ... next to a term of these groups (default: the other required)
 
 
 @dataclass(frozen=True, slots=True)
@@ -451,12 +452,14 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     contrast = t.table("contrast")
     targets = {key: contrast.text(key, "") for key in contrast.raw}
     contrast.finish()
-    context = t.table("context")  # issue 12: {concept = "group"}: weak terms of that group
-    supported = {key: context.text(key, "") for key in context.raw}
+    # issue 12: {concept = "group"} or {concept = ["group", "anchor", ...]}: weak terms of that group
+    context = t.table("context")
+    supported = {key: context.strs(key, ()) for key in context.raw}
     context.finish()
-    for key, target in supported.items():
-        if target not in names:
-            raise ConfigError(f"{context.where(key)}: must name one of the topic's concepts{_hint(target, list(names))}")
+    for key, named in supported.items():
+        bad = [n for n in named if n not in names] or ([] if named else [""])
+        if bad:
+            raise ConfigError(f"{context.where(key)}: must name the topic's concepts{_hint(bad[0], list(names))}")
     if not names and not targets:
         return groups
     known = lexicon.load()
@@ -479,7 +482,8 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
         terms += list(g.terms if g else ())
         weight = g.weight if g else 1.0
         if name in supported:
-            out.append(ConceptGroup(name, tuple(terms), False, weight, lexicon=True, supports=supported[name]))
+            to, *anchors = supported[name]
+            out.append(ConceptGroup(name, tuple(terms), False, weight, lexicon=True, supports=to, anchors=tuple(anchors)))
         elif name in targets:
             out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name], lexicon=True))
         else:

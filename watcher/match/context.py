@@ -2,10 +2,10 @@
 
 Two general signals on top of the concept groups' counts:
 
-* **Context terms** (a group with ``supports``, e.g. study, workers, border, embassy) are ambiguous
-  alone: "Afghan nurses studied the methods of Russian doctors" moves nobody.  Next to another
-  required concept ("Afghan students", "студенты из Афганистана", "a Russian university") a context
-  term counts like a term of the group it supports; elsewhere it adds only ``WEAK`` of a mention per
+* **Context terms** (a group with ``supports``, e.g. study, workers, border, passport) are ambiguous
+  alone: "Afghan nurses studied the methods of Russian doctors" moves nobody.  Next to an anchor
+  concept (``anchors``, default every other required one: "Afghan students", "студенты из
+  Афганистана") a context term counts like a term of the group it supports; elsewhere it adds only ``WEAK`` of a mention per
   distinct term, so several of them in one passage (students, university, quota) still add up.
 * **Co-occurrence**: passages where every required concept is named within ``SPAN`` tokens (Afghans,
   migration and Russia in one or two sentences) — an article about Afghans moving to Russia has some;
@@ -22,7 +22,8 @@ from dataclasses import replace
 from ..config import ConceptGroup
 from .keywords import LEAD_TOKENS, LEAD_WEIGHT, TITLE_WEIGHT, WINDOW, GroupResult, Hit, Matcher, group_results
 
-NEXT_TO = 3  # tokens: "Afghan workers", "students from Afghanistan", "граждан Афганистана"
+BEFORE = 1  # an anchor right before a context term modifies it: "Afghan workers", "Russian university"
+AFTER = 2  # ... or up to two words after: "students from Afghanistan", "граждан Афганистана", "کارگران افغان"
 WEAK = 0.35  # a context term away from the other concepts, as a share of one mention
 SPAN = 30  # tokens: every required concept within this span makes a passage about the story
 
@@ -37,10 +38,13 @@ def results(matcher: Matcher, hits: list[list[Hit]], n_title: int, saturation: f
         if ti < 0 or not hits[si]:
             continue
         anchors = sorted(
-            h.position for gi, g in enumerate(groups) if g.required and gi != ti for h in hits[gi]
+            h.position
+            for gi, g in enumerate(groups)
+            if (g.name in group.anchors if group.anchors else g.required and gi != ti)
+            for h in hits[gi]
         )
-        promoted = [h for h in hits[si] if _near(anchors, h.position, NEXT_TO)]
-        weak = [h for h in hits[si] if not _near(anchors, h.position, NEXT_TO)]
+        promoted = [h for h in hits[si] if _next_to(anchors, h.position)]
+        weak = [h for h in hits[si] if not _next_to(anchors, h.position)]
         out[ti] = _merged(out[ti], matcher, ti, si, hits[ti], promoted, weak, n_title, saturation)
     return out
 
@@ -89,6 +93,19 @@ def _window(h: Hit, n_title: int) -> tuple[int, float]:
         return -1, TITLE_WEIGHT
     key = (h.position - n_title) // WINDOW
     return key, LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
+
+
+def _next_to(anchors: Sequence[int], position: int) -> bool:
+    """Whether an anchor is right before the context term or up to ``AFTER`` words after it.
+
+    "Afghan nurses studied" is no study abroad: the anchor two words before modifies "nurses".
+    """
+    i = bisect_left(anchors, position - BEFORE)
+    while i < len(anchors) and anchors[i] <= position + AFTER:
+        if anchors[i] != position:  # a word that is both is no company
+            return True
+        i += 1
+    return False
 
 
 def _near(sorted_positions: Sequence[int], position: int, distance: int) -> bool:

@@ -140,7 +140,7 @@ def fit(
 
 
 def best_threshold(
-    probabilities: Sequence[float], labels: Sequence[int], min_precision: float = 0.88
+    probabilities: Sequence[float], labels: Sequence[int], min_precision: float = 0.90
 ) -> float:
     """The threshold (0.20 ... 0.90) with the best F1 among those with precision >= min_precision.
 
