@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -459,7 +459,8 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     for key, named in supported.items():
         bad = [n for n in named if n not in names] or ([] if named else [""])
         if bad:
-            raise ConfigError(f"{context.where(key)}: must name the topic's concepts{_hint(bad[0], list(names))}")
+            hint = _hint(bad[0], list(names))
+            raise ConfigError(f"{context.where(key)}: must name the topic's concepts{hint}")
     if not names and not targets:
         return groups
     known = lexicon.load()
@@ -483,7 +484,8 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
         weight = g.weight if g else 1.0
         if name in supported:
             to, *anchors = supported[name]
-            out.append(ConceptGroup(name, tuple(terms), False, weight, lexicon=True, supports=to, anchors=tuple(anchors)))
+            group = ConceptGroup(name, tuple(terms), False, weight, lexicon=True, supports=to)
+            out.append(replace(group, anchors=tuple(anchors)))
         elif name in targets:
             out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name], lexicon=True))
         else:

@@ -5,8 +5,9 @@ Two general signals on top of the concept groups' counts:
 * **Context terms** (a group with ``supports``, e.g. study, workers, border, passport) are ambiguous
   alone: "Afghan nurses studied the methods of Russian doctors" moves nobody.  Next to an anchor
   concept (``anchors``, default every other required one: "Afghan students", "студенты из
-  Афганистана") a context term counts like a term of the group it supports; elsewhere it adds only ``WEAK`` of a mention per
-  distinct term, so several of them in one passage (students, university, quota) still add up.
+  Афганистана") a context term counts like a term of the group it supports; elsewhere it adds
+  only ``WEAK`` of a mention per distinct term, so several of them in one passage (students,
+  university, quota) still add up.
 * **Co-occurrence**: passages where every required concept is named within ``SPAN`` tokens (Afghans,
   migration and Russia in one or two sentences) — an article about Afghans moving to Russia has some;
   one that names Russia in one paragraph and Afghan refugees in another has none.
