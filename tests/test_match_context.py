@@ -138,10 +138,7 @@ def test_together_counts_passages_naming_every_required_concept() -> None:
 def _topic_config(tmp_path: Path, context_line: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
-        "[[topics]]\n"
-        'name = "t"\n'
-        'concepts = ["russia", "afghanistan", "migration"]\n'
-        f"{context_line}\n",
+        f'[[topics]]\nname = "t"\nconcepts = ["russia", "afghanistan", "migration"]\n{context_line}\n',
         encoding="utf-8",
     )
     return path

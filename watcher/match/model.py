@@ -145,7 +145,10 @@ class TopicModel:
             topic=self.name,
             score=round(value, 4),
             matched=value >= self.threshold,
-            groups={g.name: g.terms for g in groups},
+            # a context group's terms are shown under the concept they support (issue 12)
+            groups={
+                r.name: r.terms for g, r in zip(self.matcher.groups, groups, strict=True) if not g.supports
+            },
             excluded=tuple(excluded),
             # A seed in another language was not compared: naming it would explain nothing.
             nearest_seed=cmp.nearest if cmp.covered and cmp.nearest_similarity > 0 else None,
@@ -158,7 +161,11 @@ class TopicModel:
             nearest_negative=cmp.nearest_negative,
             negative_similarity=round(cmp.negative_similarity, 4),
             similarity_weight=round(weight, 4),
-            strengths={g.name: round(g.strength, 4) for g in groups},
+            strengths={
+                r.name: round(r.strength, 4)
+                for g, r in zip(self.matcher.groups, groups, strict=True)
+                if not g.supports
+            },
         ), feats
 
 
