@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -143,6 +143,8 @@ class ConceptGroup:
     contrast: str = ""  # name of a group this one competes with (e.g. other destinations vs Russia)
     drop: tuple[str, ...] = ()  # lexicon terms a topic removes from the concept of this name
     lexicon: bool = False  # built from a lexicon concept (issue 12)
+    supports: str = ""  # context terms: they count towards this group only near other evidence
+    anchors: tuple[str, ...] = ()  # ... next to a term of these groups (default: the other required)
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +452,15 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     contrast = t.table("contrast")
     targets = {key: contrast.text(key, "") for key in contrast.raw}
     contrast.finish()
+    # issue 12: {concept = "group"} or {concept = ["group", "anchor", ...]}: weak terms of that group
+    context = t.table("context")
+    supported = {key: context.strs(key, ()) for key in context.raw}
+    context.finish()
+    for key, named in supported.items():
+        bad = [n for n in named if n not in names] or ([] if named else [""])
+        if bad:
+            hint = _hint(bad[0], list(names))
+            raise ConfigError(f"{context.where(key)}: must name the topic's concepts{hint}")
     if not names and not targets:
         return groups
     known = lexicon.load()
@@ -459,7 +470,10 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     for name in targets:
         if name not in known:
             raise ConfigError(f"{contrast.where(name)}: unknown concept{_hint(name, list(known))}")
-    concepts = {n: known[n] for n in [*names, *targets]}
+    for name in supported:
+        if name not in known:
+            raise ConfigError(f"{context.where(name)}: unknown concept{_hint(name, list(known))}")
+    concepts = {n: known[n] for n in [*names, *targets, *supported]}
     own = {g.name: g for g in groups}
     out = []
     for name, concept in concepts.items():
@@ -468,7 +482,11 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
         terms = [x for x in lexicon.matcher_terms(concept) if x.split(":", 1)[-1].lower() not in drop]
         terms += list(g.terms if g else ())
         weight = g.weight if g else 1.0
-        if name in targets:
+        if name in supported:
+            to, *anchors = supported[name]
+            group = ConceptGroup(name, tuple(terms), False, weight, lexicon=True, supports=to)
+            out.append(replace(group, anchors=tuple(anchors)))
+        elif name in targets:
             out.append(ConceptGroup(name, tuple(terms), False, weight, targets[name], lexicon=True))
         else:
             out.append(ConceptGroup(name, tuple(terms), True, weight, lexicon=True))
@@ -482,6 +500,8 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
     groups = []
     contrast_raw = t.raw.get("contrast", {})
     concept_names = {*t.strs("concepts", ()), *(contrast_raw if isinstance(contrast_raw, dict) else ())}
+    context_raw = t.raw.get("context", {})
+    concept_names |= set(context_raw if isinstance(context_raw, dict) else ())
     for g in t.tables("groups"):
         gname = g.text("name", "")
         terms = g.strs("terms", ())

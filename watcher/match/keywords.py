@@ -352,7 +352,9 @@ def keyword_score(
     When fewer than ``min_groups`` required groups (default: all) are present, the score is 0.
     """
     required = [(g, r) for g, r in zip(groups, results, strict=True) if g.required]
-    optional = [(g, r) for g, r in zip(groups, results, strict=True) if not g.required and not g.contrast]
+    optional = [
+        (g, r) for g, r in zip(groups, results, strict=True) if not (g.required or g.contrast or g.supports)
+    ]  # fmt: skip
     need = len(required) if min_groups is None else min(min_groups, len(required))
     present = [(g, r) for g, r in required if r.strength > 0]
     if len(present) < need or not present:

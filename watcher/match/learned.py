@@ -140,16 +140,16 @@ def fit(
 
 
 def best_threshold(
-    probabilities: Sequence[float], labels: Sequence[int], min_precision: float = 0.88
+    probabilities: Sequence[float], labels: Sequence[int], min_precision: float = 0.90
 ) -> float:
-    """The threshold (0.20 ... 0.90) with the best F1 among those with precision >= min_precision.
+    """The threshold (0.30 ... 0.90) with the best F1 among those with precision >= min_precision.
 
     The issue's goal is F1 >= 0.90 *with* precision >= 0.90: an analyst reads every alert, so a
     threshold that buys recall with false alarms is only taken when none keeps precision.
     Ties go to the threshold nearest 0.5.
     """
     best = (False, -1.0, 0.0, 0.5)
-    for step in range(20, 91, 2):
+    for step in range(30, 91, 2):
         t = step / 100
         tp = sum(1 for p, y in zip(probabilities, labels, strict=True) if p >= t and y)
         fp = sum(1 for p, y in zip(probabilities, labels, strict=True) if p >= t and not y)

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..config import TopicConfig
 from ..errors import ConfigError
 from ..models import Document, Score
-from . import keywords, learned
+from . import context, keywords, learned
 from .morph import Morphology
 from .similarity import (
     Backend,
@@ -84,7 +84,7 @@ class TopicModel:
             *(g.name for g in groups),
             *(f"{g.name}:title" for g in groups if g.required),
             *(f"{g.name}:outweighs" for g in groups if g.contrast),
-            "keywords", "weakest", "short",
+            "keywords", "weakest", "short", "together",
         )  # fmt: skip
 
     def features(self, doc: Document) -> tuple[float, ...]:
@@ -104,7 +104,7 @@ class TopicModel:
         language = given if given and language_script(given) == language_script(detected) else detected
         counts = Counter(tokens)
         hits, excluded = self.matcher.find(tokens, len(title), counts)
-        found = keywords.group_results(self.matcher, hits, len(title), self.topic.saturation)
+        found = context.results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, found)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
         cmp = self.backend.compare(doc, tokens, language, counts)
@@ -125,6 +125,7 @@ class TopicModel:
             kscore,
             min(required, default=0.0),
             1.0 - min(1.0, len(tokens) / SHORT_TEXT),
+            context.together(self.matcher.groups, found, len(title), self.topic.saturation),
         )
         # Seed similarity is no feature: TF-IDF compares only articles in the seeds' languages, so
         # a weight fitted on it favours those languages (leave-one-language-out recall fell from
@@ -144,7 +145,10 @@ class TopicModel:
             topic=self.name,
             score=round(value, 4),
             matched=value >= self.threshold,
-            groups={g.name: g.terms for g in groups},
+            # a context group's terms are shown under the concept they support (issue 12)
+            groups={
+                r.name: r.terms for g, r in zip(self.matcher.groups, groups, strict=True) if not g.supports
+            },
             excluded=tuple(excluded),
             # A seed in another language was not compared: naming it would explain nothing.
             nearest_seed=cmp.nearest if cmp.covered and cmp.nearest_similarity > 0 else None,
@@ -157,7 +161,11 @@ class TopicModel:
             nearest_negative=cmp.nearest_negative,
             negative_similarity=round(cmp.negative_similarity, 4),
             similarity_weight=round(weight, 4),
-            strengths={g.name: round(g.strength, 4) for g in groups},
+            strengths={
+                r.name: round(r.strength, 4)
+                for g, r in zip(self.matcher.groups, groups, strict=True)
+                if not g.supports
+            },
         ), feats
 
 
