@@ -76,7 +76,23 @@ def angles() -> dict[str, lexicon.Concept]:
     concepts = lexicon.load()
     if not isinstance(table, dict):
         return {}
-    return {str(k): _specific(concepts[str(v)]) for k, v in sorted(table.items()) if str(v) in concepts}
+    out: dict[str, lexicon.Concept] = {}
+    for key, value in sorted(table.items()):
+        names = [str(n) for n in value] if isinstance(value, list) else [str(value)]
+        parts = [concepts[n] for n in names if n in concepts]
+        if parts:
+            out[str(key)] = _specific(_union(parts))
+    return out
+
+
+def _union(parts: list[lexicon.Concept]) -> lexicon.Concept:
+    """One concept with the terms of all ``parts`` (the first names it): migration's strong terms
+    and its context terms (study, workers, border) are one angle of the story for a generated topic."""
+    terms: dict[str, dict[str, None]] = {}
+    for part in parts:
+        for lang, words in part.terms.items():
+            terms.setdefault(lang, {}).update(dict.fromkeys(words))
+    return replace(parts[0], terms=MappingProxyType({k: tuple(v) for k, v in terms.items()}))
 
 
 ANGLE_COMMON = 3e-5  # an angle word more frequent than this in its language is too general
