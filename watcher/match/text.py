@@ -296,13 +296,13 @@ class Analyzer:
 
 def wordfreq_frequency(word: str, lang: str) -> float:
     """Background frequency of a word from the wordfreq package (0.0 when unknown)."""
-    import wordfreq  # local: loading its tables takes a moment
+    from .frequency import frequency  # wordfreq's answer, without its tokeniser for plain words
 
     # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
     # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
     if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
         lang = "en"
     try:
-        return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
+        return frequency(word, lang or "en")
     except LookupError:
-        return float(wordfreq.word_frequency(word, "en", wordlist="small"))
+        return frequency(word, "en")
