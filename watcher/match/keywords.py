@@ -21,7 +21,7 @@ from itertools import compress
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .morph import SUBSTRING_LANGUAGES
+from .morph import SUBSTRING_LANGUAGES, Morphology
 from .text import CACHE_SIZE, default_language, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
@@ -194,6 +194,15 @@ class Matcher:
             self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
         self._cache_size = cache_size
         self._memo = _Memo({}, set(), set())
+        # Many words keyed in one call where the morphology can (one trip into C per language)
+        owner = getattr(stem, "__self__", None)
+        self._keys: Callable[[Sequence[str], str], list[str]] = (
+            owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
+        )
+
+    def _keys_one_by_one(self, words: Sequence[str], lang: str) -> list[str]:
+        stem = self._stem
+        return [stem(w, lang) for w in words]
 
     def clear_cache(self) -> None:
         """Forget the atoms of every token seen."""
@@ -226,6 +235,40 @@ class Matcher:
         memo.seen.add(token)  # last: other threads trust hits for tokens in seen
         return hit
 
+    def _learn(self, tokens: Sequence[str]) -> None:
+        """Find the atoms of new tokens together: each language's keys in one call (as atoms_of)."""
+        memo = self._memo
+        if len(memo.atoms) + len(tokens) >= self._cache_size:
+            return  # atoms_of renews the memo when it is full, token by token
+        found: dict[str, list[int]] = {}
+        scripts: dict[str, list[str]] = {}
+        exact, by_head, short = self._exact, self._prefixes_by_head, self._prefixes
+        for token in tokens:
+            ids = list(exact.get(token, ()))
+            for prefix, i in (*short, *by_head.get(token[:2], ())):
+                if token.startswith(prefix):
+                    ids.append(i)
+            script = script_of(token)
+            if script == "cjk":
+                ids.extend(i for sub, i in self._substrings if sub in token)
+            found[token] = ids
+            scripts.setdefault(script, []).append(token)
+        for script, words in scripts.items():
+            for lang in self._by_script.get(script, ()):
+                heads = self._heads[lang]
+                asked = words if heads is None else [w for w in words if w[:2] in heads]
+                if not asked:
+                    continue
+                table = self._stems[lang]
+                for word, key in zip(asked, self._keys(asked, lang), strict=True):
+                    if key in table:
+                        found[word].extend(table[key])
+        for token, ids in found.items():
+            hit = memo.atoms[token] = frozenset(ids)
+            if hit:
+                memo.hits.add(token)
+            memo.seen.add(token)  # last: other threads trust hits for tokens in seen
+
     def find(
         self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
     ) -> tuple[list[list[Hit]], list[str]]:
@@ -236,6 +279,7 @@ class Matcher:
         if memo.seen.issuperset(unique):  # the usual case once warm: set algebra in C
             per_token = {tok: memo.atoms[tok] for tok in memo.hits.intersection(unique)}
         else:  # (asking each token is also right while another thread is filling the cache)
+            self._learn([t for t in unique if t not in memo.seen])
             per_token = {t: ids for t in unique if (ids := self.atoms_of(t))}
         matching = per_token.keys()
         hits: list[list[Hit]] = [[] for _ in self.groups]

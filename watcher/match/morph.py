@@ -10,7 +10,7 @@ written without spaces between words, are matched as substrings of a token.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .text import CACHE_SIZE, STEMMERS
@@ -49,6 +49,7 @@ class Morphology:
         self._cache_size = cache_size  # keys kept per language at most (then it starts afresh)
         self._lock = threading.Lock()
         self._keyers: dict[str, Callable[[str], str]] = {}
+        self._batchers: dict[str, Callable[[Sequence[str]], list[str]]] = {}
         self._caches: dict[str, dict[str, str]] = {}
         self._lemmatizer: Any = None
 
@@ -63,6 +64,18 @@ class Morphology:
         if hit is None:
             hit = cache[word] = self._keyer(lang)(word)
         return hit
+
+    def keys(self, words: Sequence[str], lang: str) -> list[str]:
+        """The keys of many (normalised) words in a language, as ``key`` gives them one by one.
+
+        One call into the C stemmer for them all (issue 12: a cold cache stems every new word in
+        each candidate language); not cached here, since the matcher caches its answer per token.
+        """
+        batch = self._batchers.get(lang)
+        if batch is None:
+            self._keyer(lang)  # builds both under the lock
+            batch = self._batchers[lang]
+        return batch(words)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its lock and loaded libraries (rebuilt on first use)."""
@@ -89,18 +102,47 @@ class Morphology:
         keyer = self._keyers.get(lang)
         if keyer is None:
             with self._lock:
+                if lang not in self._keyers:
+                    self._batchers[lang] = self._build_batch(lang)
                 keyer = self._keyers.get(lang) or self._build(lang)
                 self._keyers[lang] = keyer
         return keyer
+
+    def _build_batch(self, lang: str) -> Callable[[Sequence[str]], list[str]]:
+        """``keys`` for one language: lemmas word by word where needed, then one batch of stems."""
+        stems = _stem_words(stem_algorithm(lang))
+        if lang in _TWICE:
+            once = stems
+
+            def twice(words: Sequence[str]) -> list[str]:
+                return once(once(words))
+
+            stems = twice
+        if not lemma_language(lang):
+            return stems
+        lemma = self._lemma_function(lang)
+
+        def keys(words: Sequence[str]) -> list[str]:
+            return stems([lemma(w) for w in words])
+
+        return keys
 
     def _build(self, lang: str) -> Callable[[str], str]:
         stem = _stemmer(stem_algorithm(lang))
         if lang in _TWICE:
             stem = _twice(stem)
 
-        code = lemma_language(lang)
-        if not code:
+        if not lemma_language(lang):
             return stem
+        lemma = self._lemma_function(lang)
+
+        def key(word: str) -> str:
+            return stem(lemma(word))
+
+        return key
+
+    def _lemma_function(self, lang: str) -> Callable[[str], str]:
+        code = lemma_language(lang)
         if self._lemmatizer is None:
             from simplemma import Lemmatizer  # local: loaded once a concept topic is built
             from simplemma.strategies import DictionaryLookupStrategy
@@ -112,14 +154,13 @@ class Morphology:
             self._lemmatizer = Lemmatizer(lemmatization_strategy=DictionaryLookupStrategy(factory))
         lemmatize = self._lemmatizer.lemmatize
 
-        def key(word: str) -> str:
+        def lemma(word: str) -> str:
             try:
-                lemma = str(lemmatize(word, lang=code)).lower()
+                return str(lemmatize(word, lang=code)).lower()
             except ValueError:  # simplemma refuses some inputs (e.g. overlong words)
-                lemma = word
-            return stem(lemma)
+                return word
 
-        return key
+        return lemma
 
 
 def _stemmer(algorithm: str) -> Callable[[str], str]:
@@ -129,6 +170,16 @@ def _stemmer(algorithm: str) -> Callable[[str], str]:
 
     stemmer: Any = snowballstemmer.stemmer(algorithm)
     return stemmer.stemWord  # type: ignore[no-any-return]
+
+
+def _stem_words(algorithm: str) -> Callable[[Sequence[str]], list[str]]:
+    """A stemmer of many words at once (one call into PyStemmer's C code)."""
+    if not algorithm:
+        return list
+    import snowballstemmer
+
+    stemmer: Any = snowballstemmer.stemmer(algorithm)
+    return stemmer.stemWords  # type: ignore[no-any-return]
 
 
 def _twice(stem: Callable[[str], str]) -> Callable[[str], str]:

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .frequency import frequency  # wordfreq's answer, without its tokeniser for plain words
+
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
@@ -296,13 +298,11 @@ class Analyzer:
 
 def wordfreq_frequency(word: str, lang: str) -> float:
     """Background frequency of a word from the wordfreq package (0.0 when unknown)."""
-    import wordfreq  # local: loading its tables takes a moment
-
     # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
     # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
     if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
         lang = "en"
     try:
-        return float(wordfreq.word_frequency(word, lang or "en", wordlist="small"))
+        return frequency(word, lang or "en")
     except LookupError:
-        return float(wordfreq.word_frequency(word, "en", wordlist="small"))
+        return frequency(word, "en")

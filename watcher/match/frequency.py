@@ -1,0 +1,84 @@
+"""wordfreq's frequency of a word, without its tokeniser for the words that need none (issue 12).
+
+``wordfreq.word_frequency`` normalises, case-folds and tokenises every word it is asked about
+(~15 µs), which was a quarter of scoring a document with cold caches.  A word made only of
+letters that all of those steps leave as they are (lower-case Latin, Greek, Cyrillic and Arabic
+letters that are NFC- and NFKC-normal, case-fold to themselves, carry no mark and are not among the
+letters a language's preprocessing rewrites) is its own single token, so its frequency is a
+dictionary look-up in the same list, rounded as wordfreq rounds.  Every other word, and every
+language whose preprocessing transliterates or whose tokeniser is not the regular expression,
+still goes through wordfreq.  ``tests/test_match_frequency.py`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable
+from functools import cache, lru_cache
+from typing import Any
+
+# Blocks the fast path may take letters from: Latin, Greek, Cyrillic, Arabic letters (no marks).
+_BLOCKS = ((0x61, 0x7A), (0xDF, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF), (0x621, 0x64A), (0x66E, 0x6D3))
+_REWRITTEN = "şţșț"  # Turkish and Romanian preprocessing swap these (cedillas and commas below)
+
+
+def frequency(word: str, lang: str) -> float:
+    """``wordfreq.word_frequency(word, lang, wordlist="small")``, fast for plain words."""
+    table = _table(lang)
+    if table is not None:
+        plain, freqs, rounded = table
+        if plain(word):
+            freq = freqs.get(word)
+            if freq is None:
+                return 0.0  # a single token missing from the list: wordfreq's minimum
+            hit = rounded.get(freq)
+            if hit is None:
+                hit = rounded[freq] = _round(freq)
+            return hit
+    import wordfreq  # local: loading its tables takes a moment
+
+    return float(wordfreq.word_frequency(word, lang, wordlist="small"))
+
+
+def _round(freq: float) -> float:
+    """What wordfreq returns for a single token of this frequency (3 significant digits)."""
+    unrounded = max(1.0 / (1.0 / freq), 0.0)
+    if unrounded == 0.0:
+        return 0.0
+    return round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
+
+
+@cache
+def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[float, float]] | None:
+    """(is the word plain, the frequency list, frequency -> rounded) of a language, or None."""
+    import wordfreq
+    from wordfreq.language_info import get_language_info
+
+    if lang not in wordfreq.available_languages(wordlist="small"):
+        return None  # wordfreq picks the nearest language (or fails): its own path decides
+    info = get_language_info(lang)
+    if info["tokenizer"] != "regex" or info["transliteration"] or info["lookup_transliteration"]:
+        return None
+    letters = "".join(_plain_letters())
+    plain = re.compile(f"[{re.escape(letters)}]+").fullmatch
+    return plain, wordfreq.get_frequency_dict(lang, "small"), {}
+
+
+@lru_cache(maxsize=1)
+def _plain_letters() -> tuple[str, ...]:
+    """Letters that wordfreq's preprocessing and tokeniser leave as they are, in every language."""
+    out = []
+    for lo, hi in _BLOCKS:
+        for cp in range(lo, hi + 1):
+            c = chr(cp)
+            if (
+                unicodedata.category(c) in ("Ll", "Lo")
+                and c.casefold() == c
+                and unicodedata.normalize("NFC", c) == c
+                and unicodedata.normalize("NFKC", c) == c
+                and c not in _REWRITTEN
+            ):
+                out.append(c)
+    return tuple(out)
