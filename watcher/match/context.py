@@ -15,13 +15,12 @@ Two general signals on top of the concept groups' counts:
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import replace
 
 from ..config import ConceptGroup
-from .keywords import LEAD_TOKENS, LEAD_WEIGHT, TITLE_WEIGHT, WINDOW, GroupResult, Hit, Matcher, group_results
+from .keywords import TITLE_WEIGHT, WINDOW, GroupResult, Hit, Matcher, group_results, passage, saturate
 
 BEFORE = 1  # an anchor right before a context term modifies it: "Afghan workers", "Russian university"
 AFTER = 2  # ... or up to two words after: "students from Afghanistan", "граждан Афганистана", "کارگران افغان"
@@ -64,17 +63,17 @@ def _merged(
     """The supported group's result with promoted hits in full and weak hits at ``WEAK`` each."""
     full: dict[int, float] = {}
     for h in (*own, *promoted):
-        key, weight = _window(h, n_title)
+        key, weight = passage(h, n_title)
         full[key] = weight
     terms: dict[int, set[int]] = {}
     weights: dict[int, float] = {}
     for h in weak:
-        key, weights[key] = _window(h, n_title)
+        key, weights[key] = passage(h, n_title)
         terms.setdefault(key, set()).add(h.term)
     evidence = sum(full.values()) + sum(
         min(weights[key], WEAK * weights[key] * len(seen)) for key, seen in terms.items() if key not in full
     )
-    strength = 1.0 - math.exp(-evidence / saturation) if evidence else 0.0
+    strength = saturate(evidence, saturation)
     shown = matcher.group_terms[si]
     added = [shown[h.term].text for h in sorted((*promoted, *weak), key=lambda h: h.position)]
     title = [shown[h.term].text for h in promoted if h.in_title]
@@ -86,14 +85,6 @@ def _merged(
         strength=strength,
         positions=tuple(sorted((*base.positions, *(h.position for h in promoted)))),
     )
-
-
-def _window(h: Hit, n_title: int) -> tuple[int, float]:
-    """The passage a hit is in and its weight (as ``keywords.group_results`` counts them)."""
-    if h.in_title:
-        return -1, TITLE_WEIGHT
-    key = (h.position - n_title) // WINDOW
-    return key, LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
 
 
 def _next_to(anchors: Sequence[int], position: int) -> bool:
@@ -131,4 +122,4 @@ def together(
         if all(_near(p, pos, SPAN) for p in others):
             passages.add(-1 if pos < n_title else (pos - n_title) // WINDOW)
     n = len(passages) + (TITLE_WEIGHT - 1.0 if -1 in passages else 0.0)
-    return 1.0 - math.exp(-n / saturation) if n else 0.0
+    return saturate(n, saturation)

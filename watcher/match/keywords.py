@@ -216,14 +216,8 @@ class Matcher:
         hit = memo.atoms.get(token)
         if hit is not None:
             return hit
-        found: list[int] = list(self._exact.get(token, ()))
-        # Only the prefixes that start with the token's first two characters can match it.
-        for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
-            if token.startswith(prefix):
-                found.append(i)
         script = script_of(token)
-        if script == "cjk":
-            found.extend(i for sub, i in self._substrings if sub in token)
+        found = self._unkeyed_atoms(token, script)
         head = token[:2]
         for lang in self._by_script.get(script, ()):
             heads = self._heads[lang]
@@ -235,6 +229,17 @@ class Matcher:
         memo.seen.add(token)  # last: other threads trust hits for tokens in seen
         return hit
 
+    def _unkeyed_atoms(self, token: str, script: str) -> list[int]:
+        """The atoms a token matches as written: exact words, prefixes and CJK substrings."""
+        found: list[int] = list(self._exact.get(token, ()))
+        # Only the prefixes that start with the token's first two characters can match it.
+        for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
+            if token.startswith(prefix):
+                found.append(i)
+        if script == "cjk":
+            found.extend(i for sub, i in self._substrings if sub in token)
+        return found
+
     def _learn(self, tokens: Sequence[str]) -> None:
         """Find the atoms of new tokens together: each language's keys in one call (as atoms_of)."""
         memo = self._memo
@@ -242,16 +247,9 @@ class Matcher:
             return  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {}
         scripts: dict[str, list[str]] = {}
-        exact, by_head, short = self._exact, self._prefixes_by_head, self._prefixes
         for token in tokens:
-            ids = list(exact.get(token, ()))
-            for prefix, i in (*short, *by_head.get(token[:2], ())):
-                if token.startswith(prefix):
-                    ids.append(i)
             script = script_of(token)
-            if script == "cjk":
-                ids.extend(i for sub, i in self._substrings if sub in token)
-            found[token] = ids
+            found[token] = self._unkeyed_atoms(token, script)
             scripts.setdefault(script, []).append(token)
         for script, words in scripts.items():
             for lang in self._by_script.get(script, ()):
@@ -318,6 +316,19 @@ def _follows(
     return all(a in per_token.get(tokens[pos + k], empty) for k, a in enumerate(atoms[1:], 1))
 
 
+def passage(h: Hit, n_title: int) -> tuple[int, float]:
+    """The passage a hit is in (-1: the title) and the weight of a mention there."""
+    if h.in_title:
+        return -1, TITLE_WEIGHT
+    key = (h.position - n_title) // WINDOW
+    return key, LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
+
+
+def saturate(evidence: float, saturation: float) -> float:
+    """Strength in [0, 1) of weighted evidence: 1 - exp(-evidence / saturation)."""
+    return 1.0 - math.exp(-evidence / saturation) if evidence else 0.0
+
+
 def group_results(
     matcher: Matcher, hits: list[list[Hit]], n_title: int, saturation: float
 ) -> list[GroupResult]:
@@ -329,15 +340,12 @@ def group_results(
         title: dict[str, None] = {}
         for h in group_hits:
             if h.in_title:
-                key, weight = -1, TITLE_WEIGHT
                 title[terms[h.term].text] = None
-            else:
-                key = (h.position - n_title) // WINDOW
-                weight = LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
+            key, weight = passage(h, n_title)
             windows[key] = weight
             found[terms[h.term].text] = None
         evidence = sum(windows.values())
-        strength = 1.0 - math.exp(-evidence / saturation) if evidence else 0.0
+        strength = saturate(evidence, saturation)
         out.append(
             GroupResult(
                 group.name,
