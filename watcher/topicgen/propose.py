@@ -176,15 +176,15 @@ def _contrasts(
     for f in anchors:
         # each place's own continent: Finland, named beside Russia, is no alternative to
         # Afghanistan (Russia-Afghan dev set: F1 0.736 with both continents for both, 0.778)
-        regions = sorted({continents.get(f.concept.name, "")} - {""})
+        region = continents.get(f.concept.name, "")
         others = tuple(
             places[p]
             for p, cont in sorted(continents.items())
-            if cont in regions and p not in named and p in places
+            if region and cont == region and p not in named and p in places
         )
         if not others:
             continue
-        where = " and ".join(r.title() for r in regions)
+        where = region.title()
         out.append(
             Group(
                 "elsewhere" if not out else f"elsewhere-{len(out) + 1}",

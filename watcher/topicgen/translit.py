@@ -29,8 +29,10 @@ _LAT_AR = [
     ("w", "و"), ("x", "كس"), ("y", "ي"), ("z", "ز"),
 ]  # fmt: skip
 # Persian writes p, ch, zh, g with its own letters, and its own yeh and kaf
-_AR_FA = {"ب": "ب", "ي": "ی", "ك": "ک"}
-_FA_EXTRA = [("ch", "چ"), ("zh", "ژ"), ("p", "پ"), ("g", "گ")]
+_AR_FA = {"ي": "ی", "ك": "ک"}
+_LAT_FA = [("ch", "چ"), ("zh", "ژ"), ("p", "پ"), ("g", "گ")] + [
+    (lat, "".join(_AR_FA.get(c, c) for c in ar)) for lat, ar in _LAT_AR
+]
 _VOWELS = "aeiouy"
 
 
@@ -91,8 +93,7 @@ def _table(latin: str, table: list[tuple[str, str]]) -> str:
 
 
 def _persian(latin: str) -> str:
-    table = _FA_EXTRA + [(lat, "".join(_AR_FA.get(c, c) for c in ar)) for lat, ar in _LAT_AR]
-    return re.sub("یی", "ی", _table(latin, table))  # Tokayev -> توکایف
+    return re.sub("یی", "ی", _table(latin, _LAT_FA))  # Tokayev -> توکایف
 
 
 def _korean_spelling(latin: str) -> str:
