@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from ..errors import StoreError
 from ..models import StoredMatch
-from . import as_utc
+from . import as_utc, kv
 from .digests import _match, _select
 from .entries import insert_ignore
 from .schema import alert_messages, alerts, matches, meta
@@ -54,7 +54,7 @@ class StoredMessage:
 
 def _since(conn: sa.Connection, floor: datetime) -> datetime:
     """When alerts were turned on (recorded the first time): older matches are never alerted."""
-    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == SINCE_KEY)).scalar_one_or_none()
+    row = kv.get(conn, SINCE_KEY)
     if row is not None:
         return datetime.fromisoformat(row)
     conn.execute(insert_ignore(conn, meta).values(key=SINCE_KEY, value=floor.isoformat()))
@@ -278,7 +278,7 @@ def counts(engine: sa.Engine) -> dict[str, int]:
 def alerts_since(engine: sa.Engine) -> datetime | None:
     """When alerts were turned on (None: not yet)."""
     with engine.connect() as conn:
-        row = conn.execute(sa.select(meta.c.value).where(meta.c.key == SINCE_KEY)).scalar_one_or_none()
+        row = kv.get(conn, SINCE_KEY)
     return datetime.fromisoformat(row) if row is not None else None
 
 

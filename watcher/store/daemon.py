@@ -8,27 +8,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from . import as_utc
-from .schema import digests, meta
+from . import as_utc, kv
+from .schema import digests
 
 HEARTBEAT_KEY = "daemon"
 
 
-def _put(conn: sa.Connection, key: str, value: str) -> None:
-    if conn.execute(sa.update(meta).where(meta.c.key == key).values(value=value)).rowcount == 0:
-        conn.execute(sa.insert(meta).values(key=key, value=value))
-
-
 def write_heartbeat(engine: sa.Engine, state: dict[str, Any]) -> None:
     with engine.begin() as conn:
-        _put(conn, HEARTBEAT_KEY, json.dumps(state, default=str))
+        kv.put(conn, HEARTBEAT_KEY, json.dumps(state, default=str))
 
 
 def read_heartbeat(engine: sa.Engine) -> dict[str, Any] | None:
     with engine.connect() as conn:
-        value = conn.execute(
-            sa.select(meta.c.value).where(meta.c.key == HEARTBEAT_KEY)
-        ).scalar_one_or_none()
+        value = kv.get(conn, HEARTBEAT_KEY)
     if value is None:
         return None
     data = json.loads(value)
@@ -38,11 +31,9 @@ def read_heartbeat(engine: sa.Engine) -> dict[str, Any] | None:
 def first_started(engine: sa.Engine, now: datetime) -> datetime:
     """When a daemon first ran on this database (recorded on the first call)."""
     with engine.begin() as conn:
-        value = conn.execute(
-            sa.select(meta.c.value).where(meta.c.key == "daemon_first_start")
-        ).scalar_one_or_none()
+        value = kv.get(conn, "daemon_first_start")
         if value is None:
-            _put(conn, "daemon_first_start", now.isoformat())
+            kv.put(conn, "daemon_first_start", now.isoformat())
             return now
     return datetime.fromisoformat(value)
 

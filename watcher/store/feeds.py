@@ -28,9 +28,9 @@ from ..errors import StoreError
 from ..health import FeedHealth  # defined beside status's SQLite fast path (issue 16)
 from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
-from . import as_utc
+from . import as_utc, kv
 from .entries import insert_ignore
-from .schema import entries, entry_feeds, feeds, matches, meta
+from .schema import entries, entry_feeds, feeds, matches
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: 
     wanted = {f.url: f for f in configured}
     digest = _feeds_digest(configured)
     with engine.connect() as conn:
-        done = conn.execute(sa.select(meta.c.value).where(meta.c.key == SYNCED_KEY)).scalar()
+        done = kv.get(conn, SYNCED_KEY)
     if done == digest:
         return
     with engine.begin() as conn:
@@ -110,10 +110,7 @@ def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: 
             if row.source == "config" and url not in wanted and row.enabled:
                 log.info("feed=%s no longer in config: disabled", url)
                 conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(enabled=False))
-        if conn.execute(
-            sa.update(meta).where(meta.c.key == SYNCED_KEY).values(value=digest)
-        ).rowcount == 0:  # another worker may insert it at the same moment (PostgreSQL)
-            conn.execute(insert_ignore(conn, meta).values(key=SYNCED_KEY, value=digest))
+        kv.put(conn, SYNCED_KEY, digest)  # another worker may write it at the same moment
 
 
 def _ensure(conn: sa.Connection, url: str, now: datetime, source: str) -> int:
