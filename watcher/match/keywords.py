@@ -30,6 +30,9 @@ LEAD_WEIGHT = 1.5  # ... and one in the opening lines more than one further down
 LEAD_TOKENS = 60
 WINDOW = 25  # tokens: roughly a sentence
 MIN_STEM = 4
+# A word is keyed in a language only when its first three letters start a term of it (as written or
+# keyed); keys have MIN_STEM letters or more, and suffix-stripping leaves the start as it was.
+HEAD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ def parse_term(
     for word in text.split():
         atom = _atom(normalise(word), lang, stem, languages)
         if heads is not None and atom.kind == "stem":  # the word as written starts so, too
-            heads.setdefault(atom.lang, set()).add(normalise(word)[:2])
+            heads.setdefault(atom.lang, set()).add(normalise(word)[:HEAD])
         ids.append(atoms.setdefault(atom, len(atoms)))
     if not ids:
         raise ValueError(f"empty term {raw!r}")
@@ -172,13 +175,14 @@ class Matcher:
                 self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
-        # A token is only stemmed in a language when it starts like one of its terms (as written or
-        # as keyed): with thirty languages in one script, stemming every word in each costs too much.
+        # A token is only stemmed in a language when it starts like one of its terms (its first HEAD
+        # letters, as written or as keyed): with thirty languages in one script, stemming every
+        # word in each costs too much.
         # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
             if language_script(lang) == "arabic" or lang == "id"
-            else frozenset(heads.get(lang, set()) | {k[:2] for k in table})
+            else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
         self._by_script: dict[str, tuple[str, ...]] = {}
@@ -199,6 +203,13 @@ class Matcher:
         self._keys: Callable[[Sequence[str], str], list[str]] = (
             owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
         )
+        if isinstance(owner, Morphology):  # only these keys matter: its shipped tables may serve
+            for lang, table in self._stems.items():
+                owner.expect(lang, table.keys())
+
+    def stem_keys(self) -> dict[str, frozenset[str]]:
+        """The keys each language's words are compared with."""
+        return {lang: frozenset(table) for lang, table in self._stems.items()}
 
     def _keys_one_by_one(self, words: Sequence[str], lang: str) -> list[str]:
         stem = self._stem
@@ -218,7 +229,7 @@ class Matcher:
             return hit
         script = script_of(token)
         found = self._unkeyed_atoms(token, script)
-        head = token[:2]
+        head = token[:HEAD]
         for lang in self._by_script.get(script, ()):
             heads = self._heads[lang]
             if heads is None or head in heads:
@@ -254,7 +265,7 @@ class Matcher:
         for script, words in scripts.items():
             for lang in self._by_script.get(script, ()):
                 heads = self._heads[lang]
-                asked = words if heads is None else [w for w in words if w[:2] in heads]
+                asked = words if heads is None else [w for w in words if w[:HEAD] in heads]
                 if not asked:
                     continue
                 table = self._stems[lang]

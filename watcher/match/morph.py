@@ -5,12 +5,25 @@ then its Snowball stem (where Snowball has it): "Rosji" and "Rosja" both key to 
 "мігрантів" to "мігрант" in Ukrainian, "مهاجران" to "مهاجر" in Persian.  A language with neither
 keeps the word as it is (its terms use a trailing ``*`` instead), and Chinese, Japanese and Korean,
 written without spaces between words, are matched as substrings of a token.
+
+simplemma's dictionaries take seconds and hundreds of MB to load (Turkish alone 1.7 s), yet the
+matcher only asks whether a word's key is one of its terms' keys.  So the package ships, per lemma
+language, the few dictionary forms that matter to the lexicon's keys (``lemmas/<lang>.json``,
+written by ``scripts/gen_lemmas.py``): every form whose key differs from its plain stem while one
+of the two is a lexicon key.  For a matcher whose keys are all covered (``expect``), a word's key
+is its form's entry, else its stem: the same answer as the dictionary's for every key it asks about.
+A topic with other words in such a language loads the dictionary as before.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from .text import CACHE_SIZE, STEMMERS
@@ -21,7 +34,7 @@ SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # and Arabic plurals, Hindi).
 # simplemma has ~50 more, but its dictionaries for de, pl, fi, et, ru ...
 # take seconds each to load, and the Snowball stem alone serves those languages well.
-_LEMMA_LANGUAGES = frozenset(["uk", "bg", "mk", "lv", "el", "fa", "ar", "hi", "tr"])
+LEMMA_LANGUAGES = frozenset(["uk", "bg", "mk", "lv", "el", "fa", "ar", "hi", "tr"])
 # Stemmed twice: Snowball's Turkish stem of "göçmenler" is "göçmen", of "göçmen" "göçme".
 _TWICE = frozenset({"tr"})
 _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
@@ -29,7 +42,7 @@ _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serb
 
 def lemma_language(lang: str) -> str:
     """The simplemma code for a language, or "" when simplemma has none."""
-    return lang if lang in _LEMMA_LANGUAGES else ""
+    return lang if lang in LEMMA_LANGUAGES else ""
 
 
 def stem_algorithm(lang: str) -> str:
@@ -42,6 +55,32 @@ def has_morphology(lang: str) -> bool:
     return bool(lemma_language(lang) or stem_algorithm(lang)) or lang in SUBSTRING_LANGUAGES
 
 
+@dataclass(frozen=True, slots=True)
+class LemmaTable:
+    """The dictionary forms that matter to some keys: ``forms`` form -> key, complete for ``covers``."""
+
+    covers: frozenset[str]
+    forms: Mapping[str, str]
+
+
+@functools.cache
+def lemma_table(lang: str) -> LemmaTable | None:
+    """The shipped table of a lemma language (None: not shipped, or another simplemma wrote it)."""
+    try:
+        raw = json.loads(resources.files(__package__).joinpath(f"lemmas/{lang}.json").read_bytes())
+    except FileNotFoundError:
+        return None
+    if raw.get("simplemma") != _simplemma_version():
+        return None  # another simplemma's dictionaries: they may lemmatise differently
+    return LemmaTable(frozenset(raw["covers"]), raw["forms"])
+
+
+def _simplemma_version() -> str:
+    from importlib.metadata import version
+
+    return version("simplemma")
+
+
 class Morphology:
     """``key(word, lang)``: lemma then stem, cached per language; safe to share between threads."""
 
@@ -52,6 +91,33 @@ class Morphology:
         self._batchers: dict[str, Callable[[Sequence[str]], list[str]]] = {}
         self._caches: dict[str, dict[str, str]] = {}
         self._lemmatizer: Any = None
+        self._expected: dict[str, set[str]] = {}  # lemma language -> every key a matcher compares with
+
+    @staticmethod
+    def nfc(word: str) -> str:
+        """The word in NFC, as simplemma looks it up (the same string when it already is)."""
+        return word if word.isascii() else unicodedata.normalize("NFC", word)
+
+    def expect(self, lang: str, keys: Collection[str]) -> None:
+        """Note the keys a matcher compares words of ``lang`` with (before its first word).
+
+        Where the shipped table covers them all, words are keyed by the table and their stem; the
+        dictionary is never loaded.  Only keys in ``expect``'s sets are then exact: another key may
+        differ from the dictionary's (it is never one of the expected keys).
+        """
+        if not lemma_language(lang):
+            return
+        with self._lock:
+            self._expected.setdefault(lang, set()).update(keys)
+            self._keyers.pop(lang, None)  # rebuilt on first use, with or without the table
+            self._batchers.pop(lang, None)
+            self._caches.pop(lang, None)
+
+    def tabled(self, lang: str) -> LemmaTable | None:
+        """The shipped table that keys words of ``lang``, when it covers every expected key."""
+        expected = self._expected.get(lang)
+        table = lemma_table(lang) if expected is not None else None
+        return table if table is not None and expected is not None and expected <= table.covers else None
 
     def key(self, word: str, lang: str) -> str:
         """The key of a (normalised) word in a language."""
@@ -79,11 +145,12 @@ class Morphology:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its lock and loaded libraries (rebuilt on first use)."""
-        return {"caches": self._caches, "cache_size": self._cache_size}
+        return {"caches": self._caches, "cache_size": self._cache_size, "expected": self._expected}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state.get("cache_size", CACHE_SIZE))  # type: ignore[misc]
         self._caches = state["caches"]
+        self._expected = state.get("expected", {})
 
     def term_key(self, word: str, lang: str) -> str:
         """The key of a lexicon term's word: already a dictionary form, so only stemmed.
@@ -120,6 +187,15 @@ class Morphology:
             stems = twice
         if not lemma_language(lang):
             return stems
+        table = self.tabled(lang)
+        if table is not None:
+            forms = table.forms
+
+            def tabled(words: Sequence[str]) -> list[str]:
+                nfc = [Morphology.nfc(w) for w in words]
+                return [forms.get(w, s) for w, s in zip(nfc, stems(nfc), strict=True)]
+
+            return tabled
         lemma = self._lemma_function(lang)
 
         def keys(words: Sequence[str]) -> list[str]:
@@ -128,12 +204,19 @@ class Morphology:
         return keys
 
     def _build(self, lang: str) -> Callable[[str], str]:
-        stem = _stemmer(stem_algorithm(lang))
-        if lang in _TWICE:
-            stem = _twice(stem)
+        stem = stem_function(lang)
 
         if not lemma_language(lang):
             return stem
+        table = self.tabled(lang)
+        if table is not None:
+            forms = table.forms
+
+            def tabled(word: str) -> str:
+                word = Morphology.nfc(word)
+                return forms.get(word) or stem(word)
+
+            return tabled
         lemma = self._lemma_function(lang)
 
         def key(word: str) -> str:
@@ -150,7 +233,7 @@ class Morphology:
 
             # Dictionary look-up only: simplemma's affix guessing costs ~0.5 ms a word; and a cache
             # for every language (its default keeps 8 and would reload the others over and over).
-            factory = DefaultDictionaryFactory(cache_max_size=len(_LEMMA_LANGUAGES))
+            factory = DefaultDictionaryFactory(cache_max_size=len(LEMMA_LANGUAGES))
             self._lemmatizer = Lemmatizer(lemmatization_strategy=DictionaryLookupStrategy(factory))
         lemmatize = self._lemmatizer.lemmatize
 
@@ -161,6 +244,12 @@ class Morphology:
                 return word
 
         return lemma
+
+
+def stem_function(lang: str) -> Callable[[str], str]:
+    """A language's key without a lemma: its Snowball stem (twice in Turkish), or the word itself."""
+    stem = _stemmer(stem_algorithm(lang))
+    return _twice(stem) if lang in _TWICE else stem
 
 
 def _stemmer(algorithm: str) -> Callable[[str], str]:

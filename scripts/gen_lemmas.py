@@ -1,0 +1,89 @@
+"""Write watcher/match/lemmas/<lang>.json: the simplemma dictionary forms that matter to the lexicon.
+
+For each language the matcher lemmatises (``morph.lemma_language``), the keys of every lexicon term
+and of the shipped config.toml's topics in it are the table's ``covers``; its ``forms`` are the
+dictionary's forms (as tokens: lower-case, folded, NFC) whose key differs from their plain stem
+while one of the two is covered.  With it, a matcher whose keys are covered keys words exactly as
+the dictionary would, without loading it (seconds and hundreds of MB).
+
+Run after changing the lexicon, config.toml or the simplemma version:
+``.venv/bin/python scripts/gen_lemmas.py``; tests/test_match_lemmas.py fails while a table differs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from watcher import config, lexicon  # noqa: E402
+from watcher.match.keywords import Atom, Matcher, parse_term  # noqa: E402
+from watcher.match.morph import LEMMA_LANGUAGES, Morphology, stem_function  # noqa: E402
+from watcher.match.text import normalise, tokenize  # noqa: E402
+
+OUT = ROOT / "watcher" / "match" / "lemmas"
+
+
+def covered_keys(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]]:
+    """Per lemma language: the keys of the lexicon's terms and of the shipped topics' terms."""
+    morphology = Morphology()
+    atoms: dict[Atom, int] = {}
+    for concept in lexicon.load().values():
+        for term in lexicon.matcher_terms(concept):
+            parse_term(term, morphology.term_key, atoms)
+    keys: dict[str, set[str]] = {lang: set() for lang in LEMMA_LANGUAGES}
+    for atom in atoms:
+        if atom.kind == "stem" and atom.lang in keys:
+            keys[atom.lang].add(atom.value)
+    for topic in config.load(config_path).topics:
+        matcher = Matcher(topic.groups, topic.exclude, morphology.key, topic.languages, morphology.term_key)
+        for lang, found in matcher.stem_keys().items():
+            if lang in keys:
+                keys[lang] |= found
+    return keys
+
+
+def dictionary_forms(lang: str) -> list[str]:
+    """Every form of simplemma's dictionary of a language, as a token would spell it."""
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+    forms = set()
+    for form in DefaultDictionaryFactory(cache_max_size=1).get_dictionary(lang):
+        token = normalise(form)
+        if tokenize(token) == [token]:
+            forms.add(Morphology.nfc(token))
+    return sorted(forms)
+
+
+def table(lang: str, covers: set[str]) -> dict[str, object]:
+    """The shipped table of one language."""
+    forms = dictionary_forms(lang)
+    keys = Morphology().keys(forms, lang)  # nothing expected: the dictionary's answers
+    stem = stem_function(lang)
+    entries = {
+        form: key
+        for form, key in zip(forms, keys, strict=True)
+        if key != (plain := stem(form)) and (key in covers or plain in covers)
+    }
+    return {"simplemma": version("simplemma"), "lang": lang, "covers": sorted(covers), "forms": entries}
+
+
+def render(data: dict[str, object]) -> str:
+    """One table as written to disk (stable: sorted, one entry a line)."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, indent=0) + "\n"
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for lang, covers in sorted(covered_keys().items()):
+        data = table(lang, covers)
+        (OUT / f"{lang}.json").write_text(render(data), encoding="utf-8")
+        print(f"{lang}: {len(covers)} keys covered, {len(data['forms'])} forms")  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main()
