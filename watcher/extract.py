@@ -67,6 +67,10 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _LANG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]+)*$")
+_LANGUAGE_METAS = (
+    "//meta[@content][translate(@http-equiv,'CONTELAGU','contelagu')='content-language'"
+    " or @property='og:locale']"
+)
 
 
 def trafilatura_options(favor: str) -> dict[str, Any]:
@@ -74,9 +78,7 @@ def trafilatura_options(favor: str) -> dict[str, Any]:
     return {**_OPTIONS, **_FAVOR.get(favor, {})}
 
 
-def extract_article(
-    html: bytes, url: str, *, cfg: ExtractConfig, content_type: str | None = None
-) -> Article:
+def extract_article(html: bytes, url: str, *, cfg: ExtractConfig, content_type: str | None = None) -> Article:
     """Extract the main text and metadata of one article page; failures come back as a status."""
     try:
         return _extract(html, url, cfg, content_type)
@@ -86,9 +88,7 @@ def extract_article(
 
 def _extract(html: bytes, url: str, cfg: ExtractConfig, content_type: str | None) -> Article:
     if len(html) > cfg.max_html_bytes:
-        return failed_article(
-            url, "too_large", f"page is {len(html)} bytes, over {cfg.max_html_bytes}"
-        )
+        return failed_article(url, "too_large", f"page is {len(html)} bytes, over {cfg.max_html_bytes}")
     if not html.strip():
         return failed_article(url, "failed", "empty page")
     # A cheap upper bound on elements before parsing: no tree is ever built for a tag flood.
@@ -99,9 +99,12 @@ def _extract(html: bytes, url: str, cfg: ExtractConfig, content_type: str | None
     tree = load_html(text)  # trafilatura's own repairs and parser settings; parsed once
     if tree is None:
         return failed_article(url, "failed", "not an HTML document")
-    nodes = int(tree.xpath("count(//*)"))
-    if nodes > cfg.max_tree_nodes:
-        return failed_article(url, "too_large", f"{nodes} elements, over {cfg.max_tree_nodes}")
+    # Each element is a start tag or one the parser implied (html, head, body, a <p> per text run):
+    # at most 2 x estimate + 4, so the exact count is only needed when that bound is over the limit.
+    if 2 * estimate + 4 > cfg.max_tree_nodes:
+        nodes = int(tree.xpath("count(//*)"))
+        if nodes > cfg.max_tree_nodes:
+            return failed_article(url, "too_large", f"{nodes} elements, over {cfg.max_tree_nodes}")
     # One child step per level from the root: the cost is the nodes above the limit, not n x depth.
     if tree.xpath("boolean(" + "/*" * (cfg.max_tree_depth + 1) + ")"):
         return failed_article(url, "too_large", f"nested deeper than {cfg.max_tree_depth}")
@@ -195,13 +198,13 @@ def _codec(label: str | bytes) -> str | None:
 
 
 def _page_language(tree: Any) -> str | None:
+    declared = tree.get("{http://www.w3.org/XML/1998/namespace}lang") or tree.get("xml:lang")
+    metas = tree.xpath(_LANGUAGE_METAS)  # one pass over the page for both kinds of <meta>
     values = [
         tree.get("lang"),
-        tree.get("{http://www.w3.org/XML/1998/namespace}lang") or tree.get("xml:lang"),
-        *tree.xpath(
-            "//meta[translate(@http-equiv,'CONTELAGU','contelagu')='content-language']/@content"
-        ),
-        *tree.xpath("//meta[@property='og:locale']/@content"),
+        declared,
+        *(m.get("content") for m in metas if m.get("property") != "og:locale"),
+        *(m.get("content") for m in metas if m.get("property") == "og:locale"),
     ]
     for value in values:
         match = _LANG.match(str(value or "").strip().lower())
