@@ -57,6 +57,15 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far (0.0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_cpu() -> float:
     """CPU seconds of every waited-for child process (and of their waited-for children)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -64,9 +73,12 @@ def children_cpu() -> float:
 
 
 def run_watcher(
-    config: Path, cwd: Path, profile: Path | None = None
+    config: Path, cwd: Path, profile: Path | None = None, workers_cpu: list[float] | None = None
 ) -> tuple[float, int, int, str]:
-    """Wall time, peak RSS of the main process and of all workers together (KiB), and the output."""
+    """Wall time, peak RSS of the main process and of all workers together (KiB), and the output.
+
+    ``workers_cpu`` receives the CPU seconds of the worker processes, last read before they ended.
+    """
     spy: list[str] = []
     if profile:
         exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -82,12 +94,16 @@ def run_watcher(
     )
     peak_main = peak_all = 0
     stop = threading.Event()
+    cpu: dict[int, float] = {}
 
     def sample() -> None:
         nonlocal peak_main, peak_all
         while not stop.is_set():
             peak_main = max(peak_main, _status_kb(proc.pid, "VmHWM:"))
-            total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in _children(proc.pid))
+            kids = _children(proc.pid)
+            for kid in kids:
+                cpu[kid] = max(cpu.get(kid, 0.0), _cpu_s(kid))
+            total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in kids)
             peak_all = max(peak_all, total)
             time.sleep(0.05)
 
@@ -98,6 +114,8 @@ def run_watcher(
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"watcher fetch failed: {err[-2000:]}")
+    if workers_cpu is not None:
+        workers_cpu.append(sum(cpu.values()))
     return time.perf_counter() - t0, peak_main, peak_all, out.strip().splitlines()[-1]
 
 
@@ -138,15 +156,11 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=200)
     ap.add_argument("--items", type=int, default=20)
     ap.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive loop")
-    ap.add_argument(
-        "--profile", type=Path, help="write py-spy stacks of the first run here (slows it down)"
-    )
+    ap.add_argument("--profile", type=Path, help="write py-spy stacks of the first run here (slows it down)")
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items, real_pages=True)
     pages = load_pages()
-    served = [
-        pages[page_index(f, k, len(pages))] for f in range(args.feeds) for k in range(args.items)
-    ]
+    served = [pages[page_index(f, k, len(pages))] for f in range(args.feeds) for k in range(args.items)]
     total = len(served)
     tmp = Path(tempfile.mkdtemp(prefix="watcher-bench-"))
     feeds = "".join(f'[[feeds]]\nurl = "{u}"\n' for u in farm.feed_urls())
@@ -164,9 +178,10 @@ def main() -> None:
         flush=True,
     )
 
-    cpu0 = children_cpu()
-    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile)
-    cpu_watcher = children_cpu() - cpu0
+    cpu0, own0 = children_cpu(), time.process_time()
+    workers: list[float] = []
+    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers)
+    cpu_watcher, cpu_farm = children_cpu() - cpu0, time.process_time() - own0
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
         flush=True,
@@ -203,6 +218,12 @@ def main() -> None:
         f"CPU per article (independent of other load): watcher {cpu_watcher / total * 1000:.1f} ms "
         f"(main + workers), {naive_cpu}"
         f"floor {cpu_floor / total * 1000:.1f} ms; floor / watcher = {cpu_floor / cpu_watcher:.2f}"
+    )
+    ms = 1000 / total
+    print(
+        f"  of which main process {(cpu_watcher - workers[0]) * ms:.1f} ms, extraction workers "
+        f"{workers[0] * ms:.1f} ms (last read before they ended); the farm serving it (this process) "
+        f"{cpu_farm * ms:.1f} ms"
     )
     print(
         f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
