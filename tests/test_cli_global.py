@@ -87,3 +87,20 @@ def test_verbose_after_the_subcommand_sets_the_log_level(
     a = write_config(tmp_path, "alpha", "http://127.0.0.1:9/a.xml")
     assert cli.main(["status", "--json", "--config", str(a), "-vv"]) == 0
     assert root.level == logging.DEBUG
+
+
+@pytest.mark.parametrize("ours", [True, False], ids=["watcher-logging", "plain-logging"])
+def test_wordfreq_notices_about_unsupported_languages_stay_out_of_the_log(ours: bool) -> None:
+    """A Thai or Burmese page is scored without a warning line (plain logging shows wordfreq's)."""
+    import subprocess
+    import sys
+
+    setup = "logfmt.setup(logging.INFO)" if ours else "logging.basicConfig(level=logging.INFO)"
+    code = (
+        f"import logging\nfrom watcher import logfmt\n{setup}\n"
+        "from watcher.match.text import wordfreq_frequency as f\n"  # as the scorer asks
+        "f('\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35', 'th')\n"
+        "f('\u1019\u103c\u1014\u103a\u1019\u102c', 'my')\n"
+    )
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
+    assert ("wordfreq" in err) is not ours, err

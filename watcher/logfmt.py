@@ -41,3 +41,6 @@ def setup(level: int, fmt: str = "text") -> None:
     root.setLevel(level)
     # APScheduler logs every job run at INFO: one line a second with a fast tick.
     logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
+    # wordfreq warns that it has no tokeniser or list for a page's language (Thai, Burmese): the
+    # scorer only weighs words with it and falls back as it should; nothing a user can act on.
+    logging.getLogger("wordfreq").setLevel(max(level, logging.ERROR))
