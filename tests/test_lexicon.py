@@ -73,6 +73,15 @@ def test_malformed_lexicon_data_is_one_clear_error() -> None:
         lexicon.load(["nope"])
 
 
+def test_named_concepts_read_from_their_own_files_are_the_full_parse() -> None:
+    """load(names) parses only the files whose [id] headers define them: the same concepts."""
+    everything = lexicon.load()
+    assert lexicon.names() == sorted(everything)
+    assert lexicon.load(list(everything)) == everything
+    shipped = ["russia", "afghanistan", "migration", "migration_context", "elsewhere", "diplomacy"]
+    assert lexicon.load(shipped) == {n: everything[n] for n in shipped}
+
+
 @pytest.mark.parametrize(
     ("lang", "inflected", "dictionary_form"),
     [

@@ -153,9 +153,7 @@ class SimilarityConfig:
     weight: float = 0.5
     model: str = ""
     scale: float = 0.4  # the cosine to the seeds that counts as full similarity
-    negative_weight: float = (
-        1.0  # how hard look-alikes of articles labelled irrelevant are pushed down
-    )
+    negative_weight: float = 1.0  # how hard look-alikes of articles labelled irrelevant are pushed down
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,9 +287,7 @@ def _schedule(t: _Table) -> ScheduleConfig:
     d = ScheduleConfig()
     digest_at = t.text("digest_at", d.digest_at)
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d)?", digest_at):
-        raise ConfigError(
-            f'{t.where("digest_at")}: expected a time such as "07:00", got {digest_at!r}'
-        )
+        raise ConfigError(f'{t.where("digest_at")}: expected a time such as "07:00", got {digest_at!r}')
     tz = t.text("timezone", d.timezone)
     try:
         ZoneInfo(tz)
@@ -411,9 +407,7 @@ def _feeds(root: _Table) -> tuple[FeedConfig, ...]:
         seen[url] = t.path
         interval = t.duration("interval", 0) if "interval" in t.raw else None
         feeds.append(
-            FeedConfig(
-                url=url, name=t.text("name", ""), enabled=t.flag("enabled", True), interval=interval
-            )
+            FeedConfig(url=url, name=t.text("name", ""), enabled=t.flag("enabled", True), interval=interval)
         )
         t.finish()
     return tuple(feeds)
@@ -463,7 +457,7 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
             raise ConfigError(f"{context.where(key)}: must name the topic's concepts{hint}")
     if not names and not targets:
         return groups
-    known = lexicon.load()
+    known = lexicon.names()
     for name in names:
         if name not in known:
             raise ConfigError(f"{t.where('concepts')}: unknown concept {name!r}{_hint(name, list(known))}")
@@ -473,7 +467,7 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     for name in supported:
         if name not in known:
             raise ConfigError(f"{context.where(name)}: unknown concept{_hint(name, list(known))}")
-    concepts = {n: known[n] for n in [*names, *targets, *supported]}
+    concepts = lexicon.load([*names, *targets, *supported])
     own = {g.name: g for g in groups}
     out = []
     for name, concept in concepts.items():
@@ -557,9 +551,7 @@ def _topic(t: _Table, base: Path) -> TopicConfig:
     return topic
 
 
-def parse(
-    raw: dict[str, Any], base_dir: Path, path: Path | None = None, db: str | None = None
-) -> Config:
+def parse(raw: dict[str, Any], base_dir: Path, path: Path | None = None, db: str | None = None) -> Config:
     """Validate a parsed TOML document; relative paths resolve against base_dir."""
     root = _Table(raw, "")
     storage = root.table("storage")
@@ -598,9 +590,7 @@ def apply_override(raw: dict[str, Any], assignment: str) -> None:
     key, sep, text = assignment.partition("=")
     key = key.strip()
     if not sep or not re.fullmatch(r"[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*", key):
-        raise ConfigError(
-            f"--set {assignment!r}: expected KEY=VALUE, e.g. http.allow_private_addresses=true"
-        )
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. http.allow_private_addresses=true")
     try:
         value = tomllib.loads(f"v = {text}")["v"]
     except (tomllib.TOMLDecodeError, RecursionError):
