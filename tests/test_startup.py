@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -159,9 +160,7 @@ def write_config(tmp: Path, urls: list[str], *, topics: bool = True) -> Path:
     return path
 
 
-def test_a_cycle_of_304s_builds_no_model_and_starts_no_process(
-    http_server: Server, tmp_path: Path
-) -> None:
+def test_a_cycle_of_304s_builds_no_model_and_starts_no_process(http_server: Server, tmp_path: Path) -> None:
     farm = Farm(http_server, feeds=10, items=2)  # 10 feeds: more than the parse helper waits for
     path = write_config(tmp_path, farm.urls())
     cfg = config_mod.load(path)
@@ -222,3 +221,27 @@ def test_feeds_list_imports_no_pipeline(tmp_path: Path) -> None:
     code, out, heavy = watcher("feeds", "list", "--json", "--config", str(path))
     assert code == 0 and json.loads(out)["feeds"][0]["url"] == "http://127.0.0.1:9/feed.xml"
     assert not {"trafilatura", "httpx", "feedparser", "watcher.pipeline", "jinja2"} & set(heavy)
+
+
+def test_feeds_list_reads_a_file_in_step_without_sqlalchemy(http_server: Server, tmp_path: Path) -> None:
+    farm = Farm(http_server, feeds=3, items=1)
+    path = write_config(tmp_path, farm.urls(), topics=False)
+    engine = open_db(config_mod.load(path).db_url)
+    run_cycle(config_mod.load(path), engine)
+    store_feeds.add_feed(engine, http_server.url("/added.xml"), name="added", now=datetime.now(UTC))
+
+    code, out, heavy = watcher("feeds", "list", "--json", "--config", str(path))
+    assert code == 0 and "sqlalchemy" not in heavy
+    listed = json.loads(out)["feeds"]
+    want = store_feeds.list_feeds(engine)
+    assert [(f["url"], f["source"], f["enabled"]) for f in listed] == [
+        (f.url, f.source, f.enabled) for f in want
+    ]
+    assert len(listed) == 4 and listed[-1]["source"] != "config"  # config feeds first
+
+    # A feed new in the config must be synced first: the store's path lists it.
+    path = write_config(tmp_path, [*farm.urls(), http_server.url("/new.xml")], topics=False)
+    code, out, heavy = watcher("feeds", "list", "--json", "--config", str(path))
+    assert code == 0 and "sqlalchemy" in heavy
+    assert http_server.url("/new.xml") in {f["url"] for f in json.loads(out)["feeds"]}
+    engine.dispose()

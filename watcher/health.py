@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .config import Config, FeedConfig
 from .models import Feed
+
+T = TypeVar("T")
 
 _HEALTH = """
 SELECT f.*, s.n AS n_entries, m.n AS n_matches
@@ -103,6 +105,28 @@ def sqlite_path(db_url: str) -> Path | None:
 
 def read(cfg: Config) -> Health | None:
     """Every feed's health and the heartbeat, or None when the SQLAlchemy path must answer."""
+
+    def query(conn: sqlite3.Connection) -> Health:
+        rows = [_health(r) for r in conn.execute(_HEALTH)]
+        beat = conn.execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
+        fleet = [_worker(r) for r in conn.execute(_WORKERS)]
+        data = json.loads(beat[0]) if beat is not None else None
+        return Health(rows, data if isinstance(data, dict) else None, fleet)
+
+    return _read_in_step(cfg, query)
+
+
+def feeds(cfg: Config) -> list[Feed] | None:
+    """The feeds ``watcher feeds list`` shows (as ``store.feeds.list_feeds``), or None (see read)."""
+
+    def query(conn: sqlite3.Connection) -> list[Feed]:
+        return [_health(r).feed for r in conn.execute(_FEEDS)]
+
+    return _read_in_step(cfg, query)
+
+
+def _read_in_step(cfg: Config, query: Callable[[sqlite3.Connection], T]) -> T | None:
+    """``query`` on the SQLite file when it is in step with the config; else None."""
     path = sqlite_path(cfg.db_url)
     if path is None or not path.is_file():
         return None
@@ -115,18 +139,19 @@ def read(cfg: Config) -> Health | None:
     try:
         if not in_sync(conn.execute("SELECT * FROM feeds").fetchall(), cfg.feeds):
             return None
-        rows = [_health(r) for r in conn.execute(_HEALTH)]
-        beat = conn.execute("SELECT value FROM meta WHERE key = 'daemon'").fetchone()
-        fleet = [_worker(r) for r in conn.execute(_WORKERS)]
+        return query(conn)
     except (sqlite3.Error, IndexError, KeyError, ValueError, TypeError):
         return None  # an older or newer schema: the SQLAlchemy path migrates or refuses it
     finally:
         conn.close()
-    data = json.loads(beat[0]) if beat is not None else None
-    return Health(rows, data if isinstance(data, dict) else None, fleet)
 
 
 _WORKERS = "SELECT * FROM workers ORDER BY heartbeat DESC, id"
+# store.feeds.list_feeds's rows and order; the counts are not needed (0 in _health)
+_FEEDS = """
+SELECT f.*, 0 AS n_entries, 0 AS n_matches FROM feeds AS f
+WHERE f.source != 'removed' ORDER BY f.source != 'config', f.url
+"""
 
 
 def _worker(r: Any) -> Worker:
@@ -152,9 +177,7 @@ def in_sync(rows: Sequence[Any], configured: Sequence[FeedConfig]) -> bool:
             "config",
         ):
             return False
-    return not any(
-        r["source"] == "config" and r["url"] not in wanted and r["enabled"] for r in rows
-    )
+    return not any(r["source"] == "config" and r["url"] not in wanted and r["enabled"] for r in rows)
 
 
 def _time(value: Any) -> datetime | None:

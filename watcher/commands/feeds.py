@@ -55,13 +55,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Any]:
+    cfg = common.load_config(args)
+    return cfg, _synced(cfg)
+
+
+def _synced(cfg: Config) -> Any:
+    """The store, its config feeds synced."""
     from ..store import feeds as store
     from ..store import now_utc
 
-    cfg = common.load_config(args)
     engine = common.open_store(cfg)
     store.sync_config_feeds(engine, cfg.feeds, now_utc())
-    return cfg, engine
+    return engine
 
 
 def _when(value: datetime | None) -> str:
@@ -78,10 +83,16 @@ def run_list(args: argparse.Namespace) -> int:
     """List every feed: where it comes from, whether it is polled, where it moved."""
     from rich.console import Console
 
-    from ..store import feeds as store
+    from .. import health
 
-    _, engine = _open(args)
-    feeds = store.list_feeds(engine)
+    # An SQLite store in step with the config is read with the standard library (as status does);
+    # anything else is synced through the store first.
+    cfg = common.load_config(args)
+    feeds = health.feeds(cfg)
+    if feeds is None:
+        from ..store import feeds as store
+
+        feeds = store.list_feeds(_synced(cfg))
     if args.json:
         rows = [
             {"name": f.name or f.title, "url": f.url, "current_url": f.current_url,
@@ -94,9 +105,7 @@ def run_list(args: argparse.Namespace) -> int:
     for f in feeds:
         state = "retired" if f.retired else "enabled" if f.enabled else "disabled"
         moved = f"  -> {_safe(f.current_url)}" if f.current_url else ""
-        console.print(
-            f"{state:8} {f.source:6} {_safe(f.name or f.title or '-')}  {_safe(f.url)}{moved}"
-        )
+        console.print(f"{state:8} {f.source:6} {_safe(f.name or f.title or '-')}  {_safe(f.url)}{moved}")
     console.print(f"{len(feeds)} feeds")
     return 0
 
@@ -131,9 +140,7 @@ async def _find_feed(cfg: HttpConfig, url: str) -> tuple[str, str]:
                 candidates += [a for a in parsed.alternates if a not in tried][:5]
                 if not candidates:
                     raise store.FeedError(f"{url}: {parsed.error}")
-    raise store.FeedError(
-        f"{url}: none of the feeds the page names could be read ({', '.join(tried[1:])})"
-    )
+    raise store.FeedError(f"{url}: none of the feeds the page names could be read ({', '.join(tried[1:])})")
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -247,9 +254,7 @@ def status_json(rows: list[FeedHealth]) -> dict[str, object]:
                 "retired": r.feed.retired,
                 "enabled": r.feed.enabled,
                 "source": r.feed.source,
-                "last_success_at": (
-                    r.feed.last_success_at.isoformat() if r.feed.last_success_at else None
-                ),
+                "last_success_at": (r.feed.last_success_at.isoformat() if r.feed.last_success_at else None),
                 "last_error": r.feed.last_error,
                 "warning": r.warning,
                 "entries": r.entries,
