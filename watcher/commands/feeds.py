@@ -81,8 +81,6 @@ def _safe(text: str) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """List every feed: where it comes from, whether it is polled, where it moved."""
-    from rich.console import Console
-
     from .. import health
 
     # An SQLite store in step with the config is read with the standard library (as status does);
@@ -101,12 +99,12 @@ def run_list(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         print(json.dumps({"feeds": rows}, ensure_ascii=False))
         return 0
-    console = Console(highlight=False)
+    lines = []  # plain lines, one per feed (no styling: rich would only wrap long URLs)
     for f in feeds:
         state = "retired" if f.retired else "enabled" if f.enabled else "disabled"
-        moved = f"  -> {_safe(f.current_url)}" if f.current_url else ""
-        console.print(f"{state:8} {f.source:6} {_safe(f.name or f.title or '-')}  {_safe(f.url)}{moved}")
-    console.print(f"{len(feeds)} feeds")
+        moved = f"  -> {f.current_url}" if f.current_url else ""
+        lines.append(terminal_safe(f"{state:8} {f.source:6} {f.name or f.title or '-'}  {f.url}{moved}"))
+    print("\n".join([*lines, f"{len(feeds)} feeds"]))
     return 0
 
 
