@@ -7,7 +7,10 @@ letters that are NFC- and NFKC-normal, case-fold to themselves, carry no mark an
 letters a language's preprocessing rewrites) is its own single token, so its frequency is a
 dictionary look-up in the same list, rounded as wordfreq rounds.  Every other word, and every
 language whose preprocessing transliterates or whose tokeniser is not the regular expression,
-still goes through wordfreq.  ``tests/test_match_frequency.py`` checks the two agree.
+still goes through wordfreq.  ``tests/test_match_text.py`` checks the two agree.
+
+``frequencies`` answers for many words of one language at once (a document's new words): the
+plain ones are found with one pattern search over them all and looked up in C (``map``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -40,6 +43,28 @@ def frequency(word: str, lang: str) -> float:
     import wordfreq  # local: loading its tables takes a moment
 
     return float(wordfreq.word_frequency(word, lang, wordlist="small"))
+
+
+def frequencies(words: Sequence[str], lang: str) -> list[float]:
+    """``frequency`` of each word (plain words batched: one search, look-ups in C)."""
+    table = _table(lang)
+    if table is None or not words:
+        return [frequency(w, lang) for w in words]
+    plain, freqs, rounded = table
+    raw: list[float | None]
+    slow: dict[str, float] = {}
+    if "" in words or not plain("".join(words)):  # some word is not plain (their join is not)
+        odd = {w for w in words if not plain(w)}
+        raw = [None if w in odd else freqs.get(w) for w in words]
+        slow = {w: frequency(w, lang) for w in odd}  # wordfreq's own path for these
+    else:
+        raw = list(map(freqs.get, words))
+    for freq in set(raw).difference(rounded):  # frequencies met for the first time
+        if freq is not None:
+            rounded[freq] = _round(freq)
+    get = rounded.get
+    out = [0.0 if f is None else get(f, 0.0) for f in raw]
+    return [slow.get(w, f) for w, f in zip(words, out, strict=True)] if slow else out
 
 
 def _round(freq: float) -> float:

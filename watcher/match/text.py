@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .frequency import frequency  # wordfreq's answer, without its tokeniser for plain words
+from . import features as batch
+from .frequency import frequencies, frequency  # wordfreq's answers, no tokeniser for plain words
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
@@ -158,6 +159,17 @@ def make_stemmer(lang: str) -> Callable[[str], str]:
     return stemmer.stemWord  # type: ignore[no-any-return]
 
 
+def make_stems(lang: str) -> Callable[[list[str]], list[str]]:
+    """``make_stemmer``'s stems of many words at once (one call into PyStemmer's C code)."""
+    name = STEMMERS.get(lang)
+    if name is None:
+        return list
+    import snowballstemmer
+
+    stemmer: Any = snowballstemmer.stemmer(name)
+    return stemmer.stemWords  # type: ignore[no-any-return]
+
+
 def _identity(word: str) -> str:
     return word
 
@@ -194,6 +206,10 @@ class Analyzer:
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self._frequency = frequency
+        # the same frequencies for many words at once (a document's new words)
+        self._frequencies = (
+            wordfreq_frequencies if frequency is wordfreq_frequency else batch.one_by_one(frequency)
+        )
         self._cache_size = cache_size
         self._weights = weights
         self._background = background or {}
@@ -209,6 +225,16 @@ class Analyzer:
         fn = stemmers.get(lang)
         if fn is None:
             fn = stemmers[lang] = make_stemmer(lang)
+        return fn
+
+    def stems(self, lang: str) -> Callable[[list[str]], list[str]]:
+        """This thread's batch stemmer of a language (``stemmer`` for many words in one call)."""
+        stems: dict[str, Callable[[list[str]], list[str]]] | None = getattr(self._local, "stems", None)
+        if stems is None:
+            stems = self._local.stems = {}
+        fn = stems.get(lang)
+        if fn is None:
+            fn = stems[lang] = make_stems(lang)
         return fn
 
     def token_language(self, token: str, doc_lang: str) -> str:
@@ -265,6 +291,31 @@ class Analyzer:
         hit = cache[token] = (stem, weight)
         return hit
 
+    def features(self, tokens: Sequence[str], doc_lang: str) -> list[tuple[str, float]]:
+        """``feature`` of each token; the new ones are worked out together, per language."""
+        cache = self.cache_for(doc_lang)
+        new = [t for t in dict.fromkeys(tokens) if t not in cache]
+        if not new:
+            return [cache.get(t) or self.feature(t, doc_lang) for t in tokens]
+        found: dict[str, tuple[str, float]] = {}
+        for lang, words in batch.by_language(new, lambda c: self.token_language(c, doc_lang)).items():
+            learnt = batch.learn(
+                words,
+                lang,
+                self.stems(lang),
+                self._frequencies,
+                self._weights.idf,
+                self._background,
+                self._bg_weight,
+            )
+            found.update(zip(words, learnt, strict=True))
+        known = cache
+        if len(cache) + len(found) > self._cache_size:  # full: start afresh, as ``feature`` does
+            cache = self._cache[doc_lang] = {}
+        if len(found) <= self._cache_size:
+            cache.update(found)  # whole entries: other threads read an answer or none
+        return [found.get(t) or known.get(t) or self.feature(t, doc_lang) for t in tokens]
+
     def fit_background(self, texts: Sequence[str], pseudo_count: float = 500.0) -> None:
         """Blend in document frequencies of stored articles; they count more the more there are."""
         df: Counter[str] = Counter()
@@ -294,6 +345,16 @@ class Analyzer:
             background_weight=state["bg_weight"],
             cache_size=state.get("cache_size", CACHE_SIZE),
         )
+
+
+def wordfreq_frequencies(words: Sequence[str], lang: str) -> list[float]:
+    """``wordfreq_frequency`` of many words of one language (plain words looked up together)."""
+    if lang in ("zh", "ja", "ko"):
+        lang = "en"
+    try:
+        return frequencies(words, lang or "en")
+    except LookupError:  # as wordfreq_frequency decides it, word by word
+        return [wordfreq_frequency(w, lang) for w in words]
 
 
 def wordfreq_frequency(word: str, lang: str) -> float:
