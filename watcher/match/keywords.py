@@ -188,6 +188,7 @@ class Matcher:
             else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
+        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
         self._by_script: dict[str, tuple[str, ...]] = {}
         for lang in self._stems:
             script = language_script(lang)
@@ -270,14 +271,16 @@ class Matcher:
                 for sub, i in self._substrings:
                     if sub in token:
                         found.setdefault(token, []).append(i)
+        present = set(scripts.values())
+        starting = [w for w in tokens if w[:HEAD] in self._any_head]  # one pass: few start a term
         for lang, table in self._stems.items():
             script, heads = language_script(lang), self._heads[lang]
-            if script not in scripts.values():
+            if script not in present:
                 continue
             if heads is None:
                 asked = [w for w in tokens if scripts[w[0]] == script]
-            else:  # the head first: it rules out nearly every word at once
-                asked = [w for w in tokens if w[:HEAD] in heads and scripts[w[0]] == script]
+            else:
+                asked = [w for w in starting if w[:HEAD] in heads and scripts[w[0]] == script]
             if asked:
                 for word, key in zip(asked, self._keys(asked, lang), strict=True):
                     if key in table:

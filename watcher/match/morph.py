@@ -192,7 +192,9 @@ class Morphology:
             forms = table.forms
 
             def tabled(words: Sequence[str]) -> list[str]:
-                nfc = [Morphology.nfc(w) for w in words]
+                # NFC already (the usual case) when their join is: a line break composes with nothing
+                normal = unicodedata.is_normalized("NFC", "\n".join(words))
+                nfc = words if normal else list(map(Morphology.nfc, words))
                 return [forms.get(w, s) for w, s in zip(nfc, stems(nfc), strict=True)]
 
             return tabled
