@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .text import CACHE_SIZE, STEMMERS
+from .text import CACHE_SIZE, STEMMERS, snowball
 
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
@@ -257,20 +257,14 @@ def stem_function(lang: str) -> Callable[[str], str]:
 def _stemmer(algorithm: str) -> Callable[[str], str]:
     if not algorithm:
         return _identity
-    import snowballstemmer  # local: only needed once a model is built
-
-    stemmer: Any = snowballstemmer.stemmer(algorithm)
-    return stemmer.stemWord  # type: ignore[no-any-return]
+    return snowball(algorithm).stemWord  # type: ignore[no-any-return]
 
 
 def _stem_words(algorithm: str) -> Callable[[Sequence[str]], list[str]]:
     """A stemmer of many words at once (one call into PyStemmer's C code)."""
     if not algorithm:
         return list
-    import snowballstemmer
-
-    stemmer: Any = snowballstemmer.stemmer(algorithm)
-    return stemmer.stemWords  # type: ignore[no-any-return]
+    return snowball(algorithm).stemWords  # type: ignore[no-any-return]
 
 
 def _twice(stem: Callable[[str], str]) -> Callable[[str], str]:

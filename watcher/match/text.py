@@ -153,10 +153,7 @@ def make_stemmer(lang: str) -> Callable[[str], str]:
     name = STEMMERS.get(lang)
     if name is None:
         return _identity
-    import snowballstemmer  # local: only needed once a model is built
-
-    stemmer: Any = snowballstemmer.stemmer(name)
-    return stemmer.stemWord  # type: ignore[no-any-return]
+    return snowball(name).stemWord  # type: ignore[no-any-return]
 
 
 def make_stems(lang: str) -> Callable[[list[str]], list[str]]:
@@ -164,10 +161,21 @@ def make_stems(lang: str) -> Callable[[list[str]], list[str]]:
     name = STEMMERS.get(lang)
     if name is None:
         return list
-    import snowballstemmer
+    return snowball(name).stemWords  # type: ignore[no-any-return]
 
-    stemmer: Any = snowballstemmer.stemmer(name)
-    return stemmer.stemWords  # type: ignore[no-any-return]
+
+def snowball(algorithm: str) -> Any:
+    """A Snowball stemmer object, without PyStemmer's own cache of stems.
+
+    Every caller caches its answers per token already, and PyStemmer's cache (10,000 words, then a
+    purge) makes each word it has not met cost three times as much (~1.7 µs against ~0.5 µs).
+    """
+    import snowballstemmer  # local: only needed once a model is built
+
+    stemmer = snowballstemmer.stemmer(algorithm)
+    if hasattr(stemmer, "maxCacheSize"):  # PyStemmer (the pure-Python stemmers keep no cache)
+        stemmer.maxCacheSize = 0
+    return stemmer
 
 
 def _identity(word: str) -> str:
