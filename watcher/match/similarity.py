@@ -148,7 +148,8 @@ class TfidfBackend:
         if weights.keys() >= counts.keys():  # the usual case once warm: nothing new
             return weights, indexed
         postings = self._index.postings
-        new = list(counts.keys() - weights.keys())  # set algebra in C; the order does not matter
+        # (not counts.keys() - weights.keys(): a keys view minus a keys view walks all of weights)
+        new = list(set(counts).difference(weights))
         feats = self.analyzer.features(new, language)  # new words together: a stemmer call a language
         indexed.update([t for t, (stem, w) in zip(new, feats, strict=True) if w and stem in postings])
         weights.update(zip(new, [w for _, w in feats], strict=True))  # last: a known weight is learnt
