@@ -19,19 +19,11 @@ Frequencies = Callable[[Sequence[str], str], list[float]]
 
 def by_language(words: Sequence[str], language_of: Callable[[str], str]) -> dict[str, list[str]]:
     """Words grouped by ``language_of`` their first letter (all the script test looks at)."""
-    langs: dict[str, str] = {}
-    groups: dict[str, list[str]] = {}
-    for word in words:
-        first = word[0]
-        lang = langs.get(first)
-        if lang is None:
-            lang = langs[first] = language_of(first)
-        group = groups.get(lang)
-        if group is None:
-            groups[lang] = [word]
-        else:
-            group.append(word)
-    return groups
+    langs = {first: language_of(first) for first in {w[0] for w in words}}
+    present = set(langs.values())
+    if len(present) == 1:  # the usual case: one script
+        return {present.pop(): list(words)}
+    return {lang: [w for w in words if langs[w[0]] == lang] for lang in present}
 
 
 def learn(
@@ -40,15 +32,24 @@ def learn(
     stems: Stems,
     frequencies: Frequencies,
     idf: Callable[[float], float],
+    weighed: dict[float, float],
     background: Mapping[str, float],
     background_weight: float,
 ) -> list[Feature]:
-    """(stem, weight) of distinct words of one language, as ``Analyzer.feature`` gives them."""
+    """(stem, weight) of distinct words of one language, as ``Analyzer.feature`` gives them.
+
+    ``weighed`` keeps ``idf`` of each frequency met (a few hundred distinct rounded values).
+    """
     keys = stems(words)
-    alpha = [w for w in words if w.isalpha()]  # numbers, dates, "covid19" weigh nothing
-    freqs = dict(zip(alpha, frequencies(alpha, lang), strict=True))
-    weigh = {f: idf(f) for f in set(freqs.values())}  # a few hundred distinct rounded frequencies
-    weights = [weigh[freqs[w]] if w in freqs else 0.0 for w in words]
+    alpha = list(filter(str.isalpha, words))  # numbers, dates, "covid19" weigh nothing
+    freqs = frequencies(alpha, lang)
+    for freq in set(freqs).difference(weighed):
+        weighed[freq] = idf(freq)
+    if len(alpha) == len(words):  # the usual case: words only
+        weights = list(map(weighed.__getitem__, freqs))
+    else:
+        known = dict(zip(alpha, map(weighed.__getitem__, freqs), strict=True))
+        weights = [known.get(w, 0.0) for w in words]
     if background_weight:
         b = background_weight
         weights = [

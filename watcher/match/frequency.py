@@ -62,8 +62,7 @@ def frequencies(words: Sequence[str], lang: str) -> list[float]:
     for freq in set(raw).difference(rounded):  # frequencies met for the first time
         if freq is not None:
             rounded[freq] = _round(freq)
-    get = rounded.get
-    out = [0.0 if f is None else get(f, 0.0) for f in raw]
+    out: list[float] = list(map(rounded.__getitem__, raw))  # (None, not in the list: 0.0)
     return [slow.get(w, f) for w, f in zip(words, out, strict=True)] if slow else out
 
 
@@ -76,7 +75,7 @@ def _round(freq: float) -> float:
 
 
 @cache
-def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[float, float]] | None:
+def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[float | None, float]] | None:
     """(is the word plain, the frequency list, frequency -> rounded) of a language, or None."""
     import wordfreq
     from wordfreq.language_info import get_language_info
@@ -88,7 +87,7 @@ def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[floa
         return None
     letters = "".join(_plain_letters())
     plain = re.compile(f"[{re.escape(letters)}]+").fullmatch
-    return plain, wordfreq.get_frequency_dict(lang, "small"), {}
+    return plain, wordfreq.get_frequency_dict(lang, "small"), {None: 0.0}  # None: not in the list
 
 
 @lru_cache(maxsize=1)

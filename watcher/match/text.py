@@ -8,6 +8,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from . import features as batch
@@ -16,6 +17,8 @@ from .frequency import frequencies, frequency  # wordfreq's answers, no tokenise
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
 _FOLD = str.maketrans(
@@ -46,14 +49,20 @@ _STOPWORDS = {
     "pl": "się nie na że jest do to od jak po przez dla oraz",
 }  # fmt: skip
 _FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625\u0307]")  # U+0307: "İ".lower()
+_FOLDED = {chr(k): v or "" for k, v in _FOLD.items()}  # str.translate's table as letter -> letters
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 
 
 def normalise(text: str) -> str:
     """Lower-case and fold spelling variants that carry no meaning."""
     text = text.lower()
-    # translate() is slow on long strings: only when there is something to fold
-    return text.translate(_FOLD) if _FOLDABLE.search(text) else text
+    if not _FOLDABLE.search(text):
+        return text
+    # str.replace per letter present, not translate() (slow on long strings); no replacement is
+    # a letter another one replaces, so the order does not matter
+    for letter in set(_FOLDABLE.findall(text)):
+        text = text.replace(letter, _FOLDED[letter])
+    return text
 
 
 def tokenize(text: str) -> list[str]:
@@ -115,8 +124,9 @@ def detect_language(text: str) -> str:
 def detect_language_tokens(tokens: Sequence[str]) -> str:
     """Guess the language of tokens (the first 120 are enough): script, then common words."""
     sample = tokens[:120]
-    cyrillic = sum(1 for t in sample if "\u0400" <= t[0] <= "\u04ff")
-    arabic = sum(1 for t in sample if "\u0600" <= t[0] <= "\u06ff")
+    firsts = "".join([t[0] for t in sample])
+    cyrillic = len(_CYRILLIC.findall(firsts))
+    arabic = len(_ARABIC.findall(firsts))
     scripts = {"latin": len(sample) - cyrillic - arabic, "cyrillic": cyrillic, "arabic": arabic}
     script = max(scripts, key=lambda k: scripts[k])
     if scripts[script] == 0:
@@ -129,7 +139,7 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     if script == "arabic":
         return "fa" if any(_PERSIAN.search(t) for t in sample) else "ar"
     counts = Counter(sample)
-    votes = {lang: sum(counts[w] for w in stops) for lang, stops in _STOPSETS.items()}
+    votes = {lang: sum(map(counts.get, stops, repeat(0))) for lang, stops in _STOPSETS.items()}
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > votes["en"] else "en"
 
@@ -224,6 +234,7 @@ class Analyzer:
         self._bg_weight = background_weight
         self._local = threading.local()
         self._cache: dict[str, dict[str, tuple[str, float]]] = {}
+        self._weighed: dict[float, float] = {}  # frequency -> weight, for ``features``
 
     def stemmer(self, lang: str) -> Callable[[str], str]:
         """This thread's stemmer of a language (Snowball stemmers keep state while they work)."""
@@ -313,6 +324,7 @@ class Analyzer:
                 self.stems(lang),
                 self._frequencies,
                 self._weights.idf,
+                self._weighed,
                 self._background,
                 self._bg_weight,
             )
