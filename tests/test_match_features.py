@@ -15,7 +15,7 @@ from watcher.match.frequency import frequencies, frequency
 from watcher.match.keywords import Matcher
 from watcher.match.morph import Morphology
 from watcher.match.similarity import TfidfBackend, example
-from watcher.match.text import Analyzer, tokenize, wordfreq_frequencies, wordfreq_frequency
+from watcher.match.text import Analyzer, normalise, tokenize, wordfreq_frequencies, wordfreq_frequency
 from watcher.models import Document
 
 # Own sentences: several scripts in one text, words wordfreq's fast path cannot take (ß, ş, ţ,
@@ -162,3 +162,12 @@ def test_the_tfidf_backend_learns_weights_and_index_as_feature_gives_them() -> N
             assert weights[t] == w
             assert (t in indexed) == bool(w and stem in postings)
     assert backend._learnt["en"][1] and backend._learnt["ru"][1]  # some words are in the seed
+
+
+def test_normalise_folds_each_variant_letter_wherever_it_is() -> None:
+    assert normalise("Ёлка, ЁЖ и ёж") == "елка, еж и еж"
+    assert normalise("كتاب يك آب أو إلى على") == "کتاب یک اب او الی علی"
+    assert normalise("İstanbul") == "istanbul"  # "İ".lower() is "i" + U+0307, the dot goes
+    assert normalise("Plain text stays") == "plain text stays"
+    mixed = "ЁКаЁ" * 50 + "آكي" * 50 + "İ" * 3
+    assert normalise(mixed) == ("екае" * 50 + "اکی" * 50 + "i" * 3)

@@ -334,7 +334,10 @@ class Analyzer:
             cache = self._cache[doc_lang] = {}
         if len(found) <= self._cache_size:
             cache.update(found)  # whole entries: other threads read an answer or none
-        return [found.get(t) or known.get(t) or self.feature(t, doc_lang) for t in tokens]
+        out = list(map(found.get, tokens))
+        if None in out:  # known before, or (a renewed cache) ask again
+            return [f or known.get(t) or self.feature(t, doc_lang) for t, f in zip(tokens, out, strict=True)]
+        return out  # type: ignore[return-value]  # (no None in it)
 
     def fit_background(self, texts: Sequence[str], pseudo_count: float = 500.0) -> None:
         """Blend in document frequencies of stored articles; they count more the more there are."""
