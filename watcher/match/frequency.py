@@ -7,7 +7,7 @@ letters that are NFC- and NFKC-normal, case-fold to themselves, carry no mark an
 letters a language's preprocessing rewrites) is its own single token, so its frequency is a
 dictionary look-up in the same list, rounded as wordfreq rounds.  Every other word, and every
 language whose preprocessing transliterates or whose tokeniser is not the regular expression,
-still goes through wordfreq.  ``tests/test_match_text.py`` checks the two agree.
+still goes through wordfreq.  ``tests/test_match_speed.py`` checks the two agree.
 
 ``frequencies`` answers for many words of one language at once (a document's new words): the
 plain ones are found with one pattern search over them all and looked up in C (``map``).
