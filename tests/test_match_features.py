@@ -7,11 +7,14 @@ TF-IDF backend's learning) must give byte-identical answers to the one-by-one pa
 from __future__ import annotations
 
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import wordfreq
 
+from tests import match_helpers as h
 from tests.test_match_speed import TRICKY  # words each preprocessing step of wordfreq rewrites
+from watcher import match
 from watcher.config import ConceptGroup
 from watcher.match.frequency import frequencies, frequency
 from watcher.match.keywords import Matcher
@@ -174,3 +177,17 @@ def test_normalise_folds_each_variant_letter_wherever_it_is() -> None:
     assert normalise("Plain text stays") == "plain text stays"
     mixed = "ЁКаЁ" * 50 + "آكي" * 50 + "İ" * 3
     assert normalise(mixed) == ("екае" * 50 + "اکی" * 50 + "i" * 3)
+
+
+def test_threads_with_small_renewing_caches_score_as_one_thread_does() -> None:
+    docs = [
+        h.ON_TOPIC_LABOUR, h.RUSSIAN_ON_TOPIC, *h.NEAR_MISSES,
+        *(Document(text.split()[0], text) for text in TEXTS.values()),
+    ] * 4  # fmt: skip
+    expected = [match.build_model(h.shipped_topic()).score(d) for d in docs]
+    small = match.build_model(h.shipped_topic(), analyzer=Analyzer(wordfreq_frequency, cache_size=40))
+    with ThreadPoolExecutor(4) as pool:  # caches learnt, full and renewed while others read them
+        assert list(pool.map(small.score, docs)) == expected
+    assert any(s.matched for s in expected) and not all(s.matched for s in expected)
+    assert isinstance(small.backend, TfidfBackend)
+    assert all(len(cache) <= 40 for cache in small.backend.analyzer._cache.values())
