@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .text import CACHE_SIZE, STEMMERS, snowball
+from .stemming import STEMMERS, snowball
+from .text import CACHE_SIZE
 
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks

@@ -12,7 +12,11 @@ from itertools import repeat
 from typing import Any
 
 from . import features as batch
-from .frequency import frequencies, frequency  # wordfreq's answers, no tokeniser for plain words
+from .frequency import wordfreq_frequencies as wordfreq_frequencies
+from .frequency import wordfreq_frequency as wordfreq_frequency
+from .stemming import STEMMERS as STEMMERS
+from .stemming import make_stemmer as make_stemmer
+from .stemming import make_stems as make_stems
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
@@ -26,14 +30,6 @@ _FOLD = str.maketrans(
     | dict.fromkeys("\u0622\u0623\u0625", "\u0627")  # alef with hamza or madda -> bare alef
 )
 
-# Snowball algorithm names per ISO 639-1 code (those that Snowball has).
-STEMMERS = {
-    "en": "english", "ru": "russian", "fr": "french", "de": "german", "es": "spanish",
-    "it": "italian", "pt": "portuguese", "nl": "dutch", "ro": "romanian", "sv": "swedish",
-    "da": "danish", "no": "norwegian", "nb": "norwegian", "fi": "finnish", "hu": "hungarian",
-    "tr": "turkish", "id": "indonesian", "fa": "persian", "ar": "arabic", "pl": "polish",
-    "el": "greek", "cs": "czech", "lt": "lithuanian", "ca": "catalan",
-}  # fmt: skip
 # A few very common words per Latin-script language: enough to tell the language of a paragraph.
 _STOPWORDS = {
     "en": "the and of to in is that for was with on are has have by from this which",
@@ -156,40 +152,6 @@ def _other_language(sample: Sequence[str]) -> str:
             return "ko"
         return "ja" if any("\u3040" <= ch <= "\u30ff" for ch in text) else "zh"
     return {"greek": "el", "devanagari": "hi"}.get(script, "")
-
-
-def make_stemmer(lang: str) -> Callable[[str], str]:
-    """A Snowball stemmer for an ISO code, or the identity when Snowball has none."""
-    name = STEMMERS.get(lang)
-    if name is None:
-        return _identity
-    return snowball(name).stemWord  # type: ignore[no-any-return]
-
-
-def make_stems(lang: str) -> Callable[[list[str]], list[str]]:
-    """``make_stemmer``'s stems of many words at once (one call into PyStemmer's C code)."""
-    name = STEMMERS.get(lang)
-    if name is None:
-        return list
-    return snowball(name).stemWords  # type: ignore[no-any-return]
-
-
-def snowball(algorithm: str) -> Any:
-    """A Snowball stemmer object, without PyStemmer's own cache of stems.
-
-    Every caller caches its answers per token already, and PyStemmer's cache (10,000 words, then a
-    purge) makes each word it has not met cost three times as much (~1.7 µs against ~0.5 µs).
-    """
-    import snowballstemmer  # local: only needed once a model is built
-
-    stemmer = snowballstemmer.stemmer(algorithm)
-    if hasattr(stemmer, "maxCacheSize"):  # PyStemmer (the pure-Python stemmers keep no cache)
-        stemmer.maxCacheSize = 0
-    return stemmer
-
-
-def _identity(word: str) -> str:
-    return word
 
 
 # Per-token caches hold at most this many words each (per language where they are per language): a
@@ -368,25 +330,3 @@ class Analyzer:
             background_weight=state["bg_weight"],
             cache_size=state.get("cache_size", CACHE_SIZE),
         )
-
-
-def wordfreq_frequencies(words: Sequence[str], lang: str) -> list[float]:
-    """``wordfreq_frequency`` of many words of one language (plain words looked up together)."""
-    if lang in ("zh", "ja", "ko"):
-        lang = "en"
-    try:
-        return frequencies(words, lang or "en")
-    except LookupError:  # as wordfreq_frequency decides it, word by word
-        return [wordfreq_frequency(w, lang) for w in words]
-
-
-def wordfreq_frequency(word: str, lang: str) -> float:
-    """Background frequency of a word from the wordfreq package (0.0 when unknown)."""
-    # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
-    # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
-    if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
-        lang = "en"
-    try:
-        return frequency(word, lang or "en")
-    except LookupError:
-        return frequency(word, "en")
