@@ -7,7 +7,10 @@ letters that are NFC- and NFKC-normal, case-fold to themselves, carry no mark an
 letters a language's preprocessing rewrites) is its own single token, so its frequency is a
 dictionary look-up in the same list, rounded as wordfreq rounds.  Every other word, and every
 language whose preprocessing transliterates or whose tokeniser is not the regular expression,
-still goes through wordfreq.  ``tests/test_match_frequency.py`` checks the two agree.
+still goes through wordfreq.  ``tests/test_match_speed.py`` checks the two agree.
+
+``frequencies`` answers for many words of one language at once (a document's new words): the
+plain ones are found with one pattern search over them all and looked up in C (``map``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -42,6 +45,27 @@ def frequency(word: str, lang: str) -> float:
     return float(wordfreq.word_frequency(word, lang, wordlist="small"))
 
 
+def frequencies(words: Sequence[str], lang: str) -> list[float]:
+    """``frequency`` of each word (plain words batched: one search, look-ups in C)."""
+    table = _table(lang)
+    if table is None or not words:
+        return [frequency(w, lang) for w in words]
+    plain, freqs, rounded = table
+    raw: list[float | None]
+    slow: dict[str, float] = {}
+    if "" in words or not plain("".join(words)):  # some word is not plain (their join is not)
+        odd = {w for w in words if not plain(w)}
+        raw = [None if w in odd else freqs.get(w) for w in words]
+        slow = {w: frequency(w, lang) for w in odd}  # wordfreq's own path for these
+    else:
+        raw = list(map(freqs.get, words))
+    for freq in set(raw).difference(rounded):  # frequencies met for the first time
+        if freq is not None:
+            rounded[freq] = _round(freq)
+    out: list[float] = list(map(rounded.__getitem__, raw))  # (None, not in the list: 0.0)
+    return [slow.get(w, f) for w, f in zip(words, out, strict=True)] if slow else out
+
+
 def _round(freq: float) -> float:
     """What wordfreq returns for a single token of this frequency (3 significant digits)."""
     unrounded = max(1.0 / (1.0 / freq), 0.0)
@@ -51,7 +75,7 @@ def _round(freq: float) -> float:
 
 
 @cache
-def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[float, float]] | None:
+def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[float | None, float]] | None:
     """(is the word plain, the frequency list, frequency -> rounded) of a language, or None."""
     import wordfreq
     from wordfreq.language_info import get_language_info
@@ -63,7 +87,7 @@ def _table(lang: str) -> tuple[Callable[[str], Any], dict[str, float], dict[floa
         return None
     letters = "".join(_plain_letters())
     plain = re.compile(f"[{re.escape(letters)}]+").fullmatch
-    return plain, wordfreq.get_frequency_dict(lang, "small"), {}
+    return plain, wordfreq.get_frequency_dict(lang, "small"), {None: 0.0}  # None: not in the list
 
 
 @lru_cache(maxsize=1)
@@ -82,3 +106,25 @@ def _plain_letters() -> tuple[str, ...]:
             ):
                 out.append(c)
     return tuple(out)
+
+
+def wordfreq_frequencies(words: Sequence[str], lang: str) -> list[float]:
+    """``wordfreq_frequency`` of many words of one language (plain words looked up together)."""
+    if lang in ("zh", "ja", "ko"):
+        lang = "en"
+    try:
+        return frequencies(words, lang or "en")
+    except LookupError:  # as wordfreq_frequency decides it, word by word
+        return [wordfreq_frequency(w, lang) for w in words]
+
+
+def wordfreq_frequency(word: str, lang: str) -> float:
+    """Background frequency of a word from the wordfreq package (0.0 when unknown)."""
+    # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
+    # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
+    if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
+        lang = "en"
+    try:
+        return frequency(word, lang or "en")
+    except LookupError:
+        return frequency(word, "en")

@@ -108,6 +108,9 @@ def _shown(term: Term, group: ConceptGroup) -> Term:
     return term
 
 
+_NONE: frozenset[int] = frozenset()  # the atoms of most tokens
+
+
 class _Memo(NamedTuple):
     """The matcher's per-token answers: atoms per token, tokens known, tokens matching some atom."""
 
@@ -185,6 +188,7 @@ class Matcher:
             else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
+        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
         self._by_script: dict[str, tuple[str, ...]] = {}
         for lang in self._stems:
             script = language_script(lang)
@@ -251,32 +255,49 @@ class Matcher:
             found.extend(i for sub, i in self._substrings if sub in token)
         return found
 
-    def _learn(self, tokens: Sequence[str]) -> None:
-        """Find the atoms of new tokens together: each language's keys in one call (as atoms_of)."""
-        memo = self._memo
+    def _learn(self, memo: _Memo, tokens: Sequence[str]) -> bool:
+        """Find the atoms of new tokens together, as ``atoms_of`` finds them one by one.
+
+        Set algebra for exact words, one call into the stemmer per language for the tokens that
+        start like one of its terms; False (nothing learnt) when the memo has no room for them.
+        """
         if len(memo.atoms) + len(tokens) >= self._cache_size:
-            return  # atoms_of renews the memo when it is full, token by token
-        found: dict[str, list[int]] = {}
-        scripts: dict[str, list[str]] = {}
-        for token in tokens:
-            script = script_of(token)
-            found[token] = self._unkeyed_atoms(token, script)
-            scripts.setdefault(script, []).append(token)
-        for script, words in scripts.items():
-            for lang in self._by_script.get(script, ()):
-                heads = self._heads[lang]
-                asked = words if heads is None else [w for w in words if w[:HEAD] in heads]
-                if not asked:
-                    continue
-                table = self._stems[lang]
+            return False  # atoms_of renews the memo when it is full, token by token
+        found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
+        self._prefixed(tokens, found)
+        scripts = {c: script_of(c) for c in {t[0] for t in tokens}}  # the script is its first letter's
+        if self._substrings and "cjk" in scripts.values():
+            for token in [t for t in tokens if scripts[t[0]] == "cjk"]:
+                for sub, i in self._substrings:
+                    if sub in token:
+                        found.setdefault(token, []).append(i)
+        present = set(scripts.values())
+        starting = [w for w in tokens if w[:HEAD] in self._any_head]  # one pass: few start a term
+        for lang, table in self._stems.items():
+            script, heads = language_script(lang), self._heads[lang]
+            if script not in present:
+                continue
+            if heads is None:
+                asked = [w for w in tokens if scripts[w[0]] == script]
+            else:
+                asked = [w for w in starting if w[:HEAD] in heads and scripts[w[0]] == script]
+            if asked:
                 for word, key in zip(asked, self._keys(asked, lang), strict=True):
                     if key in table:
-                        found[word].extend(table[key])
-        for token, ids in found.items():
-            hit = memo.atoms[token] = frozenset(ids)
-            if hit:
-                memo.hits.add(token)
-            memo.seen.add(token)  # last: other threads trust hits for tokens in seen
+                        found.setdefault(word, []).extend(table[key])
+        memo.atoms.update(dict.fromkeys(tokens, _NONE))
+        memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
+        memo.hits.update(found)
+        memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
+        return True
+
+    def _prefixed(self, tokens: Sequence[str], found: dict[str, list[int]]) -> None:
+        """Add the prefix atoms of tokens to ``found`` (``_unkeyed_atoms``'s prefixes)."""
+        by_head = self._prefixes_by_head
+        for token in tokens if self._prefixes else [t for t in tokens if t[:2] in by_head]:
+            for prefix, i in (*self._prefixes, *by_head.get(token[:2], ())):
+                if token.startswith(prefix):
+                    found.setdefault(token, []).append(i)
 
     def find(
         self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
@@ -285,10 +306,11 @@ class Matcher:
         unique: Collection[str] = set(tokens) if counts is None else counts.keys()
         memo = self._memo  # one snapshot: another thread may renew it meanwhile
         per_token: dict[str, frozenset[int]]
-        if memo.seen.issuperset(unique):  # the usual case once warm: set algebra in C
+        # the usual case once warm: every token seen, and set algebra in C finds the hits; new
+        # tokens are learnt into the same memo first (another thread may renew self._memo meanwhile)
+        if memo.seen.issuperset(unique) or self._learn(memo, list(set(unique).difference(memo.seen))):
             per_token = {tok: memo.atoms[tok] for tok in memo.hits.intersection(unique)}
-        else:  # (asking each token is also right while another thread is filling the cache)
-            self._learn([t for t in unique if t not in memo.seen])
+        else:  # no room in the memo: token by token, as the memo renews itself
             per_token = {t: ids for t in unique if (ids := self.atoms_of(t))}
         matching = per_token.keys()
         hits: list[list[Hit]] = [[] for _ in self.groups]

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .text import CACHE_SIZE, STEMMERS
+from .stemming import STEMMERS, snowball
+from .text import CACHE_SIZE
 
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # Languages lemmatised with simplemma's dictionaries before stemming: those Snowball lacks
@@ -192,7 +193,9 @@ class Morphology:
             forms = table.forms
 
             def tabled(words: Sequence[str]) -> list[str]:
-                nfc = [Morphology.nfc(w) for w in words]
+                # NFC already (the usual case) when their join is: a line break composes with nothing
+                normal = unicodedata.is_normalized("NFC", "\n".join(words))
+                nfc = words if normal else list(map(Morphology.nfc, words))
                 return [forms.get(w, s) for w, s in zip(nfc, stems(nfc), strict=True)]
 
             return tabled
@@ -255,20 +258,14 @@ def stem_function(lang: str) -> Callable[[str], str]:
 def _stemmer(algorithm: str) -> Callable[[str], str]:
     if not algorithm:
         return _identity
-    import snowballstemmer  # local: only needed once a model is built
-
-    stemmer: Any = snowballstemmer.stemmer(algorithm)
-    return stemmer.stemWord  # type: ignore[no-any-return]
+    return snowball(algorithm).stemWord  # type: ignore[no-any-return]
 
 
 def _stem_words(algorithm: str) -> Callable[[Sequence[str]], list[str]]:
     """A stemmer of many words at once (one call into PyStemmer's C code)."""
     if not algorithm:
         return list
-    import snowballstemmer
-
-    stemmer: Any = snowballstemmer.stemmer(algorithm)
-    return stemmer.stemWords  # type: ignore[no-any-return]
+    return snowball(algorithm).stemWords  # type: ignore[no-any-return]
 
 
 def _twice(stem: Callable[[str], str]) -> Callable[[str], str]:

@@ -148,11 +148,11 @@ class TfidfBackend:
         if weights.keys() >= counts.keys():  # the usual case once warm: nothing new
             return weights, indexed
         postings = self._index.postings
-        for token in [t for t in counts if t not in weights]:
-            stem, w = self.analyzer.feature(token, language)
-            if w and stem in postings:
-                indexed.add(token)
-            weights[token] = w  # last: another thread takes a known weight as fully learnt
+        # (not counts.keys() - weights.keys(): a keys view minus a keys view walks all of weights)
+        new = list(set(counts).difference(weights))
+        feats = self.analyzer.features(new, language)  # new words together: a stemmer call a language
+        indexed.update([t for t, (stem, w) in zip(new, feats, strict=True) if w and stem in postings])
+        weights.update(zip(new, [w for _, w in feats], strict=True))  # last: a known weight is learnt
         return weights, indexed
 
     def compare(

@@ -8,13 +8,21 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
-from .frequency import frequency  # wordfreq's answer, without its tokeniser for plain words
+from . import features as batch
+from .frequency import wordfreq_frequencies as wordfreq_frequencies
+from .frequency import wordfreq_frequency as wordfreq_frequency
+from .stemming import STEMMERS as STEMMERS
+from .stemming import make_stemmer as make_stemmer
+from .stemming import make_stems as make_stems
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
+_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_ARABIC = re.compile("[\u0600-\u06ff]")
 _UKRAINIAN = re.compile(r"[іїєґ]")
 # ё -> е (Russian spelling varies); Arabic yeh/kaf -> Persian forms (Persian text mixes them).
 _FOLD = str.maketrans(
@@ -22,14 +30,6 @@ _FOLD = str.maketrans(
     | dict.fromkeys("\u0622\u0623\u0625", "\u0627")  # alef with hamza or madda -> bare alef
 )
 
-# Snowball algorithm names per ISO 639-1 code (those that Snowball has).
-STEMMERS = {
-    "en": "english", "ru": "russian", "fr": "french", "de": "german", "es": "spanish",
-    "it": "italian", "pt": "portuguese", "nl": "dutch", "ro": "romanian", "sv": "swedish",
-    "da": "danish", "no": "norwegian", "nb": "norwegian", "fi": "finnish", "hu": "hungarian",
-    "tr": "turkish", "id": "indonesian", "fa": "persian", "ar": "arabic", "pl": "polish",
-    "el": "greek", "cs": "czech", "lt": "lithuanian", "ca": "catalan",
-}  # fmt: skip
 # A few very common words per Latin-script language: enough to tell the language of a paragraph.
 _STOPWORDS = {
     "en": "the and of to in is that for was with on are has have by from this which",
@@ -45,14 +45,20 @@ _STOPWORDS = {
     "pl": "się nie na że jest do to od jak po przez dla oraz",
 }  # fmt: skip
 _FOLDABLE = re.compile("[ё\u064a\u0643\u0649\u0622\u0623\u0625\u0307]")  # U+0307: "İ".lower()
+_FOLDED = {chr(k): v or "" for k, v in _FOLD.items()}  # str.translate's table as letter -> letters
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
 
 
 def normalise(text: str) -> str:
     """Lower-case and fold spelling variants that carry no meaning."""
     text = text.lower()
-    # translate() is slow on long strings: only when there is something to fold
-    return text.translate(_FOLD) if _FOLDABLE.search(text) else text
+    if not _FOLDABLE.search(text):
+        return text
+    # str.replace per letter present, not translate() (slow on long strings); no replacement is
+    # a letter another one replaces, so the order does not matter
+    for letter in set(_FOLDABLE.findall(text)):
+        text = text.replace(letter, _FOLDED[letter])
+    return text
 
 
 def tokenize(text: str) -> list[str]:
@@ -114,8 +120,9 @@ def detect_language(text: str) -> str:
 def detect_language_tokens(tokens: Sequence[str]) -> str:
     """Guess the language of tokens (the first 120 are enough): script, then common words."""
     sample = tokens[:120]
-    cyrillic = sum(1 for t in sample if "\u0400" <= t[0] <= "\u04ff")
-    arabic = sum(1 for t in sample if "\u0600" <= t[0] <= "\u06ff")
+    firsts = "".join([t[0] for t in sample])
+    cyrillic = len(_CYRILLIC.findall(firsts))
+    arabic = len(_ARABIC.findall(firsts))
     scripts = {"latin": len(sample) - cyrillic - arabic, "cyrillic": cyrillic, "arabic": arabic}
     script = max(scripts, key=lambda k: scripts[k])
     if scripts[script] == 0:
@@ -128,7 +135,7 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     if script == "arabic":
         return "fa" if any(_PERSIAN.search(t) for t in sample) else "ar"
     counts = Counter(sample)
-    votes = {lang: sum(counts[w] for w in stops) for lang, stops in _STOPSETS.items()}
+    votes = {lang: sum(map(counts.get, stops, repeat(0))) for lang, stops in _STOPSETS.items()}
     best = max(votes, key=lambda k: votes[k])
     return best if votes[best] > votes["en"] else "en"
 
@@ -145,21 +152,6 @@ def _other_language(sample: Sequence[str]) -> str:
             return "ko"
         return "ja" if any("\u3040" <= ch <= "\u30ff" for ch in text) else "zh"
     return {"greek": "el", "devanagari": "hi"}.get(script, "")
-
-
-def make_stemmer(lang: str) -> Callable[[str], str]:
-    """A Snowball stemmer for an ISO code, or the identity when Snowball has none."""
-    name = STEMMERS.get(lang)
-    if name is None:
-        return _identity
-    import snowballstemmer  # local: only needed once a model is built
-
-    stemmer: Any = snowballstemmer.stemmer(name)
-    return stemmer.stemWord  # type: ignore[no-any-return]
-
-
-def _identity(word: str) -> str:
-    return word
 
 
 # Per-token caches hold at most this many words each (per language where they are per language): a
@@ -194,12 +186,17 @@ class Analyzer:
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self._frequency = frequency
+        # the same frequencies for many words at once (a document's new words)
+        self._frequencies = (
+            wordfreq_frequencies if frequency is wordfreq_frequency else batch.one_by_one(frequency)
+        )
         self._cache_size = cache_size
         self._weights = weights
         self._background = background or {}
         self._bg_weight = background_weight
         self._local = threading.local()
         self._cache: dict[str, dict[str, tuple[str, float]]] = {}
+        self._weighed: dict[float, float] = {}  # frequency -> weight, for ``features``
 
     def stemmer(self, lang: str) -> Callable[[str], str]:
         """This thread's stemmer of a language (Snowball stemmers keep state while they work)."""
@@ -209,6 +206,16 @@ class Analyzer:
         fn = stemmers.get(lang)
         if fn is None:
             fn = stemmers[lang] = make_stemmer(lang)
+        return fn
+
+    def stems(self, lang: str) -> Callable[[list[str]], list[str]]:
+        """This thread's batch stemmer of a language (``stemmer`` for many words in one call)."""
+        stems: dict[str, Callable[[list[str]], list[str]]] | None = getattr(self._local, "stems", None)
+        if stems is None:
+            stems = self._local.stems = {}
+        fn = stems.get(lang)
+        if fn is None:
+            fn = stems[lang] = make_stems(lang)
         return fn
 
     def token_language(self, token: str, doc_lang: str) -> str:
@@ -265,6 +272,35 @@ class Analyzer:
         hit = cache[token] = (stem, weight)
         return hit
 
+    def features(self, tokens: Sequence[str], doc_lang: str) -> list[tuple[str, float]]:
+        """``feature`` of each token; the new ones are worked out together, per language."""
+        cache = self.cache_for(doc_lang)
+        new = [t for t in dict.fromkeys(tokens) if t not in cache]
+        if not new:
+            return [cache.get(t) or self.feature(t, doc_lang) for t in tokens]
+        found: dict[str, tuple[str, float]] = {}
+        for lang, words in batch.by_language(new, lambda c: self.token_language(c, doc_lang)).items():
+            learnt = batch.learn(
+                words,
+                lang,
+                self.stems(lang),
+                self._frequencies,
+                self._weights.idf,
+                self._weighed,
+                self._background,
+                self._bg_weight,
+            )
+            found.update(zip(words, learnt, strict=True))
+        known = cache
+        if len(cache) + len(found) > self._cache_size:  # full: start afresh, as ``feature`` does
+            cache = self._cache[doc_lang] = {}
+        if len(found) <= self._cache_size:
+            cache.update(found)  # whole entries: other threads read an answer or none
+        out = list(map(found.get, tokens))
+        if None in out:  # known before, or (a renewed cache) ask again
+            return [f or known.get(t) or self.feature(t, doc_lang) for t, f in zip(tokens, out, strict=True)]
+        return out  # type: ignore[return-value]  # (no None in it)
+
     def fit_background(self, texts: Sequence[str], pseudo_count: float = 500.0) -> None:
         """Blend in document frequencies of stored articles; they count more the more there are."""
         df: Counter[str] = Counter()
@@ -294,15 +330,3 @@ class Analyzer:
             background_weight=state["bg_weight"],
             cache_size=state.get("cache_size", CACHE_SIZE),
         )
-
-
-def wordfreq_frequency(word: str, lang: str) -> float:
-    """Background frequency of a word from the wordfreq package (0.0 when unknown)."""
-    # The "small" lists (words above ~1e-6) cost ~30 MB of memory against ~150 MB for "best"; the
-    # rarer words they lack get the floor weight, which is what a rare word deserves anyway.
-    if lang in ("zh", "ja", "ko"):  # wordfreq needs jieba / MeCab to cut these into words
-        lang = "en"
-    try:
-        return frequency(word, lang or "en")
-    except LookupError:
-        return frequency(word, "en")
