@@ -128,3 +128,15 @@ def test_tables_are_small_and_well_formed() -> None:
         for form, key in raw["forms"].items():  # only forms that matter to a covered key
             assert key != stem(form) and (key in covers or stem(form) in covers), (lang, form)
         assert path.stat().st_size < 2_000_000, f"{path.name} grew past 2 MB"
+
+
+def test_a_dictionary_spelling_that_starts_otherwise_is_still_found() -> None:
+    """"афґаністан" (an older Ukrainian spelling) keys to "афганістан": its first letters count too."""
+    table = lemma_table("uk")
+    assert table is not None
+    morphology = Morphology()
+    matcher = _uk_matcher(morphology, "uk:афганістан")
+    assert morphology.tabled("uk") is table
+    assert table.forms.get("афґаністан") == morphology.term_key("афганістан", "uk")
+    hits, _ = matcher.find(["біженці", "в", "афґаністан"], 0)
+    assert [h.position for h in hits[0]] == [2]

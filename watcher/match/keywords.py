@@ -188,7 +188,6 @@ class Matcher:
             else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
-        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
         self._by_script: dict[str, tuple[str, ...]] = {}
         for lang in self._stems:
             script = language_script(lang)
@@ -210,6 +209,11 @@ class Matcher:
         if isinstance(owner, Morphology):  # only these keys matter: its shipped tables may serve
             for lang, table in self._stems.items():
                 owner.expect(lang, table.keys())
+                heads_of = self._heads[lang]
+                if heads_of is not None:  # a dictionary form that keys to a term but starts otherwise
+                    forms = owner.forms_keyed_to(lang, table.keys())  # ("люди" for "людина")
+                    self._heads[lang] = heads_of | {form[:HEAD] for form in forms}
+        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""

@@ -114,6 +114,14 @@ class Morphology:
             self._batchers.pop(lang, None)
             self._caches.pop(lang, None)
 
+    def forms_keyed_to(self, lang: str, keys: Collection[str]) -> list[str]:
+        """The shipped table's forms of ``lang`` whose key is one of ``keys`` (none without a table)."""
+        table = self.tabled(lang)
+        if table is None:
+            return []
+        wanted = set(keys)
+        return [form for form, key in table.forms.items() if key in wanted]
+
     def tabled(self, lang: str) -> LemmaTable | None:
         """The shipped table that keys words of ``lang``, when it covers every expected key."""
         expected = self._expected.get(lang)
