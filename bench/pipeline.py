@@ -13,7 +13,7 @@ Prints articles/s for all three, the ratios, the second-run share and the peak R
 process and its workers.  --profile DIR also records py-spy profiles of watcher's main process
 and its workers (pip install py-spy) while it runs.
 
-    .venv/bin/python bench/pipeline.py [--feeds 200] [--items 20]
+    .venv/bin/python bench/pipeline.py [--feeds 200] [--items 20] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import functools
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,9 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=20)
     ap.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive loop")
     ap.add_argument("--profile", type=Path, help="write py-spy stacks of the first run here (slows it down)")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="first runs and floors, alternated (more: the median ratio)"
+    )
     args = ap.parse_args()
     farm = Farm(args.feeds, args.items, real_pages=True)
     pages = load_pages()
@@ -206,7 +210,26 @@ def main() -> None:
         f"[trafilatura alone, favor={favor}, no metadata, {processes} processes]",
         flush=True,
     )
+    rounds = [(first, t_floor, cpu_watcher, cpu_floor)]
+    for _ in range(args.rounds - 1):  # alternated, so that a burst of other load hits both sides
+        for name in ("seen.db", "seen.db-wal", "seen.db-shm"):  # a fresh store: every entry is new
+            (tmp / name).unlink(missing_ok=True)
+        cpu0 = children_cpu()
+        again = run_watcher(config, tmp)[0]
+        cpu_again = children_cpu() - cpu0
+        cpu0 = children_cpu()
+        t_again = floor(served, processes, favor)
+        rounds.append((again, t_again, cpu_again, children_cpu() - cpu0))
+        print(f"round {len(rounds)}: watcher {again:6.2f} s, floor {t_again:6.2f} s", flush=True)
     farm.stop()
+    if len(rounds) > 1:
+        walls = sorted(t_f / t_w for t_w, t_f, _, _ in rounds)
+        cpus = sorted(c_f / c_w for _, _, c_w, c_f in rounds)
+        print(
+            f"over {len(rounds)} alternated rounds: watcher / floor {walls[0]:.2f}-{walls[-1]:.2f}x, "
+            f"median {statistics.median(walls):.2f}x; by CPU {cpus[0]:.2f}-{cpus[-1]:.2f}, "
+            f"median {statistics.median(cpus):.2f}"
+        )
     w, fl = total / first, total / t_floor
     print()
     if n_naive:
