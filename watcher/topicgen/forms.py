@@ -77,17 +77,21 @@ def _prefix(word: str) -> str:
 
 def to_cyrillic(name: str) -> str:
     """A Latin-script name in Russian spelling, by a small table (Balkhash -> балхаш)."""
-    s = strip_accents(name.lower())
-    out = []
-    i = 0
-    while i < len(s):
-        for lat, cyr in _LAT_CYR:
-            if s.startswith(lat, i):
-                out.append(cyr)
+    return transcribe(strip_accents(name.lower()), _LAT_CYR)
+
+
+def transcribe(latin: str, table: list[tuple[str, str]], spaces: str = "") -> str:
+    """Letter groups replaced by the first table entry that starts there, longest first as listed;
+    a character the table lacks is kept, or written as a space when it is one of ``spaces``."""
+    out, i = [], 0
+    while i < len(latin):
+        for lat, other in table:
+            if latin.startswith(lat, i):
+                out.append(other)
                 i += len(lat)
                 break
         else:
-            out.append(s[i])
+            out.append(" " if latin[i] in spaces else latin[i])
             i += 1
     return "".join(out)
 

@@ -16,7 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from .forms import strip_accents, to_cyrillic
+from .forms import strip_accents, to_cyrillic, transcribe
 
 MIN_LETTERS = 5  # a shorter name spelt in Hangul or kana is found inside too many other words
 # English spelling -> Arabic letters (consonants, and vowels as the long vowels names are given)
@@ -77,19 +77,9 @@ def _cyrillic(latin: str, icu: Callable[[str, str], str] | None) -> str:
 
 
 def _table(latin: str, table: list[tuple[str, str]]) -> str:
-    out, i = [], 0
-    while i < len(latin):
-        for lat, other in table:
-            if latin.startswith(lat, i):
-                # foreign names are mostly spelt with their vowels as long ones ("Tokayev" ->
-                # "توكايف"), so every vowel is written
-                out.append(other)
-                i += len(lat)
-                break
-        else:
-            out.append(" " if latin[i] in " '-" else latin[i])
-            i += 1
-    return "".join(out)
+    # foreign names are mostly spelt with their vowels as long ones ("Tokayev" -> "توكايف"), so
+    # every vowel is written (the tables); apostrophes and hyphens part words
+    return transcribe(latin, table, spaces=" '-")
 
 
 def _persian(latin: str) -> str:
