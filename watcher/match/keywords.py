@@ -178,9 +178,19 @@ class Matcher:
                 self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        # Many words keyed in one call where the morphology can (one trip into C per language)
+        owner = getattr(stem, "__self__", None)
+        self._keys: Callable[[Sequence[str], str], list[str]] = (
+            owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
+        )
+        if isinstance(owner, Morphology):  # only these keys matter: its shipped tables may serve
+            for lang, table in self._stems.items():
+                owner.expect(lang, table.keys())
+                # a dictionary form that keys to a term but starts otherwise ("люди" for "людина")
+                heads.setdefault(lang, set()).update(f[:HEAD] for f in owner.forms_keyed_to(lang, table))
         # A token is only stemmed in a language when it starts like one of its terms (its first HEAD
-        # letters, as written or as keyed): with thirty languages in one script, stemming every
-        # word in each costs too much.
+        # letters, as written, as keyed or as a tabled dictionary form): with thirty languages in
+        # one script, stemming every word in each costs too much.
         # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
@@ -188,6 +198,7 @@ class Matcher:
             else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
+        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
         self._by_script: dict[str, tuple[str, ...]] = {}
         for lang in self._stems:
             script = language_script(lang)
@@ -201,19 +212,6 @@ class Matcher:
             self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
         self._cache_size = cache_size
         self._memo = _Memo({}, set(), set())
-        # Many words keyed in one call where the morphology can (one trip into C per language)
-        owner = getattr(stem, "__self__", None)
-        self._keys: Callable[[Sequence[str], str], list[str]] = (
-            owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
-        )
-        if isinstance(owner, Morphology):  # only these keys matter: its shipped tables may serve
-            for lang, table in self._stems.items():
-                owner.expect(lang, table.keys())
-                heads_of = self._heads[lang]
-                if heads_of is not None:  # a dictionary form that keys to a term but starts otherwise
-                    forms = owner.forms_keyed_to(lang, table.keys())  # ("люди" for "людина")
-                    self._heads[lang] = heads_of | {form[:HEAD] for form in forms}
-        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
@@ -251,10 +249,7 @@ class Matcher:
     def _unkeyed_atoms(self, token: str, script: str) -> list[int]:
         """The atoms a token matches as written: exact words, prefixes and CJK substrings."""
         found: list[int] = list(self._exact.get(token, ()))
-        # Only the prefixes that start with the token's first two characters can match it.
-        for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
-            if token.startswith(prefix):
-                found.append(i)
+        found.extend(self._prefix_atoms(token))
         if script == "cjk":
             found.extend(i for sub, i in self._substrings if sub in token)
         return found
@@ -296,12 +291,19 @@ class Matcher:
         return True
 
     def _prefixed(self, tokens: Sequence[str], found: dict[str, list[int]]) -> None:
-        """Add the prefix atoms of tokens to ``found`` (``_unkeyed_atoms``'s prefixes)."""
+        """Add the prefix atoms of tokens to ``found`` (only tokens a prefix can start are asked)."""
         by_head = self._prefixes_by_head
         for token in tokens if self._prefixes else [t for t in tokens if t[:2] in by_head]:
-            for prefix, i in (*self._prefixes, *by_head.get(token[:2], ())):
-                if token.startswith(prefix):
-                    found.setdefault(token, []).append(i)
+            if ids := self._prefix_atoms(token):
+                found.setdefault(token, []).extend(ids)
+
+    def _prefix_atoms(self, token: str) -> list[int]:
+        """The prefix atoms a token matches: only prefixes starting with its first two characters."""
+        return [
+            i
+            for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ()))
+            if token.startswith(prefix)
+        ]
 
     def find(
         self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None

@@ -125,8 +125,10 @@ class Morphology:
     def tabled(self, lang: str) -> LemmaTable | None:
         """The shipped table that keys words of ``lang``, when it covers every expected key."""
         expected = self._expected.get(lang)
-        table = lemma_table(lang) if expected is not None else None
-        return table if table is not None and expected is not None and expected <= table.covers else None
+        if expected is None:
+            return None
+        table = lemma_table(lang)
+        return table if table is not None and expected <= table.covers else None
 
     def key(self, word: str, lang: str) -> str:
         """The key of a (normalised) word in a language."""
@@ -186,14 +188,7 @@ class Morphology:
 
     def _build_batch(self, lang: str) -> Callable[[Sequence[str]], list[str]]:
         """``keys`` for one language: lemmas word by word where needed, then one batch of stems."""
-        stems = _stem_words(stem_algorithm(lang))
-        if lang in _TWICE:
-            once = stems
-
-            def twice(words: Sequence[str]) -> list[str]:
-                return once(once(words))
-
-            stems = twice
+        stems = stems_function(lang)
         if not lemma_language(lang):
             return stems
         table = self.tabled(lang)
@@ -261,6 +256,18 @@ def stem_function(lang: str) -> Callable[[str], str]:
     """A language's key without a lemma: its Snowball stem (twice in Turkish), or the word itself."""
     stem = _stemmer(stem_algorithm(lang))
     return _twice(stem) if lang in _TWICE else stem
+
+
+def stems_function(lang: str) -> Callable[[Sequence[str]], list[str]]:
+    """``stem_function`` for many words at once (one call into PyStemmer's C code, twice in Turkish)."""
+    stems = _stem_words(stem_algorithm(lang))
+    if lang not in _TWICE:
+        return stems
+
+    def twice(words: Sequence[str]) -> list[str]:
+        return stems(stems(words))
+
+    return twice
 
 
 def _stemmer(algorithm: str) -> Callable[[str], str]:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 from . import features as batch
 from .frequency import wordfreq_frequencies as wordfreq_frequencies
@@ -17,6 +17,8 @@ from .frequency import wordfreq_frequency as wordfreq_frequency
 from .stemming import STEMMERS as STEMMERS
 from .stemming import make_stemmer as make_stemmer
 from .stemming import make_stems as make_stems
+
+_F = TypeVar("_F")  # what a per-thread factory makes
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
@@ -200,22 +202,21 @@ class Analyzer:
 
     def stemmer(self, lang: str) -> Callable[[str], str]:
         """This thread's stemmer of a language (Snowball stemmers keep state while they work)."""
-        stemmers: dict[str, Callable[[str], str]] | None = getattr(self._local, "stemmers", None)
-        if stemmers is None:
-            stemmers = self._local.stemmers = {}
-        fn = stemmers.get(lang)
-        if fn is None:
-            fn = stemmers[lang] = make_stemmer(lang)
-        return fn
+        return self._per_thread("stemmers", make_stemmer, lang)
 
     def stems(self, lang: str) -> Callable[[list[str]], list[str]]:
         """This thread's batch stemmer of a language (``stemmer`` for many words in one call)."""
-        stems: dict[str, Callable[[list[str]], list[str]]] | None = getattr(self._local, "stems", None)
-        if stems is None:
-            stems = self._local.stems = {}
-        fn = stems.get(lang)
+        return self._per_thread("stems", make_stems, lang)
+
+    def _per_thread(self, kind: str, make: Callable[[str], _F], lang: str) -> _F:
+        """This thread's ``make(lang)``, made once per thread and language."""
+        made: dict[str, _F] | None = getattr(self._local, kind, None)
+        if made is None:
+            made = {}
+            setattr(self._local, kind, made)
+        fn = made.get(lang)
         if fn is None:
-            fn = stems[lang] = make_stems(lang)
+            fn = made[lang] = make(lang)
         return fn
 
     def token_language(self, token: str, doc_lang: str) -> str:
