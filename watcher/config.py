@@ -460,13 +460,13 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     known = lexicon.names()
     for name in names:
         if name not in known:
-            raise ConfigError(f"{t.where('concepts')}: unknown concept {name!r}{_hint(name, list(known))}")
+            raise ConfigError(f"{t.where('concepts')}: unknown concept {name!r}{_hint(name, known)}")
     for name in targets:
         if name not in known:
-            raise ConfigError(f"{contrast.where(name)}: unknown concept{_hint(name, list(known))}")
+            raise ConfigError(f"{contrast.where(name)}: unknown concept{_hint(name, known)}")
     for name in supported:
         if name not in known:
-            raise ConfigError(f"{context.where(name)}: unknown concept{_hint(name, list(known))}")
+            raise ConfigError(f"{context.where(name)}: unknown concept{_hint(name, known)}")
     concepts = lexicon.load([*names, *targets, *supported])
     own = {g.name: g for g in groups}
     out = []

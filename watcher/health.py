@@ -120,7 +120,7 @@ def feeds(cfg: Config) -> list[Feed] | None:
     """The feeds ``watcher feeds list`` shows (as ``store.feeds.list_feeds``), or None (see read)."""
 
     def query(conn: sqlite3.Connection) -> list[Feed]:
-        return [_health(r).feed for r in conn.execute(_FEEDS)]
+        return [_feed(r) for r in conn.execute(_FEEDS)]
 
     return _read_in_step(cfg, query)
 
@@ -147,11 +147,8 @@ def _read_in_step(cfg: Config, query: Callable[[sqlite3.Connection], T]) -> T | 
 
 
 _WORKERS = "SELECT * FROM workers ORDER BY heartbeat DESC, id"
-# store.feeds.list_feeds's rows and order; the counts are not needed (0 in _health)
-_FEEDS = """
-SELECT f.*, 0 AS n_entries, 0 AS n_matches FROM feeds AS f
-WHERE f.source != 'removed' ORDER BY f.source != 'config', f.url
-"""
+# store.feeds.list_feeds's rows and order
+_FEEDS = "SELECT * FROM feeds WHERE source != 'removed' ORDER BY source != 'config', url"
 
 
 def _worker(r: Any) -> Worker:
@@ -188,7 +185,18 @@ def _time(value: Any) -> datetime | None:
 
 
 def _health(r: Any) -> FeedHealth:
-    feed = Feed(
+    return FeedHealth(
+        feed=_feed(r),
+        last_polled_at=_time(r["last_polled_at"]),
+        last_http_status=r["last_http_status"],
+        warning=r["warning"],
+        entries=int(r["n_entries"] or 0),
+        matches=int(r["n_matches"] or 0),
+    )
+
+
+def _feed(r: Any) -> Feed:
+    return Feed(
         url=r["url"],
         name=r["name"] or "",
         id=r["id"],
@@ -209,12 +217,4 @@ def _health(r: Any) -> FeedHealth:
         last_success_at=_time(r["last_success_at"]),
         next_poll_at=_time(r["next_poll_at"]),
         title=r["title"] or "",
-    )
-    return FeedHealth(
-        feed=feed,
-        last_polled_at=_time(r["last_polled_at"]),
-        last_http_status=r["last_http_status"],
-        warning=r["warning"],
-        entries=int(r["n_entries"] or 0),
-        matches=int(r["n_matches"] or 0),
     )

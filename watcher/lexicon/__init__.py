@@ -21,9 +21,10 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
@@ -107,7 +108,8 @@ def names() -> list[str]:
     return sorted(_index(_files()))
 
 
-def _files() -> list[tuple[str, str]]:
+@functools.cache  # package data: read once a process (config.load asks for names, then concepts)
+def _files() -> tuple[tuple[str, str], ...]:
     """(file name, text) of every lexicon file, sorted by name."""
     out = []
     for file in resources.files(__package__ or __name__).iterdir():
@@ -116,10 +118,10 @@ def _files() -> list[tuple[str, str]]:
                 out.append((file.name, file.read_text(encoding="utf-8")))
             except (OSError, UnicodeDecodeError) as e:
                 raise ConfigError(f"lexicon {file.name}: {e}") from e
-    return sorted(out)
+    return tuple(sorted(out))
 
 
-def _index(files: list[tuple[str, str]]) -> dict[str, str]:
+def _index(files: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Concept id -> the file that defines it, from each file's ``[id]`` table headers.
 
     Every lexicon file defines its concepts as ``[id]`` tables (tests/test_lexicon.py checks the
@@ -128,15 +130,18 @@ def _index(files: list[tuple[str, str]]) -> dict[str, str]:
     where: dict[str, str] = {}
     for name, text in files:
         for concept in _HEADER.findall(text):
-            if concept in where:
-                raise ConfigError(
-                    f"lexicon {name}: concept {concept!r} is already defined in {where[concept]}"
-                )
-            where[concept] = name
+            _claim(where, concept, name)
     return where
 
 
-def _parse_files(files: list[tuple[str, str]]) -> dict[str, Concept]:
+def _claim(where: dict[str, str], concept: str, file: str) -> None:
+    """Note that ``file`` defines ``concept``: a concept defined in two files is an error."""
+    if concept in where:
+        raise ConfigError(f"lexicon {file}: concept {concept!r} is already defined in {where[concept]}")
+    where[concept] = file
+
+
+def _parse_files(files: Sequence[tuple[str, str]]) -> dict[str, Concept]:
     found: dict[str, Concept] = {}
     where: dict[str, str] = {}
     for name, text in files:
@@ -145,12 +150,8 @@ def _parse_files(files: list[tuple[str, str]]) -> dict[str, Concept]:
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"lexicon {name}: {e}") from e
         for concept_name, concept in parse(raw, f"lexicon {name}").items():
-            if concept_name in found:
-                raise ConfigError(
-                    f"lexicon {name}: concept {concept_name!r} is already defined in {where[concept_name]}"
-                )
+            _claim(where, concept_name, name)
             found[concept_name] = concept
-            where[concept_name] = name
     return found
 
 
