@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from .stemming import STEMMERS, snowball
+from .stemming import STEMMERS, stemmer_of, stems_of
 from .text import CACHE_SIZE
 
 SUBSTRING_LANGUAGES = frozenset({"zh", "ja", "ko"})
@@ -169,7 +169,7 @@ class Morphology:
         This keeps simplemma's dictionaries (seconds to load) out of building a model: they are
         loaded when the first article word of their language needs a lemma.
         """
-        return _stemmer(stem_algorithm(lang))(word) if lemma_language(lang) else self.key(word, lang)
+        return stemmer_of(stem_algorithm(lang))(word) if lemma_language(lang) else self.key(word, lang)
 
     def clear_cache(self) -> None:
         """Forget every key computed (benchmarks measure the uncached cost)."""
@@ -254,13 +254,13 @@ class Morphology:
 
 def stem_function(lang: str) -> Callable[[str], str]:
     """A language's key without a lemma: its Snowball stem (twice in Turkish), or the word itself."""
-    stem = _stemmer(stem_algorithm(lang))
+    stem = stemmer_of(stem_algorithm(lang))
     return _twice(stem) if lang in _TWICE else stem
 
 
 def stems_function(lang: str) -> Callable[[Sequence[str]], list[str]]:
     """``stem_function`` for many words at once (one call into PyStemmer's C code, twice in Turkish)."""
-    stems = _stem_words(stem_algorithm(lang))
+    stems = stems_of(stem_algorithm(lang))
     if lang not in _TWICE:
         return stems
 
@@ -270,25 +270,8 @@ def stems_function(lang: str) -> Callable[[Sequence[str]], list[str]]:
     return twice
 
 
-def _stemmer(algorithm: str) -> Callable[[str], str]:
-    if not algorithm:
-        return _identity
-    return snowball(algorithm).stemWord  # type: ignore[no-any-return]
-
-
-def _stem_words(algorithm: str) -> Callable[[Sequence[str]], list[str]]:
-    """A stemmer of many words at once (one call into PyStemmer's C code)."""
-    if not algorithm:
-        return list
-    return snowball(algorithm).stemWords  # type: ignore[no-any-return]
-
-
 def _twice(stem: Callable[[str], str]) -> Callable[[str], str]:
     def twice(word: str) -> str:
         return stem(stem(word))
 
     return twice
-
-
-def _identity(word: str) -> str:
-    return word

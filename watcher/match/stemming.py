@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Snowball algorithm names per ISO 639-1 code (those that Snowball has).
@@ -17,18 +17,26 @@ STEMMERS = {
 
 def make_stemmer(lang: str) -> Callable[[str], str]:
     """A Snowball stemmer for an ISO code, or the identity when Snowball has none."""
-    name = STEMMERS.get(lang)
-    if name is None:
-        return _identity
-    return snowball(name).stemWord  # type: ignore[no-any-return]
+    return stemmer_of(STEMMERS.get(lang, ""))
 
 
 def make_stems(lang: str) -> Callable[[list[str]], list[str]]:
     """``make_stemmer``'s stems of many words at once (one call into PyStemmer's C code)."""
-    name = STEMMERS.get(lang)
-    if name is None:
+    return stems_of(STEMMERS.get(lang, ""))
+
+
+def stemmer_of(algorithm: str) -> Callable[[str], str]:
+    """The ``stemWord`` of a Snowball algorithm, or the identity for "" (none)."""
+    if not algorithm:
+        return _identity
+    return snowball(algorithm).stemWord  # type: ignore[no-any-return]
+
+
+def stems_of(algorithm: str) -> Callable[[Sequence[str]], list[str]]:
+    """The ``stemWords`` of a Snowball algorithm (many words, one call into C), or ``list`` for ""."""
+    if not algorithm:
         return list
-    return snowball(name).stemWords  # type: ignore[no-any-return]
+    return snowball(algorithm).stemWords  # type: ignore[no-any-return]
 
 
 def snowball(algorithm: str) -> Any:
