@@ -327,3 +327,23 @@ def test_missed_digest_is_sent_on_start_sighup_reloads_feeds_and_status_and_metr
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_sigterm_while_the_daemon_starts_stops_it_cleanly(tmp_path: Path, http_server: Server) -> None:
+    """Before the event loop installs its handlers, a SIGTERM is noted (not Python's exit -15) and the
+    daemon stops as soon as it is up, with exit code 0."""
+    http_server.route("/feed.xml", "<rss><channel><title>x</title></channel></rss>")
+    config = daemon_config(tmp_path, [("wire", http_server.url("/feed.xml"))], "23:59")
+    code = (
+        "import logging, os, signal, sys\nfrom pathlib import Path\n"
+        "from watcher import config, daemon, logfmt\n"
+        "requested = daemon.stop_on_sigterm()\nlogfmt.setup(logging.INFO)\n"
+        "os.kill(os.getpid(), signal.SIGTERM)  # while starting\n"
+        "assert requested.is_set()\n"
+        "sys.exit(daemon.run(lambda: config.load(Path(sys.argv[1])), stop_requested=requested))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(config)], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stopping" in done.stderr

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -65,9 +66,15 @@ class Daemon:
     """
 
     def __init__(
-        self, load: Callable[[], Config], cfg: Config, *, metrics_port: int | None = None
+        self,
+        load: Callable[[], Config],
+        cfg: Config,
+        *,
+        metrics_port: int | None = None,
+        stop_requested: threading.Event | None = None,
     ) -> None:
         self.load = load
+        self.stop_requested = stop_requested  # a SIGTERM that came before the loop's own handlers
         self.cfg = cfg
         self.engine: sa.Engine = open_db(self.cfg.db_url, file_mode=self.cfg.db_file_mode)
         self.owner = store_workers.new_worker_id()  # the worker row's id and the lease owner
@@ -289,6 +296,8 @@ class Daemon:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
+        if self.stop_requested is not None and self.stop_requested.is_set():
+            self.stopping.set()  # asked to stop while starting: start, then stop cleanly at once
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         self.metrics.start()
         tz = ZoneInfo(self.cfg.schedule.timezone)
@@ -369,10 +378,27 @@ class Daemon:
             await asyncio.wait({task}, timeout=1.0)
 
 
-def run(load: Callable[[], Config], *, metrics_port: int | None = None) -> int:
+def stop_on_sigterm() -> threading.Event:
+    """Note a SIGTERM that arrives while the daemon starts (set from the first line of ``watcher run``).
+
+    Until the event loop installs its own handlers, Python's default would end the process there
+    and then (exit -15) instead of stopping it cleanly.
+    """
+    requested = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: requested.set())
+    return requested
+
+
+def run(
+    load: Callable[[], Config],
+    *,
+    metrics_port: int | None = None,
+    stop_requested: threading.Event | None = None,
+) -> int:
     cfg = load()
     with DaemonLock(cfg.db_url):
-        return asyncio.run(Daemon(load, cfg, metrics_port=metrics_port).run())
+        daemon = Daemon(load, cfg, metrics_port=metrics_port, stop_requested=stop_requested)
+        return asyncio.run(daemon.run())
 
 
 __all__ = ["Daemon", "last_scheduled_digest", "run"]

@@ -24,11 +24,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import daemon, logfmt  # here: --help imports no library (issue 16)
 
+    stop_requested = daemon.stop_on_sigterm()  # first: a SIGTERM while starting stops it cleanly
     level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose > 1 else logging.INFO
     logfmt.setup(level, args.log_format)
     if args.serve:
         _serve(args)
-    return daemon.run(lambda: common.load_config(args), metrics_port=args.metrics_port)
+    return daemon.run(
+        lambda: common.load_config(args), metrics_port=args.metrics_port, stop_requested=stop_requested
+    )
 
 
 def _serve(args: argparse.Namespace) -> None:
