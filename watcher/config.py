@@ -458,15 +458,14 @@ def _concept_groups(t: _Table, groups: list[ConceptGroup]) -> list[ConceptGroup]
     if not names and not targets:
         return groups
     known = lexicon.names()
-    for name in names:
+    named_at = [
+        *((t.where("concepts"), n) for n in names),
+        *((contrast.where(n), n) for n in targets),
+        *((context.where(n), n) for n in supported),
+    ]
+    for where, name in named_at:
         if name not in known:
-            raise ConfigError(f"{t.where('concepts')}: unknown concept {name!r}{_hint(name, known)}")
-    for name in targets:
-        if name not in known:
-            raise ConfigError(f"{contrast.where(name)}: unknown concept{_hint(name, known)}")
-    for name in supported:
-        if name not in known:
-            raise ConfigError(f"{context.where(name)}: unknown concept{_hint(name, known)}")
+            raise ConfigError(f"{where}: unknown concept {name!r}{_hint(name, known)}")
     concepts = lexicon.load([*names, *targets, *supported])
     own = {g.name: g for g in groups}
     out = []
