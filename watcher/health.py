@@ -10,6 +10,7 @@ takes the SQLAlchemy path, which syncs and migrates.  Both paths yield the same 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -159,6 +160,16 @@ def _worker(r: Any) -> Worker:
         r["id"], r["host"], int(r["pid"]), started, heartbeat, r["version"], int(r["schema"]),
         worker_state(r["state"]),
     )  # fmt: skip
+
+
+SYNCED_KEY = "config_feeds_sha256"  # meta: the config.toml feeds the table last agreed with
+
+
+def feeds_digest(configured: Sequence[FeedConfig]) -> str:
+    """What the store's config sync writes, as one hash: each config feed's URL, name, interval,
+    enabled flag (``store.feeds.sync_config_feeds`` keeps it under ``SYNCED_KEY``)."""
+    stated = [[f.url, f.name, f.interval, f.enabled] for f in configured]
+    return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
 
 
 def in_sync(rows: Sequence[Any], configured: Sequence[FeedConfig]) -> bool:
