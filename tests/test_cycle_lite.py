@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from watcher import config as config_mod
 from watcher import cycle_lite, cycle_store, pipeline
 from watcher.config import Config
 from watcher.cycle_lite import LiteStore
+from watcher.errors import StoreError
 from watcher.pipeline import CycleReport, run_cycle_async
 from watcher.store import open_db
 from watcher.store.schema import SCHEMA_VERSION
@@ -255,3 +257,58 @@ def test_another_schema_version_hands_over(http_server: Server, tmp_path: Path) 
     with pytest.raises(Exception, match="newer than this watcher"):
         run(cfg, store)  # the store's own refusal, as without the lite path
     assert store.handed_over is not None and "schema version" in store.handed_over
+
+
+def test_a_file_that_is_not_a_database_gets_the_stores_error(tmp_path: Path) -> None:
+    (tmp_path / "w.db").write_bytes(b"this is not an SQLite database, just text" * 100)
+    cfg = make_config(tmp_path, "w.db", ["http://127.0.0.1:9/feed.xml"])
+    store = LiteStore(cfg)
+    with pytest.raises(StoreError, match=r"cannot open: file is not a database"):
+        run(cfg, store)
+    assert store.handed_over is not None and "cannot open the file" in store.handed_over
+
+
+def test_polls_go_on_while_another_connection_holds_the_write_lock(
+    http_server: Server, tmp_path: Path
+) -> None:
+    farm = Farm(http_server, feeds=8)
+    cfg = make_config(tmp_path, "w.db", farm.urls())
+    engine = open_db(cfg.db_url)
+    run(cfg, engine)
+    engine.dispose()
+    db = tmp_path / "w.db"
+    locked = threading.Event()
+    holder: list[sqlite3.Connection] = []
+
+    def take_lock(h: BaseHTTPRequestHandler) -> None:
+        """The first feed's request takes the write lock, as a `watcher digest` would, then 304s."""
+        conn = sqlite3.connect(db, timeout=5, isolation_level=None, check_same_thread=False)
+        conn.execute("BEGIN IMMEDIATE")
+        holder.append(conn)
+        locked.set()
+        h.send_response(304)
+        h.send_header("ETag", '"feed0-v1"')
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    http_server.handler("/feed0.xml", take_lock)
+    for f in range(1, 8):
+        farm.modes[f] = "late"  # answered with the lock held
+    store = LiteStore(cfg)
+    result: list[CycleReport] = []
+    cycle = threading.Thread(target=lambda: result.append(run(cfg, store)))
+    cycle.start()
+    assert locked.wait(30), "the cycle never polled its first feed"
+    deadline = time.monotonic() + 10
+    while sum(http_server.hits(f"/feed{f}.xml") for f in range(8)) < 16 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    polled_while_locked = sum(http_server.hits(f"/feed{f}.xml") for f in range(8)) - 8
+    written_while_locked = column(db, "last_status").count("not_modified")
+    holder[0].execute("ROLLBACK")
+    holder[0].close()
+    cycle.join(60)
+    assert not cycle.is_alive() and store.handed_over is None
+    assert polled_while_locked == 8 and written_while_locked == 0
+    assert [f.status for f in result[0].feeds] == ["not_modified"] * 8
+    assert column(db, "last_status") == ["not_modified"] * 8
+    assert column(db, "lease_owner") == [None] * 8

@@ -158,9 +158,13 @@ class LiteStore:
                 )
             except sqlite3.Error as e:
                 raise HandOver(f"cannot open the file: {e}") from e
+            try:
+                for pragma in SQLITE_PRAGMAS:
+                    conn.execute(pragma)
+            except sqlite3.Error as e:  # not a database, say: the store says so in its words
+                conn.close()
+                raise HandOver(f"cannot open the file: {e}") from e
             conn.row_factory = sqlite3.Row
-            for pragma in SQLITE_PRAGMAS:
-                conn.execute(pragma)
             self._conn = conn
         return self._conn
 
