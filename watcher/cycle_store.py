@@ -1,5 +1,7 @@
 """The store calls of one poll cycle, each one short transaction, run on the cycle's database
-thread (``dbthread``) so that the event loop never waits on SQLite or PostgreSQL (issue 16)."""
+thread (``dbthread``) so that the event loop never waits on SQLite or PostgreSQL (issue 16).
+
+``EngineStore`` is the ``cycle_api.CycleStore`` over an SQLAlchemy engine (any database)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from . import schedule, stages
+from . import hostgate, schedule, stages
 from .config import Config
 from .models import Entry, Feed
 from .stages import Stage, StopAt
@@ -100,3 +102,61 @@ def finish(engine: sa.Engine, cycle_id: int, report: CycleReport) -> None:
             new=report.new_entries,
             matched=len(report.matches),
         )
+
+
+class EngineStore:
+    """The cycle's store calls through SQLAlchemy (``cycle_api.CycleStore``)."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    def host_gate(self, min_host_gap: float) -> hostgate.FleetGate | None:
+        return hostgate.for_engine(self._engine, min_host_gap)
+
+    def start(
+        self,
+        cfg: Config,
+        now: datetime,
+        owner: str,
+        urls: Sequence[str] | None,
+        due_only: bool,
+        *,
+        limit: int | None = None,
+        sync_feeds: bool = True,
+    ) -> tuple[list[Feed], int]:
+        return start(
+            cfg, self._engine, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
+        )
+
+    def known_keys(self, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:
+        return known_keys(self._engine, feed_id, items)
+
+    def record_feed(
+        self,
+        feed_id: int,
+        known_ids: list[int],
+        items: list[store_entries.NewItem],
+        update: schedule.FeedUpdate,
+        now: datetime,
+        *,
+        stop_at: StopAt | None = None,
+        feed_url: str = "",
+    ) -> list[store_entries.RecordedMatch]:
+        return record_feed(
+            self._engine, feed_id, known_ids, items, update, now, stop_at=stop_at, feed_url=feed_url
+        )
+
+    def apply_updates(self, states: list[tuple[int, schedule.FeedUpdate]]) -> None:
+        apply_updates(self._engine, states)
+
+    def release(self, feed_id: int) -> None:
+        release(self._engine, feed_id)
+
+    def link_late(self, links: list[tuple[str, int]], now: datetime) -> None:
+        link_late(self._engine, links, now)
+
+    def finish(self, cycle_id: int, report: CycleReport) -> None:
+        finish(self._engine, cycle_id, report)

@@ -161,6 +161,18 @@ def _worker(r: Any) -> Worker:
     )  # fmt: skip
 
 
+SYNCED_KEY = "config_feeds_sha256"  # meta: the config.toml feeds the table last agreed with
+
+
+def feeds_digest(configured: Sequence[FeedConfig]) -> str:
+    """What the store's config sync writes, as one hash: each config feed's URL, name, interval,
+    enabled flag (``store.feeds.sync_config_feeds`` keeps it under ``SYNCED_KEY``)."""
+    import hashlib  # here: `watcher status`, which imports this module, never hashes (OpenSSL: ~5 ms)
+
+    stated = [[f.url, f.name, f.interval, f.enabled] for f in configured]
+    return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
+
+
 def in_sync(rows: Sequence[Any], configured: Sequence[FeedConfig]) -> bool:
     """Whether ``store.feeds.sync_config_feeds`` would leave these rows as they are."""
     by_url = {r["url"]: r for r in rows}

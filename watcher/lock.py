@@ -7,12 +7,16 @@ import os
 from pathlib import Path
 from types import TracebackType
 
-import sqlalchemy as sa
-
 from .errors import StoreError
+from .health import sqlite_path
 
 
 def lock_path(db_url: str) -> Path | None:
+    plain = sqlite_path(db_url) if "%" not in db_url else None
+    if plain is not None:  # a plain file: no SQLAlchemy import for it (issue 16)
+        return Path(f"{plain}.lock")
+    import sqlalchemy as sa
+
     url = sa.make_url(db_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None

@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from . import cycle_store, hostgate, schedule, stages
+from . import schedule, stages
 from .config import Config
+from .cycle_api import CycleStore, as_store
 from .dbthread import DbThread
 from .errors import WatcherError
 from .extract_pool import ExtractPool
@@ -38,11 +37,12 @@ from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
 from .stages import Stage
-from .store import entries as store_entries
+from .store import items as store_entries  # NewItem, RecordedMatch: no SQLAlchemy (issue 16)
 from .store import now_utc
-from .store import topics as store_topics
 
 if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
+    import sqlalchemy as sa
+
     from . import match
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class Cycle:
     def __init__(
         self,
         cfg: Config,
-        engine: sa.Engine,
+        store: CycleStore,
         fetcher: Fetcher,
         pool: ExtractPool,
         models: Models,
@@ -120,7 +120,7 @@ class Cycle:
         progress: Progress | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.cfg, self.engine, self.fetcher, self.pool = cfg, engine, fetcher, pool
+        self.cfg, self.store, self.fetcher, self.pool = cfg, store, fetcher, pool
         # A list, or a function that builds them: called once, when the first new entry is scored.
         self._models: Sequence[match.TopicModel] | None = None if callable(models) else models
         self._build: Callable[[], Sequence[match.TopicModel]] | None = (
@@ -147,7 +147,7 @@ class Cycle:
         except Exception as e:  # the one catch-all per feed: a bug, logged with its traceback
             log.exception("feed=%s status=crashed", feed.url)
             report = FeedReport(name, "crashed", error=f"internal error: {type(e).__name__}: {e}")
-            await self.db.run(cycle_store.release, self.engine, _id(feed))
+            await self.db.run(self.store.release, _id(feed))
         log.info(
             "feed=%s status=%s new=%d matched=%d%s",
             feed.fetch_url,
@@ -190,7 +190,7 @@ class Cycle:
         if parsed is None or parsed.status != FetchStatus.OK:
             return await self._record(feed, result, parsed, body_hash, [], [], now, name, decided)
         items = _dedupe(parsed.entries)
-        known = await self.db.run(cycle_store.known_keys, self.engine, _id(feed), items)
+        known = await self.db.run(self.store.known_keys, _id(feed), items)
         new: list[tuple[str, Entry]] = []
         for key, entry in items:
             if key in known:
@@ -234,8 +234,7 @@ class Cycle:
         )
         if items or known_ids:
             recorded = await self.db.run(
-                cycle_store.record_feed,
-                self.engine,
+                self.store.record_feed,
                 _id(feed),
                 known_ids,
                 items,
@@ -312,12 +311,12 @@ class Cycle:
         """
         states, self.states = self.states, []
         if states:
-            self.db.submit(cycle_store.apply_updates, self.engine, states)  # nobody waits for it: see drain()
+            self.db.submit(self.store.apply_updates, states)  # nobody waits for it: see drain()
 
     async def link_late(self) -> None:
         """Link entries that two feeds carried in the same cycle to the feed that lost the race."""
         if self.late_links:
-            await self.db.run(cycle_store.link_late, self.engine, self.late_links, now_utc())
+            await self.db.run(self.store.link_late, self.late_links, now_utc())
 
 
 def _id(feed: Feed) -> int:
@@ -336,9 +335,13 @@ def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
     return out
 
 
-def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
+def build_models(cfg: Config, engine: sa.Engine | CycleStore) -> list[match.TopicModel]:
     """One model per topic, with the analyst's labels as extra seeds and negatives."""
     from . import match
+    from .store import topics as store_topics
+
+    if isinstance(engine, CycleStore):  # a cycle's store: its engine, opened now if need be
+        engine = engine.engine()
 
     models = []
     fetch_seed = seed_fetcher(cfg)
@@ -412,7 +415,7 @@ def seed_fetcher(cfg: Config) -> Callable[[str], str]:
 
 async def run_cycle_async(
     cfg: Config,
-    engine: sa.Engine,
+    engine: sa.Engine | CycleStore,
     *,
     urls: Sequence[str] | None = None,
     due_only: bool = False,
@@ -430,7 +433,10 @@ async def run_cycle_async(
     ``sync_feeds=False``: the caller synced config.toml's feeds already (its next batches).
     ``models``: the topic models, or a function that builds them (called once, on a thread, when
     the first new entry is scored); by default they are built from ``cfg`` on first use.
+    ``engine``: an SQLAlchemy engine, or a ``cycle_api.CycleStore`` (``cycle_lite.LiteStore``:
+    no SQLAlchemy until the cycle needs it).
     """
+    store = as_store(engine)
     now = now_utc()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     report = CycleReport()
@@ -442,18 +448,18 @@ async def run_cycle_async(
     )
     async with DbThread() as db:
         claimed, cycle_id = await db.run(
-            cycle_store.start, cfg, engine, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
+            store.start, cfg, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
         )
         stages.reached(cfg.stop_at, Stage.CYCLE_CLAIMED, feeds=len(claimed))
-        fleet_gate = hostgate.for_engine(engine, cfg.http.min_host_gap)  # issue 13: fleet-wide gap
+        fleet_gate = store.host_gate(cfg.http.min_host_gap)  # issue 13: fleet-wide gap
         fetcher_ = Fetcher(cfg.http, host_slots=fleet_gate)
         async with fetcher_ as fetcher, pools as extract_pool, parsers as feed_parser:
             cycle = Cycle(
                 cfg,
-                engine,
+                store,
                 fetcher,
                 extract_pool,
-                models if models is not None else functools.partial(build_models, cfg, engine),
+                models if models is not None else functools.partial(build_models, cfg, store),
                 report,
                 parser=feed_parser,
                 db=db,
@@ -469,13 +475,13 @@ async def run_cycle_async(
             await db.drain()
         if fleet_gate is not None:
             fleet_gate.close()
-        await db.run(cycle_store.finish, engine, cycle_id, report)
+        await db.run(store.finish, cycle_id, report)
     return report
 
 
 def run_cycle(
     cfg: Config,
-    engine: sa.Engine,
+    engine: sa.Engine | CycleStore,
     *,
     urls: Sequence[str] | None = None,
     due_only: bool = False,

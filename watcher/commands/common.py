@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # the parser is built from light modules: --help imports no l
     import sqlalchemy as sa
 
     from ..config import Config
+    from ..cycle_api import CycleStore
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +76,21 @@ def open_store(cfg: Config) -> sa.Engine:
     from .. import store
 
     return store.open_db(cfg.db_url, file_mode=cfg.db_file_mode)
+
+
+def open_cycle_store(cfg: Config) -> CycleStore:
+    """The store a one-shot cycle runs on: on a plain SQLite file, the standard library's sqlite3
+    until the cycle needs more (``cycle_lite``: an unchanged re-poll never imports SQLAlchemy,
+    issue 16); on anything else, the engine, opened (created, migrated) now."""
+    from ..health import sqlite_path
+
+    if sqlite_path(cfg.db_url) is not None:
+        from ..cycle_lite import LiteStore
+
+        return LiteStore(cfg)
+    from ..cycle_store import EngineStore
+
+    return EngineStore(open_store(cfg))
 
 
 def is_tty() -> bool:

@@ -142,11 +142,11 @@ def run_fetch(args: argparse.Namespace) -> int:
     from ..store import now_utc
 
     cfg = common.load_config(args)
-    engine = common.open_store(cfg)
+    store = common.open_cycle_store(cfg)  # SQLAlchemy only once the cycle needs it (issue 16)
     feeds = len(args.feed) or len([f for f in cfg.feeds if f.enabled])
     started = now_utc()
     with progress_bar(common.is_tty() and not args.json, feeds) as progress:
-        report = pipeline.run_cycle(cfg, engine, urls=args.feed or None, progress=progress)
+        report = pipeline.run_cycle(cfg, store, urls=args.feed or None, progress=progress)
     # Alerts for what this cycle recorded (issue 15): a one-shot run from cron alerts too.  With
     # no [alerts] target the alerts module (and SQLAlchemy with it) is never imported (issue 16).
     sent: AlertsOutcome | None = None
@@ -155,7 +155,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
         sent = alerts.deliver(
             cfg,
-            engine,
+            store.engine(),
             now=now_utc(),
             environ=os.environ,
             floor=started,
@@ -178,7 +178,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         from .. import outbox  # Jinja2: only when a digest is written
         from ..store import now_utc
 
-        path = outbox.write_markdown_digest(cfg, engine, now=now_utc())
+        path = outbox.write_markdown_digest(cfg, store.engine(), now=now_utc())
         if path is not None and not args.json:
             print(f"digest: {path}")
     return 0

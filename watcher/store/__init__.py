@@ -2,26 +2,54 @@
 
 Submodules hold the typed queries of each area: ``entries`` (what is new, recording a poll),
 ``feeds`` (feed state, claims, health), ``digests`` (pending matches, sent digests), ``topics``
-(labels, rescoring).
+(labels, rescoring).  Opening the engine and migrating live in ``engine``; their names are
+re-exported here but imported on first use, so that the standard-library parts (``now_utc``,
+``as_utc``, ``SQLITE_PRAGMAS``) cost no SQLAlchemy import: ``watcher fetch`` over an unchanged
+SQLite file never needs it (issue 16).
 """
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import weakref
+import importlib
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy import event
+if TYPE_CHECKING:
+    from . import schema
+    from .engine import (
+        MIGRATION_LOCK,
+        SCHEMA_VERSION,
+        connect,
+        engine_url,
+        is_postgres,
+        migrate,
+        open_db,
+        schema_version,
+    )
 
-from ..errors import StoreError
-from . import schema
+__all__ = [
+    "MIGRATION_LOCK",
+    "SCHEMA_VERSION",
+    "SQLITE_PRAGMAS",
+    "as_utc",
+    "connect",
+    "engine_url",
+    "is_postgres",
+    "migrate",
+    "now_utc",
+    "open_db",
+    "schema",
+    "schema_version",
+]
 
-__all__ = ["SCHEMA_VERSION", "is_postgres", "now_utc", "open_db", "schema"]
-SCHEMA_VERSION = schema.SCHEMA_VERSION
+# Every SQLite connection of the store, SQLAlchemy's and the stdlib cycle's (cycle_lite), runs these.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+_ENGINE_NAMES = frozenset(__all__) - {"SQLITE_PRAGMAS", "as_utc", "now_utc", "schema"}
 
 
 def now_utc() -> datetime:
@@ -35,123 +63,10 @@ def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
-
-
-def _prepare_file(url: sa.URL, mode: int) -> None:
-    """Create the database file readable by its owner only (it holds what the analyst follows)."""
-    path = url.database
-    if not path or path == ":memory:":
-        return
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    if not p.exists():
-        fd = os.open(p, os.O_CREAT | os.O_WRONLY, mode)
-        try:
-            os.fchmod(fd, mode)  # exactly as configured, whatever the umask (-wal/-shm follow it)
-        finally:
-            os.close(fd)
-
-
-def schema_version(conn: sa.Connection) -> int:
-    if not sa.inspect(conn).has_table("meta"):
-        return 0
-    row = conn.execute(
-        sa.select(schema.meta.c.value).where(schema.meta.c.key == "schema_version")
-    ).scalar_one_or_none()
-    return int(row) if row is not None else 0
-
-
-MIGRATION_LOCK = 0x77617463  # "watc": the advisory lock key every migration takes on PostgreSQL
-
-
-def is_postgres(bind: sa.Engine | sa.Connection) -> bool:
-    return bind.dialect.name == "postgresql"
-
-
-def migrate(engine: sa.Engine) -> int:
-    """Bring the database to SCHEMA_VERSION; refuse one that is newer.
-
-    On PostgreSQL the whole migration runs under a transaction-level advisory lock, so workers
-    started at once (or a `watcher db migrate` beside running workers) migrate one at a time and
-    the others find the work done; DDL is transactional there, so a failed step leaves nothing.
-    """
-    with engine.begin() as conn:
-        if is_postgres(conn):
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{engine.url.render_as_string(hide_password=True)}: schema version {version} is newer "
-                f"than this watcher understands ({SCHEMA_VERSION}); upgrade watcher"
-            )
-        while version < SCHEMA_VERSION:
-            schema.MIGRATIONS[version](conn)
-            version += 1
-            values = {"key": "schema_version", "value": str(version)}
-            updated = conn.execute(
-                sa.update(schema.meta)
-                .where(schema.meta.c.key == "schema_version")
-                .values(value=str(version))
-            )
-            if updated.rowcount == 0:
-                conn.execute(sa.insert(schema.meta).values(**values))
-    return version
-
-
-def engine_url(url: str) -> sa.URL:
-    """The SQLAlchemy URL; a plain ``postgresql://`` (or ``postgres://``) URL means psycopg 3."""
-    try:
-        sa_url = sa.make_url(url)
-    except sa.exc.ArgumentError as e:
-        raise StoreError(f"{url!r} is not a database URL: {e}") from e
-    if sa_url.drivername in ("postgresql", "postgres"):
-        sa_url = sa_url.set(drivername="postgresql+psycopg")
-    return sa_url
-
-
-def connect(url: str, *, file_mode: int = 0o600) -> sa.Engine:
-    """An engine on the database at ``url``, neither created nor migrated (``watcher db version``)."""
-    sa_url = engine_url(url)
-    is_sqlite = sa_url.get_backend_name() == "sqlite"
-    if is_sqlite:
-        _prepare_file(sa_url, file_mode)
-    try:
-        engine = sa.create_engine(
-            sa_url,
-            connect_args={"timeout": 30} if is_sqlite else {},
-            pool_pre_ping=not is_sqlite,  # a worker outlives PostgreSQL restarts and failovers
-        )
-    except ModuleNotFoundError as e:
-        raise StoreError(
-            f"{sa_url.render_as_string(hide_password=True)}: the driver is missing ({e.name}); "
-            "install it with: pip install 'watcher[postgres]'"
-        ) from e
-    if is_sqlite:
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        # Commands leave their engine to the garbage collector; its pooled PostgreSQL sessions are
-        # closed properly then (a socket dropped unclosed is a ResourceWarning and a server log line).
-        weakref.finalize(engine, engine.pool.dispose)
-    return engine
-
-
-def open_db(url: str, *, file_mode: int = 0o600) -> sa.Engine:
-    """Open (creating and migrating) the database at an SQLAlchemy URL."""
-    engine = connect(url, file_mode=file_mode)
-    try:
-        migrate(engine)
-    except StoreError:
-        engine.dispose()  # a PostgreSQL connection must not outlive the refusal
-        raise
-    except (sa.exc.OperationalError, sa.exc.DatabaseError, sqlite3.DatabaseError) as e:
-        engine.dispose()
-        reason = getattr(e, "orig", None) or e
-        raise StoreError(f"{engine.url.render_as_string(hide_password=True)}: cannot open: {reason}") from e
-    return engine
+def __getattr__(name: str) -> Any:
+    """The SQLAlchemy parts, imported when first asked for (PEP 562)."""
+    if name in _ENGINE_NAMES:
+        return getattr(importlib.import_module(f"{__name__}.engine"), name)
+    if name == "schema":
+        return importlib.import_module(f"{__name__}.schema")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,39 +6,16 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite  # postgresql's dialect is imported when it is used
 
-from ..models import Article, Entry, Score
+from ..models import Entry, Score
+from .items import NewItem as NewItem  # defined without SQLAlchemy (issue 16)
+from .items import RecordedMatch as RecordedMatch
 from .schema import articles, cycles, entries, entry_feeds, matches, scores
-
-
-@dataclass(frozen=True, slots=True)
-class NewItem:
-    """A new entry with its extracted article and its scores, ready to be recorded."""
-
-    key: str  # the identity (canonical URL, else a URN from GUID or content)
-    entry: Entry
-    article: Article
-    scores: tuple[Score, ...]
-    raw_html: bytes | None = None
-    fetched_at: datetime | None = None
-
-    @property
-    def matched(self) -> tuple[Score, ...]:
-        return tuple(s for s in self.scores if s.matched)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedMatch:
-    entry_id: int
-    url: str
-    title: str
-    score: Score
 
 
 def insert_ignore(conn: sa.Connection, table: sa.Table) -> Any:

@@ -14,8 +14,6 @@ lease left by a crashed poller expires by itself.  On PostgreSQL the rows are pi
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -25,7 +23,7 @@ import sqlalchemy as sa
 
 from ..config import FeedConfig
 from ..errors import StoreError
-from ..health import FeedHealth  # defined beside status's SQLite fast path (issue 16)
+from ..health import SYNCED_KEY, FeedHealth, feeds_digest  # shared with cycle_lite (issue 16)
 from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc, kv
@@ -64,15 +62,6 @@ def _feed(row: Any) -> Feed:
     )
 
 
-SYNCED_KEY = "config_feeds_sha256"  # meta: the config.toml feeds the table last agreed with
-
-
-def _feeds_digest(configured: Sequence[FeedConfig]) -> str:
-    """What the sync writes, as one hash: each config feed's URL, name, interval, enabled flag."""
-    stated = [[f.url, f.name, f.interval, f.enabled] for f in configured]
-    return hashlib.sha256(json.dumps(stated).encode()).hexdigest()
-
-
 def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: datetime) -> None:
     """Make the table agree with config.toml: add new, update stated fields, disable dropped.
 
@@ -81,7 +70,7 @@ def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: 
     them), so reading and comparing 1,000 rows on every cron run would find nothing (issue 16).
     """
     wanted = {f.url: f for f in configured}
-    digest = _feeds_digest(configured)
+    digest = feeds_digest(configured)
     with engine.connect() as conn:
         done = kv.get(conn, SYNCED_KEY)
     if done == digest:
