@@ -21,12 +21,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
-from .health import SYNCED_KEY, feeds_digest, sqlite_path
+from .health import SYNCED_KEY, feed_row, feeds_digest, sqlite_path
 from .models import FEED_STATE, Feed
 from .store import SQLITE_PRAGMAS, now_utc
 
@@ -70,13 +70,6 @@ def stored_time(value: datetime) -> str:
     return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-def _read_time(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    when = datetime.fromisoformat(value)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 def _bind(value: Any) -> Any:
     """A FeedUpdate value as SQLAlchemy binds it for its column type."""
     if isinstance(value, datetime):
@@ -84,25 +77,6 @@ def _bind(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
-
-
-def _feed(row: sqlite3.Row) -> Feed:
-    """A leased row as ``store.feeds._feed`` makes it."""
-    state = {name: row[name] for name in FEED_STATE}
-    for name in FEED_STATE:
-        if name.endswith("_at"):
-            state[name] = _read_time(state[name])
-    state.update(failures=int(state["failures"] or 0), retired=bool(state["retired"]))
-    return Feed(
-        url=row["url"],
-        name=row["name"] or "",
-        id=row["id"],
-        enabled=bool(row["enabled"]),
-        source=row["source"],
-        interval=row["interval"],
-        title=row["title"] or "",
-        **state,
-    )
 
 
 class HandOver(Exception):
@@ -260,7 +234,7 @@ class LiteStore:
             else:
                 pick = _DUE if due_only else _ALL
             sql = _CLAIM.format(pick=pick, limit=" LIMIT :limit" if limit is not None else "")
-            claimed = [_feed(r) for r in conn.execute(sql, params).fetchall()]
+            claimed = [feed_row(r) for r in conn.execute(sql, params).fetchall()]
         with self._write() as conn:
             cycle_id = conn.execute(
                 "INSERT INTO cycles (started_at) VALUES (?) RETURNING id", (stored_time(now),)

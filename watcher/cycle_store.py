@@ -23,87 +23,6 @@ if TYPE_CHECKING:
     from .pipeline import CycleReport
 
 
-def known_keys(
-    engine: sa.Engine, feed_id: int, items: Sequence[tuple[str, Entry]]
-) -> dict[str, int]:
-    with engine.connect() as conn:
-        return store_entries.known_keys(conn, feed_id, items)
-
-
-def record_feed(
-    engine: sa.Engine,
-    feed_id: int,
-    known_ids: list[int],
-    items: list[store_entries.NewItem],
-    update: schedule.FeedUpdate,
-    now: datetime,
-    *,
-    stop_at: StopAt | None = None,
-    feed_url: str = "",
-) -> list[store_entries.RecordedMatch]:
-    """A feed's new entries, links and state in one transaction (``stop_at``: the test kill point
-    between the entries and the state, issue 17)."""
-    with engine.begin() as conn:
-        store_entries.link_entries(conn, feed_id, known_ids, now)
-        recorded = store_entries.record_items(conn, feed_id, items, now)
-        stages.reached(stop_at, Stage.ENTRIES_RECORDED, feed=feed_url)
-        store_feeds.apply_update(conn, feed_id, update)
-    return recorded
-
-
-def apply_updates(engine: sa.Engine, states: list[tuple[int, schedule.FeedUpdate]]) -> None:
-    with engine.begin() as conn:
-        store_feeds.apply_updates(conn, states)
-
-
-def release(engine: sa.Engine, feed_id: int) -> None:
-    with engine.begin() as conn:
-        store_feeds.release(conn, feed_id)
-
-
-def link_late(engine: sa.Engine, links: list[tuple[str, int]], now: datetime) -> None:
-    with engine.begin() as conn:
-        for key, feed_id in links:
-            entry_id = store_entries.entry_id_for(conn, key)
-            if entry_id is not None:
-                store_entries.link_entries(conn, feed_id, [entry_id], now)
-
-
-def start(
-    cfg: Config,
-    engine: sa.Engine,
-    now: datetime,
-    owner: str,
-    urls: Sequence[str] | None,
-    due_only: bool,
-    *,
-    limit: int | None = None,
-    sync_feeds: bool = True,
-) -> tuple[list[Feed], int]:
-    if sync_feeds:
-        store_feeds.sync_config_feeds(engine, cfg.feeds, now)
-    claimed = store_feeds.claim_due(
-        engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls, due_only=due_only,
-        limit=limit,
-    )
-    with engine.begin() as conn:
-        cycle_id = store_entries.start_cycle(conn, now)
-    return list(claimed), cycle_id
-
-
-def finish(engine: sa.Engine, cycle_id: int, report: CycleReport) -> None:
-    with engine.begin() as conn:
-        store_entries.finish_cycle(
-            conn,
-            cycle_id,
-            now_utc(),
-            feeds=len(report.feeds),
-            errors=len(report.errors),
-            new=report.new_entries,
-            matched=len(report.matches),
-        )
-
-
 class EngineStore:
     """The cycle's store calls through SQLAlchemy (``cycle_api.CycleStore``)."""
 
@@ -127,12 +46,19 @@ class EngineStore:
         limit: int | None = None,
         sync_feeds: bool = True,
     ) -> tuple[list[Feed], int]:
-        return start(
-            cfg, self._engine, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
-        )
+        if sync_feeds:
+            store_feeds.sync_config_feeds(self._engine, cfg.feeds, now)
+        claimed = store_feeds.claim_due(
+            self._engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls,
+            due_only=due_only, limit=limit,
+        )  # fmt: skip
+        with self._engine.begin() as conn:
+            cycle_id = store_entries.start_cycle(conn, now)
+        return list(claimed), cycle_id
 
     def known_keys(self, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:
-        return known_keys(self._engine, feed_id, items)
+        with self._engine.connect() as conn:
+            return store_entries.known_keys(conn, feed_id, items)
 
     def record_feed(
         self,
@@ -145,18 +71,38 @@ class EngineStore:
         stop_at: StopAt | None = None,
         feed_url: str = "",
     ) -> list[store_entries.RecordedMatch]:
-        return record_feed(
-            self._engine, feed_id, known_ids, items, update, now, stop_at=stop_at, feed_url=feed_url
-        )
+        """A feed's new entries, links and state in one transaction (``stop_at``: the test kill
+        point between the entries and the state, issue 17)."""
+        with self._engine.begin() as conn:
+            store_entries.link_entries(conn, feed_id, known_ids, now)
+            recorded = store_entries.record_items(conn, feed_id, items, now)
+            stages.reached(stop_at, Stage.ENTRIES_RECORDED, feed=feed_url)
+            store_feeds.apply_update(conn, feed_id, update)
+        return recorded
 
     def apply_updates(self, states: list[tuple[int, schedule.FeedUpdate]]) -> None:
-        apply_updates(self._engine, states)
+        with self._engine.begin() as conn:
+            store_feeds.apply_updates(conn, states)
 
     def release(self, feed_id: int) -> None:
-        release(self._engine, feed_id)
+        with self._engine.begin() as conn:
+            store_feeds.release(conn, feed_id)
 
     def link_late(self, links: list[tuple[str, int]], now: datetime) -> None:
-        link_late(self._engine, links, now)
+        with self._engine.begin() as conn:
+            for key, feed_id in links:
+                entry_id = store_entries.entry_id_for(conn, key)
+                if entry_id is not None:
+                    store_entries.link_entries(conn, feed_id, [entry_id], now)
 
     def finish(self, cycle_id: int, report: CycleReport) -> None:
-        finish(self._engine, cycle_id, report)
+        with self._engine.begin() as conn:
+            store_entries.finish_cycle(
+                conn,
+                cycle_id,
+                now_utc(),
+                feeds=len(report.feeds),
+                errors=len(report.errors),
+                new=report.new_entries,
+                matched=len(report.matches),
+            )

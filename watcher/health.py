@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .config import Config, FeedConfig
-from .models import Feed
+from .models import FEED_STATE, Feed
 
 T = TypeVar("T")
 
@@ -120,7 +120,7 @@ def feeds(cfg: Config) -> list[Feed] | None:
     """The feeds ``watcher feeds list`` shows (as ``store.feeds.list_feeds``), or None (see read)."""
 
     def query(conn: sqlite3.Connection) -> list[Feed]:
-        return [_feed(r) for r in conn.execute(_FEEDS)]
+        return [feed_row(r) for r in conn.execute(_FEEDS)]
 
     return _read_in_step(cfg, query)
 
@@ -198,7 +198,7 @@ def _time(value: Any) -> datetime | None:
 
 def _health(r: Any) -> FeedHealth:
     return FeedHealth(
-        feed=_feed(r),
+        feed=feed_row(r),
         last_polled_at=_time(r["last_polled_at"]),
         last_http_status=r["last_http_status"],
         warning=r["warning"],
@@ -207,26 +207,20 @@ def _health(r: Any) -> FeedHealth:
     )
 
 
-def _feed(r: Any) -> Feed:
+def feed_row(r: Any) -> Feed:
+    """A ``feeds`` row read with sqlite3, as ``store.feeds._feed`` makes it (every FEED_STATE field)."""
+    state = {name: r[name] for name in FEED_STATE}
+    for name in FEED_STATE:
+        if name.endswith("_at"):
+            state[name] = _time(state[name])
+    state.update(failures=int(state["failures"] or 0), retired=bool(state["retired"]))
     return Feed(
         url=r["url"],
         name=r["name"] or "",
         id=r["id"],
-        current_url=r["current_url"],
         enabled=bool(r["enabled"]),
-        retired=bool(r["retired"]),
         source=r["source"],
-        etag=r["etag"],
-        last_modified=r["last_modified"],
-        body_hash=r["body_hash"],
-        failures=int(r["failures"] or 0),
         interval=r["interval"],
-        last_unconditional_at=_time(r["last_unconditional_at"]),
-        adaptive_interval=r["adaptive_interval"],
-        last_status=r["last_status"],
-        last_error=r["last_error"],
-        first_failure_at=_time(r["first_failure_at"]),
-        last_success_at=_time(r["last_success_at"]),
-        next_poll_at=_time(r["next_poll_at"]),
         title=r["title"] or "",
+        **state,
     )
