@@ -4,7 +4,6 @@ the moment it needs more it hands over (issue 16).  Real SQLite files, a real se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import sqlite3
 import threading
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.http_helpers import raw_response
 from tests.server import Server
 from watcher import config as config_mod
 from watcher import cycle_lite, cycle_store, pipeline
@@ -67,25 +67,14 @@ class Farm:
             if mode == "late":
                 time.sleep(0.3)  # answers after the others
             if mode == "error":
-                h.send_response(500)
-                h.send_header("Content-Length", "0")
-                h.end_headers()
+                raw_response(500, {})(h)
                 return
             etag = f'"feed{f}-v{self.versions[f]}"'
             if h.headers.get("If-None-Match") == etag:
-                h.send_response(304)
-                h.send_header("ETag", etag)
-                h.send_header("Content-Length", "0")
-                h.end_headers()
+                raw_response(304, {"ETag": etag})(h)
                 return
-            body = self._body(f)
-            h.send_response(200)
-            h.send_header("Content-Type", "application/rss+xml")
-            h.send_header("ETag", etag)
-            h.send_header("Content-Length", str(len(body)))
-            h.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                h.wfile.write(body)
+            headers = {"Content-Type": "application/rss+xml", "ETag": etag}
+            raw_response(200, headers, self._body(f))(h)
 
         return handle
 
@@ -286,10 +275,7 @@ def test_polls_go_on_while_another_connection_holds_the_write_lock(
         conn.execute("BEGIN IMMEDIATE")
         holder.append(conn)
         locked.set()
-        h.send_response(304)
-        h.send_header("ETag", '"feed0-v1"')
-        h.send_header("Content-Length", "0")
-        h.end_headers()
+        raw_response(304, {"ETag": '"feed0-v1"'})(h)
 
     http_server.handler("/feed0.xml", take_lock)
     for f in range(1, 8):
