@@ -10,6 +10,7 @@ and hands over to an ``EngineStore`` the moment the cycle needs anything else.  
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -25,21 +26,25 @@ if TYPE_CHECKING:
     from .store.entries import NewItem, RecordedMatch
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The feeds a cycle leases at ``now`` for ``owner``: all enabled ones (only the due ones when
+    ``due_only``) or exactly ``urls``; at most ``limit`` (a PostgreSQL worker's batch, issue 13);
+    ``sync_feeds=False``: config.toml's feeds were synced already."""
+
+    now: datetime
+    owner: str
+    urls: Sequence[str] | None = None
+    due_only: bool = False
+    limit: int | None = None
+    sync_feeds: bool = True
+
+
 @runtime_checkable
 class CycleStore(Protocol):
     """The store calls of one cycle, each one short transaction."""
 
-    def start(
-        self,
-        cfg: Config,
-        now: datetime,
-        owner: str,
-        urls: Sequence[str] | None,
-        due_only: bool,
-        *,
-        limit: int | None = None,
-        sync_feeds: bool = True,
-    ) -> tuple[list[Feed], int]:
+    def start(self, cfg: Config, claim: Claim) -> tuple[list[Feed], int]:
         """Sync config.toml's feeds, lease the feeds to poll, open the cycle row: (feeds, cycle id)."""
         ...
 

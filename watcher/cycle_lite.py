@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from .config import Config
-    from .cycle_api import CycleStore
+    from .cycle_api import Claim, CycleStore
     from .hostgate import FleetGate
     from .models import Entry
     from .pipeline import CycleReport
@@ -181,42 +181,23 @@ class LiteStore:
 
     # --- the cycle's calls ----------------------------------------------------------------------
 
-    def start(
-        self,
-        cfg: Config,
-        now: datetime,
-        owner: str,
-        urls: Sequence[str] | None,
-        due_only: bool,
-        *,
-        limit: int | None = None,
-        sync_feeds: bool = True,
-    ) -> tuple[list[Feed], int]:
+    def start(self, cfg: Config, claim: Claim) -> tuple[list[Feed], int]:
         if self._full is None and cfg is self._cfg:
             try:
-                return self._start(now, owner, urls, due_only, limit, sync_feeds)
+                return self._start(claim)
             except HandOver as e:
                 reason = str(e)
         else:
             reason = "another config than the store's"
-        return self._store(reason).start(
-            cfg, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
-        )
+        return self._store(reason).start(cfg, claim)
 
-    def _start(
-        self,
-        now: datetime,
-        owner: str,
-        urls: Sequence[str] | None,
-        due_only: bool,
-        limit: int | None,
-        sync_feeds: bool,
-    ) -> tuple[list[Feed], int]:
-        self._check(sync_feeds)
+    def _start(self, claim: Claim) -> tuple[list[Feed], int]:
+        self._check(claim.sync_feeds)
+        now, urls, limit = claim.now, claim.urls, claim.limit
         params: dict[str, Any] = {
             "now": stored_time(now),
             "until": stored_time(now + timedelta(seconds=self._cfg.schedule.lease)),
-            "owner": owner[:64],
+            "owner": claim.owner[:64],
             "limit": limit,
         }
         with self._write() as conn:
@@ -232,7 +213,7 @@ class LiteStore:
                 params.update((f"id{i}", feed_id) for i, feed_id in enumerate(ids))
                 pick = f"id IN ({', '.join(f':id{i}' for i in range(len(ids)))})" if ids else "0"
             else:
-                pick = _DUE if due_only else _ALL
+                pick = _DUE if claim.due_only else _ALL
             sql = _CLAIM.format(pick=pick, limit=" LIMIT :limit" if limit is not None else "")
             claimed = [feed_row(r) for r in conn.execute(sql, params).fetchall()]
         with self._write() as conn:

@@ -20,6 +20,7 @@ from .store import feeds as store_feeds
 from .store import now_utc
 
 if TYPE_CHECKING:
+    from .cycle_api import Claim
     from .pipeline import CycleReport
 
 
@@ -35,25 +36,15 @@ class EngineStore:
     def host_gate(self, min_host_gap: float) -> hostgate.FleetGate | None:
         return hostgate.for_engine(self._engine, min_host_gap)
 
-    def start(
-        self,
-        cfg: Config,
-        now: datetime,
-        owner: str,
-        urls: Sequence[str] | None,
-        due_only: bool,
-        *,
-        limit: int | None = None,
-        sync_feeds: bool = True,
-    ) -> tuple[list[Feed], int]:
-        if sync_feeds:
-            store_feeds.sync_config_feeds(self._engine, cfg.feeds, now)
+    def start(self, cfg: Config, claim: Claim) -> tuple[list[Feed], int]:
+        if claim.sync_feeds:
+            store_feeds.sync_config_feeds(self._engine, cfg.feeds, claim.now)
         claimed = store_feeds.claim_due(
-            self._engine, now=now, owner=owner, lease_seconds=cfg.schedule.lease, urls=urls,
-            due_only=due_only, limit=limit,
+            self._engine, now=claim.now, owner=claim.owner, lease_seconds=cfg.schedule.lease,
+            urls=claim.urls, due_only=claim.due_only, limit=claim.limit,
         )  # fmt: skip
         with self._engine.begin() as conn:
-            cycle_id = store_entries.start_cycle(conn, now)
+            cycle_id = store_entries.start_cycle(conn, claim.now)
         return list(claimed), cycle_id
 
     def known_keys(self, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from . import schedule, stages
 from .config import Config
-from .cycle_api import CycleStore, as_store
+from .cycle_api import Claim, CycleStore, as_store
 from .dbthread import DbThread
 from .errors import WatcherError
 from .extract_pool import ExtractPool
@@ -447,9 +447,8 @@ async def run_cycle_async(
         else FeedParser.for_config(cfg.extract)
     )
     async with DbThread() as db:
-        claimed, cycle_id = await db.run(
-            store.start, cfg, now, owner, urls, due_only, limit=limit, sync_feeds=sync_feeds
-        )
+        claim = Claim(now, owner, urls, due_only, limit, sync_feeds)
+        claimed, cycle_id = await db.run(store.start, cfg, claim)
         stages.reached(cfg.stop_at, Stage.CYCLE_CLAIMED, feeds=len(claimed))
         fleet_gate = store.host_gate(cfg.http.min_host_gap)  # issue 13: fleet-wide gap
         fetcher_ = Fetcher(cfg.http, host_slots=fleet_gate)
