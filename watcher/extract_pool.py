@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import logging
 import multiprocessing
 import os
@@ -102,10 +101,6 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | No
     logging.getLogger().addHandler(logging.NullHandler())  # outcomes travel back as Article.status
     with contextlib.suppress(Exception):  # a broken warm-up shows on the first real page
         extractor(_WARMUP, "http://localhost/", cfg=cfg)
-    # The imported modules (trafilatura, lxml, htmldate: ~100k objects) live as long as the worker:
-    # out of the collector's sight, so each full collection only walks what a page left behind.
-    gc.collect()
-    gc.freeze()
     conn.send(("ready", os.getpid()))
     while True:
         try:
