@@ -130,7 +130,7 @@ def _extract(
     if tree.xpath("boolean(" + "/*" * (cfg.max_tree_depth + 1) + ")"):
         return failed_article(url, "too_large", f"nested deeper than {cfg.max_tree_depth}")
     page_lang = _page_language(tree)
-    meta = _metadata(tree, url, cfg.metadata, dated)  # before the text: bare_extraction prunes its copy
+    meta = _metadata(tree, url, cfg.metadata, dated)  # before the text, which prunes the tree
     main = _main_text(tree, url, trafilatura_options(cfg.favor))  # prunes the tree: used last
     if main is None:
         return failed_article(url, "failed", "no article text found")

@@ -90,8 +90,8 @@ def _pack(article: Article) -> _Packed:
     )  # fmt: skip
 
 
-def _unpack(fields: _Packed) -> Article:
-    return Article(*fields)  # type: ignore[arg-type]
+def _unpack(values: _Packed) -> Article:
+    return Article(*values)  # type: ignore[arg-type]
 
 
 def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | None) -> None:
