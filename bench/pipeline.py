@@ -67,6 +67,13 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def children_cpu() -> float:
     """CPU seconds of every waited-for child process (and of their waited-for children)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -78,7 +85,8 @@ def run_watcher(
 ) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output.
 
-    ``workers_cpu`` receives the CPU seconds of the worker processes, last read before they ended.
+    ``workers_cpu`` receives the CPU seconds of the extraction workers, then of the other child
+    processes (the feed parse helper, the resource tracker), each last read before they ended.
     """
     spy: list[str] = []
     if profile:
@@ -96,6 +104,7 @@ def run_watcher(
     peak_main = peak_all = 0
     stop = threading.Event()
     cpu: dict[int, float] = {}
+    helpers: set[int] = set()  # children that are not extraction workers
 
     def sample() -> None:
         nonlocal peak_main, peak_all
@@ -103,6 +112,8 @@ def run_watcher(
             peak_main = max(peak_main, _status_kb(proc.pid, "VmHWM:"))
             kids = _children(proc.pid)
             for kid in kids:
+                if kid not in cpu and "spawn_main" not in _cmdline(kid):
+                    helpers.add(kid)
                 cpu[kid] = max(cpu.get(kid, 0.0), _cpu_s(kid))
             total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in kids)
             peak_all = max(peak_all, total)
@@ -116,7 +127,8 @@ def run_watcher(
     if proc.returncode != 0:
         raise SystemExit(f"watcher fetch failed: {err[-2000:]}")
     if workers_cpu is not None:
-        workers_cpu.append(sum(cpu.values()))
+        workers_cpu.append(sum(c for pid, c in cpu.items() if pid not in helpers))
+        workers_cpu.append(sum(c for pid, c in cpu.items() if pid in helpers))
     return time.perf_counter() - t0, peak_main, peak_all, out.strip().splitlines()[-1]
 
 
@@ -244,8 +256,9 @@ def main() -> None:
     )
     ms = 1000 / total
     print(
-        f"  of which main process {(cpu_watcher - workers[0]) * ms:.1f} ms, extraction workers "
-        f"{workers[0] * ms:.1f} ms (last read before they ended); the farm serving it (this process) "
+        f"  of which main process {(cpu_watcher - workers[0] - workers[1]) * ms:.1f} ms, extraction "
+        f"workers {workers[0] * ms:.1f} ms, feed parse helper {workers[1] * ms:.1f} ms (last read before "
+        f"they ended); the farm serving it (this process) "
         f"{cpu_farm * ms:.1f} ms"
     )
     print(

@@ -121,7 +121,12 @@ def slow_page(blocks: int) -> bytes:
 
 
 def faulty_extract(
-    html: bytes, url: str, *, cfg: ExtractConfig, content_type: str | None = None
+    html: bytes,
+    url: str,
+    *,
+    cfg: ExtractConfig,
+    content_type: str | None = None,
+    dated: bool = False,
 ) -> Article:
     """extract_article, except for test URLs that hang, crash, or crash once (?marker=FILE)."""
     path = urlsplit(url).path
@@ -148,7 +153,7 @@ def faulty_extract(
         if not marker.exists():
             marker.write_text("crashed once")
             os._exit(9)
-    return extract_article(html, url, cfg=cfg, content_type=content_type)
+    return extract_article(html, url, cfg=cfg, content_type=content_type, dated=dated)
 
 
 _TOKEN = re.compile(r"\w+")

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
@@ -49,13 +50,22 @@ _WARMUP = (
     b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
 )
 Page = tuple[bytes, str, str | None]  # html, url, content type
+# What a worker sends back: an Article's fields in declaration order (see _pack).
+_Packed = tuple[object, ...]
+_FIELDS = len(fields(Article))
 
 
 class Extractor(Protocol):
     """What a worker runs on each page (``extract.extract_article``; tests pass a faulty one)."""
 
     def __call__(
-        self, html: bytes, url: str, *, cfg: ExtractConfig, content_type: str | None = None
+        self,
+        html: bytes,
+        url: str,
+        *,
+        cfg: ExtractConfig,
+        content_type: str | None = None,
+        dated: bool = False,
     ) -> Article: ...
 
 
@@ -69,6 +79,19 @@ def _default_extractor() -> Extractor:
 
 def _fail(url: str, status: str, error: str) -> Article:
     return failed_article(url, status, error)
+
+
+def _pack(article: Article) -> _Packed:
+    """An Article as a plain tuple for the pipe: pickled without the class's per-field state."""
+    a = article
+    return (
+        a.url, a.title, a.text, a.source, a.extractor_version, a.sitename, a.author,
+        a.language, a.published, a.status, a.error,
+    )  # fmt: skip
+
+
+def _unpack(values: _Packed) -> Article:
+    return Article(*values)  # type: ignore[arg-type]
 
 
 def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | None) -> None:
@@ -86,13 +109,13 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | No
             return
         if task is None:
             return
-        html, url, content_type = task
+        html, url, content_type, dated = task
         try:
-            result = extractor(html, url, cfg=cfg, content_type=content_type)
+            result = extractor(html, url, cfg=cfg, content_type=content_type, dated=dated)
         except Exception as e:
             result = _fail(url, "failed", f"{type(e).__name__}: {e}"[:300])
         try:
-            conn.send(result)
+            conn.send(_pack(result))
         except OSError:  # the parent is gone
             return
 
@@ -111,6 +134,7 @@ class _Task(NamedTuple):
     html: bytes
     url: str
     content_type: str | None
+    dated: bool
     future: Future[Article]
 
 
@@ -201,12 +225,13 @@ class _Slot:
                 inflight.append(task)
                 self._send(task)
 
-            def prefetch() -> None:
+            def prefetch() -> bool:
+                """Pipeline the next page if one is waiting; True when no more can go now."""
                 nonlocal stopping
                 if stopping or len(inflight) > 1:
-                    return
+                    return True
                 if self._done + len(inflight) >= self._recycle_after:
-                    return  # this worker retires after the page in hand
+                    return True  # this worker retires after the page in hand
                 with contextlib.suppress(queue.Empty):
                     nxt = tasks.get_nowait()
                     if nxt is None:
@@ -214,6 +239,7 @@ class _Slot:
                     elif nxt.future.set_running_or_notify_cancel():
                         inflight.append(nxt)
                         self._send(nxt)
+                return stopping or len(inflight) > 1
 
             head = inflight[0]
             try:
@@ -232,10 +258,10 @@ class _Slot:
 
     def _send(self, task: _Task) -> None:
         with contextlib.suppress(OSError):  # a dead worker shows when its answer is awaited
-            self._conn.send((task.html, task.url, task.content_type))
+            self._conn.send((task.html, task.url, task.content_type, task.dated))
 
     def _finish(
-        self, task: _Task, inflight: deque[_Task], prefetch: Callable[[], None]
+        self, task: _Task, inflight: deque[_Task], prefetch: Callable[[], bool]
     ) -> Article:
         """Wait for the answer to ``task`` (the oldest page sent), retrying a death once."""
         url = task.url
@@ -267,7 +293,7 @@ class _Slot:
             for task in tasks:
                 self._send(task)
 
-    def _attempt(self, prefetch: Callable[[], None]) -> Article | str:
+    def _attempt(self, prefetch: Callable[[], bool]) -> Article | str:
         conn = self._conn
         try:
             if not self._ready:
@@ -276,15 +302,22 @@ class _Slot:
                 conn.recv()  # ("ready", pid)
                 self._ready = True
             deadline = time.monotonic() + self._cfg.timeout
-            while not conn.poll(min(_PREFETCH_EVERY, max(0.0, deadline - time.monotonic()))):
+            # Wake every _PREFETCH_EVERY only while the pipe has room for the next page: once it
+            # holds one, the wait is a single poll to the deadline (no wake-ups for nothing).
+            full = prefetch()
+            while not conn.poll(
+                max(0.0, deadline - time.monotonic())
+                if full
+                else min(_PREFETCH_EVERY, max(0.0, deadline - time.monotonic()))
+            ):
                 if time.monotonic() >= deadline:
                     return "timeout"
-                prefetch()
+                full = prefetch()
             prefetch()  # the next page is in the pipe before this result is handed over
             result = conn.recv()
         except (EOFError, OSError):
             return "dead"
-        return result if isinstance(result, Article) else "dead"
+        return _unpack(result) if isinstance(result, tuple) and len(result) == _FIELDS else "dead"
 
     def close(self) -> None:
         """Stop the worker: politely when idle, by force when busy."""
@@ -387,8 +420,13 @@ class ExtractPool:
         """Process ids of the current workers (empty in in-process mode)."""
         return [pid for slot in self._slots if (pid := slot.pid) is not None]
 
-    async def extract(self, html: bytes, url: str, content_type: str | None = None) -> Article:
-        """Extract one page; a hang, a crash or a hostile page comes back as Article.status."""
+    async def extract(
+        self, html: bytes, url: str, content_type: str | None = None, *, dated: bool = False
+    ) -> Article:
+        """Extract one page; a hang, a crash or a hostile page comes back as Article.status.
+
+        ``dated``: the feed entry has its own date, so the page's is not searched.
+        """
         if not self._open:
             raise RuntimeError("ExtractPool is used outside 'async with'")
         if len(html) > self.cfg.max_html_bytes:  # not worth shipping to a worker
@@ -396,16 +434,23 @@ class ExtractPool:
                 url, "too_large", f"page is {len(html)} bytes, over {self.cfg.max_html_bytes}"
             )
         if self.size == 0:
-            return await self._extract_here(html, url, content_type)
+            return await self._extract_here(html, url, content_type, dated)
         if not self._slots:
             self._start_workers()
         future: Future[Article] = Future()
-        self._tasks.put(_Task(html, url, content_type, future))
+        self._tasks.put(_Task(html, url, content_type, dated, future))
         return await asyncio.wrap_future(future)
 
-    async def _extract_here(self, html: bytes, url: str, content_type: str | None) -> Article:
+    async def _extract_here(
+        self, html: bytes, url: str, content_type: str | None, dated: bool
+    ) -> Article:
         call = functools.partial(
-            self._extractor or _default_extractor(), html, url, cfg=self.cfg, content_type=content_type
+            self._extractor or _default_extractor(),
+            html,
+            url,
+            cfg=self.cfg,
+            content_type=content_type,
+            dated=dated,
         )
         async with self._inproc_lock:  # one at a time, so the timeout does not count queueing
             assert self._inproc is not None

@@ -295,8 +295,9 @@ class Cycle:
         fetched_at = now_utc()
         if not page.ok:
             return fallback_article(entry, page.error or page.status.value), None, fetched_at
+        # Feed-first metadata (issue 16): the entry's own date wins, so the page's is not searched.
         article = await self.pool.extract(
-            page.body, page.final_url or entry.link, page.content_type
+            page.body, page.final_url or entry.link, page.content_type, dated=entry.published is not None
         )
         if article.status != "ok":
             return fallback_article(entry, article.error or article.status), page.body, fetched_at

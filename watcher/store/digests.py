@@ -159,7 +159,8 @@ def _match(row: Any) -> StoredMatch:
         source=_source(row),
         feed_url=row.feed_url,
         language=row.language,
-        published=as_utc(row.article_published or row.entry_published),
+        # Feed-first, as store/entries.py records it: the page's date only when the feed has none.
+        published=as_utc(row.entry_published or row.article_published),
         first_seen=first_seen,
         text=row.text or row.summary or "",
         digest_id=row.digest_id,
