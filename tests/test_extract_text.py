@@ -4,6 +4,7 @@ rule, and the worker's reply over the pipe."""
 from __future__ import annotations
 
 import gzip
+import os
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,25 @@ def _pages(per_folder: int) -> list[tuple[str, bytes]]:
 def _bare_text(text: str, url: str, options: dict[str, object]) -> str | None:
     doc = trafilatura.bare_extraction(load_html(text), url=url, **options)  # type: ignore[arg-type]
     return None if doc is None or isinstance(doc, dict) else doc.text or ""
+
+
+def test_the_copy_free_step_runs_on_the_release_it_was_checked_on() -> None:
+    """The equality tests below compare watcher's step with bare_extraction only where it runs."""
+    assert (trafilatura.__version__ in extract.OWN_TREE_RELEASES) == extract._OWN_TREE
+    if os.environ.get("CI"):  # CI installs what pyproject allows: a new release must be checked
+        assert extract._OWN_TREE, (
+            f"trafilatura {trafilatura.__version__}: check tests/test_extract_text.py's equality "
+            "on it, then add it to extract.OWN_TREE_RELEASES (or leave bare_extraction to it)"
+        )
+
+
+def test_another_release_takes_bare_extraction_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    page, url = DATED_PAGE.decode(), "https://example.org/a"
+    options = extract.trafilatura_options("speed")
+    monkeypatch.setattr(extract, "_OWN_TREE", False)
+    text = extract._main_text(load_html(page), url, options)
+    assert text and "Haushalt" in text
+    assert text == _bare_text(page, url, options)
 
 
 @pytest.mark.parametrize(
