@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -37,7 +36,7 @@ from .http import HTML_ACCEPT, Fetcher
 from .models import Article, Document, Entry, Feed, FetchResult, FetchStatus, ParsedFeed, Score
 from .parse_worker import FeedParser
 from .stages import Stage
-from .store import items as store_entries  # NewItem, RecordedMatch: no SQLAlchemy (issue 16)
+from .store import items as store_items  # NewItem, RecordedMatch: no SQLAlchemy (issue 16)
 from .store import now_utc
 
 if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
@@ -62,7 +61,7 @@ class FeedReport:
 @dataclass(repr=False)
 class CycleReport:
     feeds: list[FeedReport] = field(default_factory=list)
-    matches: list[store_entries.RecordedMatch] = field(default_factory=list)
+    matches: list[store_items.RecordedMatch] = field(default_factory=list)
     # What the cycle had to start (issue 16: a cycle with nothing new starts nothing).
     models_loaded: int = 0  # topic models this cycle needed and built (or took from a LazyModels)
     extract_workers: int = 0  # extraction worker processes running for this cycle
@@ -211,7 +210,7 @@ class Cycle:
         result: FetchResult,
         parsed: ParsedFeed | None,
         body_hash: str | None,
-        items: list[store_entries.NewItem],
+        items: list[store_items.NewItem],
         known_ids: list[int],
         now: datetime,
         name: str,
@@ -256,7 +255,7 @@ class Cycle:
         self.report.matches.extend(recorded)
         return report
 
-    async def _item(self, key: str, entry: Entry) -> store_entries.NewItem:
+    async def _item(self, key: str, entry: Entry) -> store_items.NewItem:
         async with self.in_flight:  # bounds pages held in memory, whatever the number of feeds
             article, raw, fetched_at = await self._article(entry)
         doc = Document(
@@ -269,7 +268,7 @@ class Cycle:
         self.progress("article", 1)
         if not any(s.matched for s in scores):
             raw = None  # the page is kept as evidence for matches only: let it go now
-        return store_entries.NewItem(key, entry, article, scores, raw, fetched_at)
+        return store_items.NewItem(key, entry, article, scores, raw, fetched_at)
 
     async def models(self) -> Sequence[match.TopicModel]:
         """The topic models, built on a thread the first time an entry needs them."""
@@ -336,13 +335,10 @@ def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
     return out
 
 
-def build_models(cfg: Config, engine: sa.Engine | CycleStore) -> list[match.TopicModel]:
+def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
     """One model per topic, with the analyst's labels as extra seeds and negatives."""
     from . import match
     from .store import topics as store_topics
-
-    if isinstance(engine, CycleStore):  # a cycle's store: its engine, opened now if need be
-        engine = engine.engine()
 
     models = []
     fetch_seed = seed_fetcher(cfg)
@@ -459,7 +455,8 @@ async def run_cycle_async(
                 store,
                 fetcher,
                 extract_pool,
-                models if models is not None else functools.partial(build_models, cfg, store),
+                # the engine is asked for (opened, if the store had none) only when models are built
+                models if models is not None else lambda: build_models(cfg, store.engine()),
                 report,
                 parser=feed_parser,
                 db=db,

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from ..config import FeedConfig
 from ..errors import StoreError
-from ..health import SYNCED_KEY, FeedHealth, feeds_digest  # shared with cycle_lite (issue 16)
+from ..health import SYNCED_KEY, FeedHealth, feed_row, feeds_digest  # shared with cycle_lite (issue 16)
 from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc, kv
@@ -39,27 +39,9 @@ class FeedError(StoreError):
     """A feed management request that cannot be carried out (unknown URL, config-owned feed)."""
 
 
-def _state(row: Any) -> dict[str, Any]:
-    """The FEED_STATE columns of a row, as ``Feed`` holds them (UTC times, counts, flags)."""
-    values = {name: getattr(row, name) for name in FEED_STATE}
-    for name in FEED_STATE:
-        if name.endswith("_at"):
-            values[name] = as_utc(values[name])
-    values.update(failures=int(values["failures"] or 0), retired=bool(values["retired"]))
-    return values
-
-
 def _feed(row: Any) -> Feed:
-    return Feed(
-        url=row.url,
-        name=row.name or "",
-        id=row.id,
-        enabled=bool(row.enabled),
-        source=row.source,
-        interval=row.interval,
-        title=row.title or "",
-        **_state(row),
-    )
+    """A ``feeds`` row as a Feed: the same reading as the standard-library paths' (health)."""
+    return feed_row(row._mapping)
 
 
 def sync_config_feeds(engine: sa.Engine, configured: Sequence[FeedConfig], now: datetime) -> None:
