@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
-from .health import SYNCED_KEY, feed_row, feeds_digest, sqlite_path
+from .health import SYNCED_KEY, announce, feed_row, feeds_digest, sqlite_path
 from .models import FEED_STATE, Feed
 from .store import SQLITE_PRAGMAS, now_utc
 
@@ -252,10 +252,7 @@ class LiteStore:
         for feed_id, update in states:
             row = {name: _bind(getattr(update, name)) for name in FEED_STATE}
             row.update(id=feed_id, title=update.title or None)
-            if update.moved_to:  # the store's own log lines (store.feeds.apply_updates)
-                log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
-            if update.retired:
-                log.warning("feed id=%d retired: %s", feed_id, update.last_error)
+            announce(log, feed_id, update)
             rows.append(row)
         if rows:
             with self._write() as conn:

@@ -11,15 +11,19 @@ takes the SQLAlchemy path, which syncs and migrates.  Both paths yield the same 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Config, FeedConfig
 from .models import FEED_STATE, Feed
+
+if TYPE_CHECKING:
+    from .schedule import FeedUpdate
 
 T = TypeVar("T")
 
@@ -205,6 +209,14 @@ def _health(r: Any) -> FeedHealth:
         entries=int(r["n_entries"] or 0),
         matches=int(r["n_matches"] or 0),
     )
+
+
+def announce(log: logging.Logger, feed_id: int, update: FeedUpdate) -> None:
+    """The log lines of a feed state worth a warning as it is written (both stores' writers)."""
+    if update.moved_to:
+        log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
+    if update.retired:
+        log.warning("feed id=%d retired: %s", feed_id, update.last_error)
 
 
 def feed_row(r: Any) -> Feed:

@@ -23,7 +23,13 @@ import sqlalchemy as sa
 
 from ..config import FeedConfig
 from ..errors import StoreError
-from ..health import SYNCED_KEY, FeedHealth, feed_row, feeds_digest  # shared with cycle_lite (issue 16)
+from ..health import (  # shared with cycle_lite (issue 16)
+    SYNCED_KEY,
+    FeedHealth,
+    announce,
+    feed_row,
+    feeds_digest,
+)
 from ..models import FEED_STATE, Feed
 from ..schedule import FeedUpdate
 from . import as_utc, kv
@@ -180,10 +186,7 @@ def apply_updates(conn: sa.Connection, updates: Sequence[tuple[int, FeedUpdate]]
     for feed_id, update in updates:
         params = {f"v_{name}": getattr(update, name) for name in FEED_STATE}
         params.update(v_id=feed_id, v_title=update.title or None)
-        if update.moved_to:
-            log.warning("feed id=%d moved permanently to %s", feed_id, update.moved_to)
-        if update.retired:
-            log.warning("feed id=%d retired: %s", feed_id, update.last_error)
+        announce(log, feed_id, update)
         rows.append(params)
     if rows:
         conn.execute(_update_statement(), rows)
