@@ -35,7 +35,7 @@ _IDLE, _ACTIVE, _CLOSED = 0, 1, 2
 class Http11:
     """A keep-alive HTTP/1.1 connection over an ``httpcore.AsyncNetworkStream``, one GET at a time."""
 
-    __slots__ = ("_expire_at", "_h11", "_keepalive", "_state", "_stream")
+    __slots__ = ("_direct", "_expire_at", "_h11", "_keepalive", "_state", "_stream")
 
     def __init__(self, stream: httpcore.AsyncNetworkStream, keepalive: float) -> None:
         self._stream = stream
@@ -43,6 +43,7 @@ class Http11:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self._state = _IDLE
         self._expire_at: float | None = None
+        self._direct: _Direct | None = None  # a Content-Length body read past h11 (see _Direct)
 
     def is_idle(self) -> bool:
         return self._state == _IDLE
@@ -61,7 +62,7 @@ class Http11:
         ``body`` and end with ``release`` (also after an error: it closes what cannot be reused)."""
         if self._state != _IDLE:
             raise httpcore.ConnectionNotAvailable()
-        self._state, self._expire_at = _ACTIVE, None
+        self._state, self._expire_at, self._direct = _ACTIVE, None, None
         try:
             request = h11.Request(method=b"GET", target=target, headers=headers)
             data = self._h11.send(request) or b""
@@ -77,6 +78,7 @@ class Http11:
             while True:
                 event = await self._event(timeout)
                 if isinstance(event, h11.Response):
+                    self._direct = _Direct.framing(event, self._h11)
                     return event.status_code, event.headers.raw_items()
                 if not isinstance(event, h11.InformationalResponse):  # 1xx: wait for the answer
                     raise httpcore.RemoteProtocolError(f"unexpected {type(event).__name__}")
@@ -86,6 +88,8 @@ class Http11:
 
     def body(self, timeouts: Timeouts) -> AsyncIterator[bytes]:
         """The response body, as it arrives (after ``get``)."""
+        if self._direct is not None:
+            return _DirectBody(self, self._direct, timeouts.get("read"))
         return _Body(self, timeouts.get("read"))
 
     async def _event(self, timeout: float | None) -> h11.Event | type[h11.PAUSED]:
@@ -104,9 +108,18 @@ class Http11:
 
     async def release(self) -> None:
         """After a response: idle (kept alive) when the exchange completed, else closed."""
-        conn = self._h11
-        if self._state == _ACTIVE and conn.our_state is h11.DONE and conn.their_state is h11.DONE:
-            conn.start_next_cycle()
+        conn, direct = self._h11, self._direct
+        if direct is not None:  # h11 saw the head only: a fresh one for the next exchange
+            done = self._state == _ACTIVE and direct.left == 0 and direct.reusable
+            if done:
+                self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
+        else:
+            done = self._state == _ACTIVE and conn.our_state is h11.DONE
+            done = done and conn.their_state is h11.DONE
+            if done:
+                conn.start_next_cycle()
+        self._direct = None
+        if done:
             self._state = _IDLE
             self._expire_at = time.monotonic() + self._keepalive
         elif self._state != _CLOSED:
@@ -146,3 +159,71 @@ class _Body:
             self._done = True
             await conn.aclose()
             raise
+
+
+class _Direct:
+    """A body framed by Content-Length, read straight from the stream once h11 has parsed the
+    head: h11 would copy it twice more and wrap every read in an event (issue 16).  Only for the
+    simplest framing (one Content-Length, no Transfer-Encoding, a status that has a body); the
+    exchange ends after exactly that many bytes, and anything else the server sent (bytes past
+    the body, ``Connection: close``, HTTP/1.0) means the connection is not reused."""
+
+    __slots__ = ("left", "pending", "reusable")
+
+    def __init__(self, length: int, pending: bytes, reusable: bool) -> None:
+        self.left, self.pending, self.reusable = length, pending, reusable
+
+    @staticmethod
+    def framing(event: h11.Response, conn: h11.Connection) -> _Direct | None:
+        if event.status_code in (204, 304) or event.status_code < 200:
+            return None
+        lengths: list[bytes] = []
+        reusable = event.http_version >= b"1.1"
+        for name, value in event.headers:
+            if name == b"transfer-encoding":
+                return None  # chunked: h11 reads it
+            if name == b"content-length":
+                lengths.append(value)
+            elif name == b"connection" and b"close" in value.lower():
+                reusable = False
+        if not lengths:
+            return None  # read to the end of the connection: h11 does it
+        length = int(lengths[0])  # h11 checked they agree and are digits
+        pending, closed = conn.trailing_data
+        if len(pending) > length:  # the server sent more than the body: no next exchange
+            pending, reusable = pending[:length], False
+        return _Direct(length, pending, reusable and not closed)
+
+
+class _DirectBody:
+    """The chunks of a ``_Direct`` body; the connection closes on any error or a short body."""
+
+    __slots__ = ("_conn", "_direct", "_timeout")
+
+    def __init__(self, conn: Http11, direct: _Direct, timeout: float | None) -> None:
+        self._conn, self._direct, self._timeout = conn, direct, timeout
+
+    def __aiter__(self) -> _DirectBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        d = self._direct
+        if d.pending:
+            chunk, d.pending = d.pending, b""
+            d.left -= len(chunk)
+            return chunk
+        if d.left <= 0:
+            raise StopAsyncIteration
+        try:
+            chunk = await self._conn._stream.read(min(READ_SIZE, d.left), self._timeout)
+        except BaseException:
+            await self._conn.aclose()
+            raise
+        if not chunk:
+            await self._conn.aclose()
+            raise httpcore.RemoteProtocolError(
+                f"peer closed connection without sending complete message body: "
+                f"{d.left} of the declared bytes missing"
+            )
+        d.left -= len(chunk)
+        return chunk
