@@ -105,15 +105,23 @@ def run_watcher(
     stop = threading.Event()
     cpu: dict[int, float] = {}
     helpers: set[int] = set()  # children that are not extraction workers
+    known: set[int] = set()  # children classified: only once they run their own command line
+    parent_cmdline = ""
 
     def sample() -> None:
-        nonlocal peak_main, peak_all
+        nonlocal peak_main, peak_all, parent_cmdline
         while not stop.is_set():
             peak_main = max(peak_main, _status_kb(proc.pid, "VmHWM:"))
+            parent_cmdline = parent_cmdline or _cmdline(proc.pid)
             kids = _children(proc.pid)
             for kid in kids:
-                if kid not in cpu and "spawn_main" not in _cmdline(kid):
-                    helpers.add(kid)
+                # Between fork and exec a child still shows its parent's command line: a worker
+                # seen then was once counted as a helper (issue 16: the split was wrong).
+                line = _cmdline(kid)
+                if kid not in known and line and line != parent_cmdline:
+                    known.add(kid)
+                    if "spawn_main" not in line:
+                        helpers.add(kid)
                 cpu[kid] = max(cpu.get(kid, 0.0), _cpu_s(kid))
             total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in kids)
             peak_all = max(peak_all, total)
@@ -194,10 +202,11 @@ def main() -> None:
         flush=True,
     )
 
-    cpu0, own0 = children_cpu(), time.process_time()
+    farm_pid = farm.proc.pid or 0
+    cpu0, farm0 = children_cpu(), _cpu_s(farm_pid)
     workers: list[float] = []
     first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers)
-    cpu_watcher, cpu_farm = children_cpu() - cpu0, time.process_time() - own0
+    cpu_watcher, cpu_farm = children_cpu() - cpu0, _cpu_s(farm_pid) - farm0
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
         flush=True,
@@ -258,7 +267,7 @@ def main() -> None:
     print(
         f"  of which main process {(cpu_watcher - workers[0] - workers[1]) * ms:.1f} ms, extraction "
         f"workers {workers[0] * ms:.1f} ms, feed parse helper {workers[1] * ms:.1f} ms (last read before "
-        f"they ended); the farm serving it (this process) "
+        f"they ended); the farm serving it (its own process, on the same cores) "
         f"{cpu_farm * ms:.1f} ms"
     )
     print(

@@ -226,6 +226,24 @@ def test_pool_size_follows_the_config() -> None:
     assert ExtractPool(ExtractConfig(workers=3), workers=0).size == 0
 
 
+def test_a_retired_worker_is_replaced_only_when_another_page_comes() -> None:
+    """The page that retires a worker starts no successor: a cycle ending there starts none."""
+
+    async def run() -> tuple[int, int, str]:
+        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2) as pool:
+            pages = _batch(3)
+            for h, u, c in pages[:2]:
+                await pool.extract(h, u, c)
+            after_two = pool.restarts  # the worker retired with its second page
+            h, u, c = pages[2]
+            third = await pool.extract(h, u, c)
+            return after_two, pool.restarts, third.status
+
+    after_two, after_three, status = asyncio.run(run())
+    assert after_two == 0  # no process started for a page that may never come
+    assert (after_three, status) == (1, "ok")  # the next page started the successor
+
+
 def test_workers_are_recycled_after_a_number_of_pages() -> None:
     async def run() -> tuple[list[Article], list[list[int]]]:
         async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2) as pool:

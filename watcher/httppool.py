@@ -1,19 +1,18 @@
-"""The fetcher's connections: httpcore HTTP/1.1 connections kept per origin, driven directly.
+"""The fetcher's connections: HTTP/1.1 connections (``http11``, h11) kept per origin, driven directly.
 
 httpx's transport and httpcore's connection pool cost two thirds of the CPU of a conditional GET
 that comes back 304 (issue 16): an ``httpx.Request`` and ``httpx.Response`` per request, the
 pool's request queue, events and cancel shields, and AnyIO locks that yield to the event loop on
 every uncontended acquire.  The fetcher needs none of it: its own per-host gate bounds the
 requests in flight, and a connection is used by one request at a time.  So each origin keeps a
-list of idle ``httpcore.AsyncHTTP11Connection`` objects (httpcore still speaks HTTP/1.1: h11,
-keep-alive, stale-connection checks), new ones are opened through the address-checking
-``PinningBackend`` (every connection, to the address actually connected to), and the pools of
-origins not used lately are closed once nothing is in flight on them.
+list of idle ``http11.Http11`` connections (h11 still speaks HTTP/1.1: framing, keep-alive; the
+connection checks staleness; httpcore's request layer on top of it was half the rest), new ones
+are opened through the address-checking ``PinningBackend`` (every connection, to the address
+actually connected to), and the pools of origins not used lately are closed once nothing is in flight on them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from collections import OrderedDict
@@ -26,6 +25,7 @@ import httpcore
 import httpx
 
 from .config import HttpConfig
+from .http11 import Http11
 
 KEEPALIVE = 5.0  # seconds an idle connection is kept for the next request to its origin
 
@@ -110,7 +110,7 @@ class _Origin:
     """One origin's idle connections, and how many of its responses are out."""
 
     last_used: float
-    idle: list[httpcore.AsyncHTTP11Connection] = field(default_factory=list)
+    idle: list[Http11] = field(default_factory=list)
     active: int = 0
 
     async def aclose(self) -> None:
@@ -152,7 +152,6 @@ class OriginPools:
     async def send(self, url: httpx.URL, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
         scheme = url.raw_scheme
         port = url.port or (443 if scheme == b"https" else 80)
-        target = httpcore.URL(scheme=scheme, host=url.raw_host, port=port, target=url.raw_path)
         key = (scheme, url.raw_host, port)
         pool = self._pools.get(key)
         now = time.monotonic()
@@ -164,12 +163,8 @@ class OriginPools:
         pool.active += 1
         try:
             await self._evict()
-            conn = await self._connection(pool, target.origin, timeouts)
-            request = httpcore.Request(
-                b"GET", target, headers=[(b"Host", url.netloc), *headers],
-                extensions={"timeout": timeouts},
-            )  # fmt: skip
-            response = await conn.handle_async_request(request)
+            conn = await self._connection(pool, key, timeouts)
+            status, raw = await conn.get(url.raw_path, [(b"Host", url.netloc), *headers], timeouts)
         except BaseException:
             pool.active -= 1
             raise
@@ -181,7 +176,7 @@ class OriginPools:
                 return
             done = True
             try:
-                await response.aclose()  # IDLE when the exchange completed, else CLOSED
+                await conn.release()  # idle when the exchange completed, else closed
             finally:
                 pool.active -= 1
                 pool.last_used = time.monotonic()
@@ -190,32 +185,28 @@ class OriginPools:
                 elif not conn.is_closed():
                     await conn.aclose()
 
-        return Reply(response.status, httpx.Headers(response.headers), response.aiter_stream(), close)
+        return Reply(status, httpx.Headers(raw), conn.body(timeouts), close)
 
     async def _connection(
-        self, pool: _Origin, origin: httpcore.Origin, timeouts: Timeouts
-    ) -> httpcore.AsyncHTTP11Connection:
+        self, pool: _Origin, origin: tuple[bytes, bytes, int], timeouts: Timeouts
+    ) -> Http11:
         """An idle live connection of the origin, else a new one (through the address guard)."""
         while pool.idle:
             conn = pool.idle.pop()
             if conn.is_idle() and not conn.has_expired():  # expiry, or the server closed it
                 return conn
             await conn.aclose()
-        host = origin.host.decode("ascii")
+        scheme, raw_host, port = origin
+        host = raw_host.decode("ascii")
         connect = timeouts.get("connect")
-        stream = await self._backend.connect_tcp(host, origin.port, timeout=connect)
-        if origin.scheme == b"https":
+        stream = await self._backend.connect_tcp(host, port, timeout=connect)
+        if scheme == b"https":
             try:
                 stream = await stream.start_tls(self._ssl(), server_hostname=host, timeout=connect)
             except BaseException:
                 await stream.aclose()
                 raise
-        conn = httpcore.AsyncHTTP11Connection(origin=origin, stream=stream, keepalive_expiry=KEEPALIVE)
-        # A connection serves one request at a time here, so its state lock is never contended:
-        # asyncio's lock takes it without the event-loop round trip of AnyIO's (two per request).
-        if isinstance(getattr(conn, "_state_lock", None), httpcore._synchronization.AsyncLock):
-            conn._state_lock = asyncio.Lock()  # type: ignore[assignment]
-        return conn
+        return Http11(stream, KEEPALIVE)
 
     def _ssl(self) -> ssl.SSLContext:
         if self._verified is None:
