@@ -105,15 +105,22 @@ class TopicModel:
     def analyse(self, doc: Document, *, full: bool = False) -> tuple[Score, tuple[float, ...]]:
         """The score with its reasons, and the feature values behind it.
 
-        The seed comparison (TF-IDF or embedding) is skipped unless ``full`` when the score is 0
-        whatever it says (issue 12 point 7: most articles a feed brings are about something else):
-        a required concept is missing, so the hand-set formula's keyword score or the fitted
-        combination's gated probability is 0; similarity only scales the former and is no feature of
-        the latter, and negatives (articles labelled irrelevant) only subtract from a score already
-        at its floor.  Such an article (``score`` 0, not matched, so never a near miss below a
-        positive threshold) keeps everything but the seed fields (nearest seed and negative, their
-        cosines, similarity score and weight: empty and 0, as for a language no seed is in).  Every
-        other article, and every one when the threshold is 0, is compared as before.
+        The seed comparison (TF-IDF or embedding) is skipped unless ``full`` where it can change
+        neither the score nor anything shown (issue 12 point 7: most articles a feed brings are
+        about something else, or in a language no seed is in):
+
+        * the score is 0 whatever it says, and the threshold above 0: a required concept is missing,
+          so the hand-set formula's keyword score or the fitted combination's gated probability is 0;
+          similarity only scales the former and is no feature of the latter, and negatives
+          (articles labelled irrelevant) only subtract from a score already at its floor.  Such an
+          article is not matched, nor a near miss, and nothing names its nearest seed;
+        * no seed is in the article's language (TF-IDF) and the topic has no negatives: similarity
+          then has no weight, no seed is named, and no labelled look-alike can pull it down.
+
+        Such an article gets the seed fields of a language no seed is in (no nearest seed or
+        negative, cosines, similarity score and weight 0); its score, verdict, terms, strengths and
+        every line ``explain`` prints are those of ``full``.  ``tests/test_match_lazy.py`` holds
+        the two together over the dev corpora.
         """
         title = tokenize(doc.title)
         tokens = title + tokenize(doc.text)
@@ -137,7 +144,10 @@ class TopicModel:
             context.together(self.matcher.groups, found, len(title), self.topic.saturation),
         )
         fitted = self.combination.score(feats) if self.combination is not None else None
-        settled = not full and self.threshold > 0 and (kscore if fitted is None else fitted) <= 0.0
+        settled = not full and (
+            (self.threshold > 0 and (kscore if fitted is None else fitted) <= 0.0)
+            or (not self.negatives and not self.backend.covers(language))
+        )
         cmp = NOT_COMPARED if settled else self.backend.compare(doc, tokens, language, counts)
         sim = self.topic.similarity
         similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
