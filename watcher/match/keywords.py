@@ -18,10 +18,11 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import compress
+from operator import itemgetter
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .morph import SUBSTRING_LANGUAGES, Morphology
+from .morph import SUBSTRING_LANGUAGES, Morphology, lemma_language, stem_algorithm
 from .text import CACHE_SIZE, default_language, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
@@ -165,13 +166,16 @@ class Matcher:
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
         self._prefixes: list[tuple[str, int]] = []  # prefixes shorter than two characters
-        self._prefixes_by_head: dict[str, list[tuple[str, int]]] = {}  # the others, by first two
+        self._prefixes_by_head: dict[str, list[tuple[str, int]]] = {}  # two characters long
+        self._prefixes_by_head3: dict[str, list[tuple[str, int]]] = {}  # the others, by first three
         self._substrings: list[tuple[str, int]] = []
         for atom, i in atoms.items():
             if atom.kind == "exact":
                 self._exact.setdefault(atom.value, []).append(i)
-            elif atom.kind == "prefix" and len(atom.value) >= 2:
-                self._prefixes_by_head.setdefault(atom.value[:2], []).append((atom.value, i))
+            elif atom.kind == "prefix" and len(atom.value) >= HEAD:
+                self._prefixes_by_head3.setdefault(atom.value[:HEAD], []).append((atom.value, i))
+            elif atom.kind == "prefix" and len(atom.value) == 2:
+                self._prefixes_by_head.setdefault(atom.value, []).append((atom.value, i))
             elif atom.kind == "prefix":
                 self._prefixes.append((atom.value, i))
             elif atom.kind == "substring":
@@ -194,7 +198,7 @@ class Matcher:
         # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
-            if language_script(lang) == "arabic" or lang == "id"
+            if _strips_prefixes(lang)
             else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
@@ -203,6 +207,16 @@ class Matcher:
         for lang in self._stems:
             script = language_script(lang)
             self._by_script[script] = (*self._by_script.get(script, ()), lang)
+        # For learning many tokens at once (``_learn``): each head -> the languages that ask a word
+        # starting with it (a head in another script than its language's is never asked), the
+        # languages asked every word of their script, and every head that makes a word a candidate.
+        self._head_langs: dict[str, tuple[str, ...]] = {}
+        for lang, lang_heads in self._heads.items():
+            for head in sorted(lang_heads or ()):
+                if script_of(head) == language_script(lang):
+                    self._head_langs[head] = (*self._head_langs.get(head, ()), lang)
+        self._always = tuple(lang for lang, h in self._heads.items() if h is None)
+        self._candidate_heads = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys())
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -257,51 +271,70 @@ class Matcher:
     def _learn(self, memo: _Memo, tokens: Sequence[str]) -> bool:
         """Find the atoms of new tokens together, as ``atoms_of`` finds them one by one.
 
-        Set algebra for exact words, one call into the stemmer per language for the tokens that
-        start like one of its terms; False (nothing learnt) when the memo has no room for them.
+        Most new words can match nothing: only an exact term word, a word starting like a prefix
+        term or like one of a language's terms (its first ``HEAD`` letters), a CJK word (substring
+        terms) or a word of a language whose stemmer strips prefixes can.  Those candidates are
+        picked out in C (``map`` and ``compress`` over the words' heads, set algebra for exact
+        words); each candidate language's few words are keyed in one call into its stemmer.  False
+        (nothing learnt) when the memo has no room for them.
         """
         if len(memo.atoms) + len(tokens) >= self._cache_size:
             return False  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
-        self._prefixed(tokens, found)
-        scripts = {c: script_of(c) for c in {t[0] for t in tokens}}  # the script is its first letter's
-        if self._substrings and "cjk" in scripts.values():
-            for token in [t for t in tokens if scripts[t[0]] == "cjk"]:
-                for sub, i in self._substrings:
-                    if sub in token:
+        asked: dict[str, list[str]] = {}  # language -> the words keyed in it
+        heads = list(map(_HEADS, tokens))
+        head_langs, by_head3 = self._head_langs, self._prefixes_by_head3
+        candidates = map(self._candidate_heads.__contains__, heads)
+        for token, head in compress(zip(tokens, heads, strict=True), candidates):
+            for lang in head_langs.get(head, ()):
+                asked.setdefault(lang, []).append(token)
+            for prefix, i in by_head3.get(head, ()):
+                if token.startswith(prefix):
+                    found.setdefault(token, []).append(i)
+        if self._prefixes or self._prefixes_by_head:  # prefixes of one or two letters: rare
+            for token in tokens if self._prefixes else compress(tokens, map(self._has_head2, tokens)):
+                for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
+                    if token.startswith(prefix):
                         found.setdefault(token, []).append(i)
-        present = set(scripts.values())
-        starting = [w for w in tokens if w[:HEAD] in self._any_head]  # one pass: few start a term
-        for lang, table in self._stems.items():
-            script, heads = language_script(lang), self._heads[lang]
-            if script not in present:
-                continue
-            if heads is None:
-                asked = [w for w in tokens if scripts[w[0]] == script]
-            else:
-                asked = [w for w in starting if w[:HEAD] in heads and scripts[w[0]] == script]
-            if asked:
-                for word, key in zip(asked, self._keys(asked, lang), strict=True):
-                    if key in table:
-                        found.setdefault(word, []).extend(table[key])
+        if self._substrings or self._always:  # words of a script: by their first letters'
+            firsts = set(map(_FIRST, tokens))
+            scripts = {c: script_of(c) for c in firsts}
+            if self._substrings and "cjk" in scripts.values():
+                cjk = {c for c, script in scripts.items() if script == "cjk"}
+                for token in compress(tokens, map(cjk.__contains__, map(_FIRST, tokens))):
+                    for sub, i in self._substrings:
+                        if sub in token:
+                            found.setdefault(token, []).append(i)
+            for lang in self._always:
+                script = language_script(lang)
+                if script in scripts.values():
+                    letters = {c for c, s in scripts.items() if s == script}
+                    asked[lang] = list(compress(tokens, map(letters.__contains__, map(_FIRST, tokens))))
+        stems = self._stems
+        for lang, words in asked.items():
+            table = stems[lang]
+            for word, key in zip(words, self._keys(words, lang), strict=True):
+                if key in table:
+                    found.setdefault(word, []).extend(table[key])
         memo.atoms.update(dict.fromkeys(tokens, _NONE))
+        # atoms in the order ``atoms_of`` finds them (exact, prefix, substring, then by language)
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
         memo.hits.update(found)
         memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
         return True
 
-    def _prefixed(self, tokens: Sequence[str], found: dict[str, list[int]]) -> None:
-        """Add the prefix atoms of tokens to ``found`` (only tokens a prefix can start are asked)."""
-        by_head = self._prefixes_by_head
-        for token in tokens if self._prefixes else [t for t in tokens if t[:2] in by_head]:
-            if ids := self._prefix_atoms(token):
-                found.setdefault(token, []).extend(ids)
+    def _has_head2(self, token: str) -> bool:
+        return token[:2] in self._prefixes_by_head
 
     def _prefix_atoms(self, token: str) -> list[int]:
-        """The prefix atoms a token matches: only prefixes starting with its first two characters."""
+        """The prefix atoms a token matches: only prefixes starting like it."""
         return [
             i
-            for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ()))
+            for prefix, i in (
+                *self._prefixes,
+                *self._prefixes_by_head.get(token[:2], ()),
+                *self._prefixes_by_head3.get(token[:HEAD], ()),
+            )
             if token.startswith(prefix)
         ]
 
@@ -338,6 +371,19 @@ class Matcher:
                         seen.add(gi)
                         hits[gi].append(Hit(ti, pos, pos < n_title))
         return hits, excluded
+
+
+_FIRST = itemgetter(0)
+_HEADS = itemgetter(slice(0, HEAD))
+
+
+def _strips_prefixes(lang: str) -> bool:
+    """Whether a language's key may start otherwise than its word: its stemmer strips prefixes
+    (Arabic script, Indonesian) and it has a stemmer or a lemmatiser at all (Urdu and Pashto have
+    neither: a word is its own key)."""
+    return (language_script(lang) == "arabic" or lang == "id") and bool(
+        stem_algorithm(lang) or lemma_language(lang)
+    )
 
 
 def _follows(
