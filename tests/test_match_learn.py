@@ -13,8 +13,10 @@ from functools import cache
 import wordfreq
 
 from tests import match_helpers as h
+from tests.shared_data import require_shared
 from watcher import match
-from watcher.match.keywords import Matcher
+from watcher.match.evaluate import read_records
+from watcher.match.keywords import Hit, Matcher
 from watcher.match.morph import Morphology
 from watcher.match.text import language_script, normalise, script_of, tokenize
 
@@ -99,3 +101,48 @@ def test_term_forms_with_prefixes_and_inflections_are_learnt_alike() -> None:
     # and one by one (the path a full memo takes) as in a batch
     matcher.clear_cache()
     assert {w: matcher.atoms_of(w) for w in words} == learnt
+
+
+def _hits_the_long_way(
+    matcher: Matcher, tokens: list[str], n_title: int
+) -> tuple[list[list[Hit]], list[str]]:
+    """Every position, every term starting with one of its word's atoms, phrases followed word by word."""
+    atoms = {t: matcher.atoms_of(t) for t in set(tokens)}
+    hits: list[list[Hit]] = [[] for _ in matcher.groups]
+    excluded: list[str] = []
+    terms = [(gi, ti, t) for gi, ts in enumerate(matcher.group_terms) for ti, t in enumerate(ts)]
+    terms += [(-1, ti, t) for ti, t in enumerate(matcher.exclude_terms)]
+    for pos, tok in enumerate(tokens):
+        seen: set[int] = set()
+        for aid in sorted(atoms[tok]):
+            for gi, ti, term in terms:
+                if term.atoms[0] != aid or gi in seen:
+                    continue
+                rest = tokens[pos + 1 : pos + len(term.atoms)]
+                if len(rest) < len(term.atoms) - 1 or any(
+                    a not in atoms[w] for a, w in zip(term.atoms[1:], rest, strict=True)
+                ):
+                    continue
+                if gi < 0:
+                    excluded += [] if term.text in excluded else [term.text]
+                else:
+                    seen.add(gi)
+                    hits[gi].append(Hit(ti, pos, pos < n_title))
+    return hits, excluded
+
+
+def test_hits_of_the_dev_articles_are_those_found_the_long_way() -> None:
+    matcher = _model().matcher
+    texts = [f"{d.title}\n{d.text}" for d in (h.ON_TOPIC_LABOUR, h.RUSSIAN_ON_TOPIC, *h.NEAR_MISSES)]
+    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
+        path = require_shared("corpus", name)
+        records = read_records(path.read_text(encoding="utf-8").splitlines())
+        texts += [f"{r.document.title}\n{r.document.text}" for r in records]
+    phrases = 0
+    for text in texts:
+        tokens = tokenize(text)
+        expected = _hits_the_long_way(matcher, tokens, 8)
+        assert matcher.find(tokens, 8) == expected
+        terms = matcher.group_terms
+        phrases += sum(len(terms[gi][x.term].atoms) > 1 for gi, g in enumerate(expected[0]) for x in g)
+    assert phrases > 20  # phrases (the path a plan cannot take) are among the hits

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import compress
 from operator import itemgetter
@@ -216,7 +216,7 @@ class Matcher:
                 if script_of(head) == language_script(lang):
                     self._head_langs[head] = (*self._head_langs.get(head, ()), lang)
         self._always = tuple(lang for lang, h in self._heads.items() if h is None)
-        self._candidate_heads = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys())
+        self._candidates = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys()).__contains__
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -226,6 +226,8 @@ class Matcher:
             self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
         self._cache_size = cache_size
         self._memo = _Memo({}, set(), set())
+        # atoms of a word -> what ``find`` records for it (``_plan``): a few hundred sets in all
+        self._plans: dict[frozenset[int], tuple[tuple[int, int, str], ...] | None] = {}
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
@@ -238,6 +240,7 @@ class Matcher:
     def clear_cache(self) -> None:
         """Forget the atoms of every token seen."""
         self._memo = _Memo({}, set(), set())
+        self._plans = {}
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
@@ -281,19 +284,23 @@ class Matcher:
         if len(memo.atoms) + len(tokens) >= self._cache_size:
             return False  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
-        asked: dict[str, list[str]] = {}  # language -> the words keyed in it
         heads = list(map(_HEADS, tokens))
-        head_langs, by_head3 = self._head_langs, self._prefixes_by_head3
-        candidates = map(self._candidate_heads.__contains__, heads)
-        for token, head in compress(zip(tokens, heads, strict=True), candidates):
-            for lang in head_langs.get(head, ()):
-                asked.setdefault(lang, []).append(token)
-            for prefix, i in by_head3.get(head, ()):
-                if token.startswith(prefix):
-                    found.setdefault(token, []).append(i)
+        by_head: dict[str, list[str]] = {}  # the candidates, by their first letters
+        for token, head in compress(zip(tokens, heads, strict=True), map(self._candidates, heads)):
+            by_head.setdefault(head, []).append(token)
+        asked: dict[str, list[str]] = {}  # language -> the words keyed in it
+        for head, words in by_head.items():
+            for lang in self._head_langs.get(head, ()):
+                asked.setdefault(lang, []).extend(words)
+            for prefix, i in self._prefixes_by_head3.get(head, ()):
+                for token in words:
+                    if token.startswith(prefix):
+                        found.setdefault(token, []).append(i)
         if self._prefixes or self._prefixes_by_head:  # prefixes of one or two letters: rare
-            for token in tokens if self._prefixes else compress(tokens, map(self._has_head2, tokens)):
-                for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ())):
+            two = self._prefixes_by_head
+            starting = compress(tokens, map(two.__contains__, map(_HEAD2, tokens)))
+            for token in tokens if self._prefixes else starting:
+                for prefix, i in (*self._prefixes, *two.get(token[:2], ())):
                     if token.startswith(prefix):
                         found.setdefault(token, []).append(i)
         if self._substrings or self._always:  # words of a script: by their first letters'
@@ -310,21 +317,17 @@ class Matcher:
                 if script in scripts.values():
                     letters = {c for c, s in scripts.items() if s == script}
                     asked[lang] = list(compress(tokens, map(letters.__contains__, map(_FIRST, tokens))))
-        stems = self._stems
         for lang, words in asked.items():
-            table = stems[lang]
-            for word, key in zip(words, self._keys(words, lang), strict=True):
-                if key in table:
-                    found.setdefault(word, []).extend(table[key])
+            table = self._stems[lang]
+            keys = self._keys(words, lang)
+            for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
+                found.setdefault(word, []).extend(table[key])
         memo.atoms.update(dict.fromkeys(tokens, _NONE))
         # atoms in the order ``atoms_of`` finds them (exact, prefix, substring, then by language)
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
         memo.hits.update(found)
         memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
         return True
-
-    def _has_head2(self, token: str) -> bool:
-        return token[:2] in self._prefixes_by_head
 
     def _prefix_atoms(self, token: str) -> list[int]:
         """The prefix atoms a token matches: only prefixes starting like it."""
@@ -342,12 +345,13 @@ class Matcher:
         self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
     ) -> tuple[list[list[Hit]], list[str]]:
         """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
-        unique: Collection[str] = set(tokens) if counts is None else counts.keys()
+        unique: set[str] = set(tokens if counts is None else counts.keys())
         memo = self._memo  # one snapshot: another thread may renew it meanwhile
         per_token: dict[str, frozenset[int]]
         # the usual case once warm: every token seen, and set algebra in C finds the hits; new
         # tokens are learnt into the same memo first (another thread may renew self._memo meanwhile)
-        if memo.seen.issuperset(unique) or self._learn(memo, list(set(unique).difference(memo.seen))):
+        new = unique.difference(memo.seen)  # one pass over the words, in C
+        if not new or self._learn(memo, list(new)):
             per_token = {tok: memo.atoms[tok] for tok in memo.hits.intersection(unique)}
         else:  # no room in the memo: token by token, as the memo renews itself
             per_token = {t: ids for t in unique if (ids := self.atoms_of(t))}
@@ -356,9 +360,21 @@ class Matcher:
         excluded: list[str] = []
         if not matching:
             return hits, excluded
+        plans = self._plans
+        if len(plans) >= self._cache_size:  # full: start afresh (swapped whole)
+            plans = self._plans = {}
         for pos in compress(range(len(tokens)), map(matching.__contains__, tokens)):  # C speed
-            tok = tokens[pos]
-            ids = per_token[tok]
+            ids = per_token[tokens[pos]]
+            if ids not in plans:
+                plans[ids] = self._plan(ids)
+            plan = plans[ids]
+            if plan is not None:  # single words only: the same terms wherever the word stands
+                for gi, ti, text in plan:
+                    if gi >= 0:
+                        hits[gi].append(Hit(ti, pos, pos < n_title))
+                    elif text not in excluded:
+                        excluded.append(text)
+                continue
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
             for aid in sorted(ids):
                 for gi, ti, term in self._by_first.get(aid, ()):
@@ -372,9 +388,26 @@ class Matcher:
                         hits[gi].append(Hit(ti, pos, pos < n_title))
         return hits, excluded
 
+    def _plan(self, ids: frozenset[int]) -> tuple[tuple[int, int, str], ...] | None:
+        """What ``find`` records for a word matching these atoms, wherever it stands: (group or -1
+        for an exclusion, term, term text) in ``find``'s order; None when a phrase starts with one
+        of them (whether it follows depends on the next words)."""
+        plan: list[tuple[int, int, str]] = []
+        seen: set[int] = set()
+        for aid in sorted(ids):
+            for gi, ti, term in self._by_first.get(aid, ()):
+                if len(term.atoms) > 1:
+                    return None
+                if gi not in seen:
+                    if gi >= 0:
+                        seen.add(gi)
+                    plan.append((gi, ti, term.text))
+        return tuple(plan)
+
 
 _FIRST = itemgetter(0)
 _HEADS = itemgetter(slice(0, HEAD))
+_HEAD2 = itemgetter(slice(0, 2))
 
 
 def _strips_prefixes(lang: str) -> bool:

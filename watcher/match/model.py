@@ -127,8 +127,7 @@ class TopicModel:
         detected = detect_language_tokens(tokens)
         given = _language(doc.language)  # trusted unless the text is in another script
         language = given if given and language_script(given) == language_script(detected) else detected
-        counts = Counter(tokens)
-        hits, excluded = self.matcher.find(tokens, len(title), counts)
+        hits, excluded = self.matcher.find(tokens, len(title))  # (its distinct words: a set, not a Counter)
         found = context.results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, found)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
@@ -148,7 +147,7 @@ class TopicModel:
             (self.threshold > 0 and (kscore if fitted is None else fitted) <= 0.0)
             or (not self.negatives and not self.backend.covers(language))
         )
-        cmp = NOT_COMPARED if settled else self.backend.compare(doc, tokens, language, counts)
+        cmp = NOT_COMPARED if settled else self.backend.compare(doc, tokens, language, Counter(tokens))
         sim = self.topic.similarity
         similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
         weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
