@@ -61,7 +61,7 @@ def _learnt(matcher: Matcher, tokens: Iterable[str]) -> dict[str, frozenset[int]
     matcher.clear_cache()
     words = list(tokens)
     matcher.find(words, 0)  # every word new: learnt in one batch
-    return {t: matcher._memo.atoms[t] for t in words}
+    return {t: matcher._memo.atoms.get(t, frozenset()) for t in words}
 
 
 def test_learning_in_batches_misses_no_word_of_the_common_lists() -> None:

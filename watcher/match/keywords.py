@@ -113,7 +113,8 @@ _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
 
 
 class _Memo(NamedTuple):
-    """The matcher's per-token answers: atoms per token, tokens known, tokens matching some atom."""
+    """The matcher's per-token answers: atoms per matching token, tokens known, tokens matching some
+    atom (a token known and not among the hits matches none: most words, kept only in ``seen``)."""
 
     atoms: dict[str, frozenset[int]]
     seen: set[str]
@@ -245,11 +246,10 @@ class Matcher:
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
         memo = self._memo
-        if len(memo.atoms) >= self._cache_size:  # full: start afresh (a new memo, swapped whole)
+        if len(memo.seen) >= self._cache_size:  # full: start afresh (a new memo, swapped whole)
             memo = self._memo = _Memo({}, set(), set())
-        hit = memo.atoms.get(token)
-        if hit is not None:
-            return hit
+        if token in memo.seen:
+            return memo.atoms.get(token, _NONE)
         script = script_of(token)
         found = self._unkeyed_atoms(token, script)
         head = token[:HEAD]
@@ -257,8 +257,9 @@ class Matcher:
             heads = self._heads[lang]
             if heads is None or head in heads:
                 found.extend(self._stems[lang].get(self._stem(token, lang), ()))
-        hit = memo.atoms[token] = frozenset(found)
+        hit = frozenset(found)
         if hit:
+            memo.atoms[token] = hit
             memo.hits.add(token)
         memo.seen.add(token)  # last: other threads trust hits for tokens in seen
         return hit
@@ -281,7 +282,7 @@ class Matcher:
         words); each candidate language's few words are keyed in one call into its stemmer.  False
         (nothing learnt) when the memo has no room for them.
         """
-        if len(memo.atoms) + len(tokens) >= self._cache_size:
+        if len(memo.seen) + len(tokens) >= self._cache_size:
             return False  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
         heads = list(map(_HEADS, tokens))
@@ -322,8 +323,6 @@ class Matcher:
             keys = self._keys(words, lang)
             for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
                 found.setdefault(word, []).extend(table[key])
-        memo.atoms.update(dict.fromkeys(tokens, _NONE))
-        # atoms in the order ``atoms_of`` finds them (exact, prefix, substring, then by language)
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
         memo.hits.update(found)
         memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
