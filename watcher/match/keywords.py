@@ -183,6 +183,9 @@ class Matcher:
                 self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        self._substrings_by_first: dict[str, list[tuple[str, int]]] = {}  # CJK terms by first character
+        for sub, i in self._substrings:
+            self._substrings_by_first.setdefault(sub[0], []).append((sub, i))
         # Many words keyed in one call where the morphology can (one trip into C per language)
         owner = getattr(stem, "__self__", None)
         self._keys: Callable[[Sequence[str], str], list[str]] = (
@@ -269,8 +272,18 @@ class Matcher:
         found: list[int] = list(self._exact.get(token, ()))
         found.extend(self._prefix_atoms(token))
         if script == "cjk":
-            found.extend(i for sub, i in self._substrings if sub in token)
+            found.extend(self._substring_atoms(token))
         return found
+
+    def _substring_atoms(self, token: str) -> list[int]:
+        """The substring atoms in a token: only those starting with one of its characters."""
+        by_first = self._substrings_by_first
+        return [
+            i
+            for c in by_first.keys() & set(token)
+            for sub, i in by_first[c]
+            if sub in token
+        ]
 
     def _learn(self, memo: _Memo, tokens: Sequence[str]) -> bool:
         """Find the atoms of new tokens together, as ``atoms_of`` finds them one by one.
@@ -310,9 +323,8 @@ class Matcher:
             if self._substrings and "cjk" in scripts.values():
                 cjk = {c for c, script in scripts.items() if script == "cjk"}
                 for token in compress(tokens, map(cjk.__contains__, map(_FIRST, tokens))):
-                    for sub, i in self._substrings:
-                        if sub in token:
-                            found.setdefault(token, []).append(i)
+                    if ids := self._substring_atoms(token):
+                        found.setdefault(token, []).extend(ids)
             for lang in self._always:
                 script = language_script(lang)
                 if script in scripts.values():
