@@ -103,7 +103,8 @@ def test_wordfreq_notices_about_unsupported_languages_stay_out_of_the_log(ours: 
         "f('\u1019\u103c\u1014\u103a\u1019\u102c', 'my')\n"
         # the scorer asks wordfreq nothing for these (issue 12.7); asked directly, wordfreq warns
         "print('--- wordfreq itself', file=sys.stderr)\n"
-        "import wordfreq\nwordfreq.word_frequency('\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35', 'th')\n"
+        "import wordfreq\n"
+        "wordfreq.tokenize('\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35', 'th')\n"
     )
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stderr
     scorer, _, direct = err.partition("--- wordfreq itself")
