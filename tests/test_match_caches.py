@@ -33,8 +33,9 @@ def test_a_bounded_matcher_finds_what_an_unbounded_one_finds() -> None:
     assert {tokens[pos] for _, pos in expected[2]} == {"afghan", "afghans", "and", "apples", "axes"}
     for _ in range(3):  # cold, then with the bounded cache renewed over and over
         assert hits(bounded, tokens) == expected
-        assert len(bounded._memo.atoms) <= 4
-    assert len(unbounded._memo.atoms) == len(set(tokens))
+        assert len(bounded._memo.seen) <= 4 and len(bounded._memo.atoms) <= 4
+    assert unbounded._memo.seen == set(tokens)
+    assert unbounded._memo.atoms.keys() == {t for t in tokens if unbounded.atoms_of(t)}  # hits only
 
 
 def test_the_analyzer_cache_is_bounded_per_language_and_answers_alike() -> None:

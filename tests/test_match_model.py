@@ -106,8 +106,9 @@ def test_negative_feedback_pulls_look_alikes_down_and_positive_lifts_them() -> N
     assert with_negative.negative_similarity > 0.5
     assert with_negative.score < plain.score
     weak = Document("Afghans in Russia", "A short note: Afghan families in Moscow met officials.")
-    before = match.build_model(topic).score(weak)
-    after = match.build_model(topic, extra_seeds=[h.ON_TOPIC_REFUGEES]).score(weak)
+    # (no migration term: it scores 0 either way, so only a full analysis compares it with the seeds)
+    before = match.build_model(topic).score(weak, full=True)
+    after = match.build_model(topic, extra_seeds=[h.ON_TOPIC_REFUGEES]).score(weak, full=True)
     assert after.seed_similarity > before.seed_similarity
 
 

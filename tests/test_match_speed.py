@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 import wordfreq
 
 from watcher.config import ConceptGroup
@@ -89,3 +92,42 @@ def test_a_matcher_keying_in_batches_finds_what_one_keying_word_by_word_finds() 
     assert all(expected[0])  # every group is found
     assert batched.find(tokens, 3) == expected
     assert batched.find(tokens, 3) == expected  # warm, too
+
+
+def test_languages_wordfreq_lacks_are_answered_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    from watcher.match.frequency import frequencies, list_language
+
+    # no list for Tajik or Pashto: the list wordfreq itself picks as the nearest match ...
+    expected = {}
+    for lang in ("tg", "ps"):
+        words = ["слово", "работа", "word", "people", "کار"]
+        with caplog.at_level(logging.WARNING):
+            expected[lang] = [wordfreq.word_frequency(w, lang, wordlist="small") for w in words]
+        assert "nearest match" in caplog.text  # wordfreq's own path warns ...
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            assert [frequency(w, lang) for w in words] == expected[lang]
+            assert frequencies(words, lang) == expected[lang]
+        assert caplog.records == []  # ... ours does not
+    assert list_language("tg") == "ru" and expected["tg"][0] > 0
+    # Thai and Burmese: no tokeniser in wordfreq, so no frequencies, and nothing on the terminal
+    with caplog.at_level(logging.DEBUG):
+        assert frequency("ภาษาไทย", "th") == frequency("မြန်မာ", "my") == 0.0
+        assert frequencies(["ภาษาไทย", "word"], "th") == [0.0, 0.0]
+    assert caplog.records == []
+
+
+def test_scoring_thai_and_burmese_articles_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    from tests import match_helpers as h
+    from watcher import match
+    from watcher.models import Document
+
+    model = match.build_model(h.shipped_topic())
+    docs = [
+        Document("ข่าว", "ผู้อพยพชาวอัฟกานิสถานในรัสเซีย Afghan migrants Russia", "th"),
+        Document("သတင်း", "ရုရှားနိုင်ငံရှိ အာဖဂန် ရွှေ့ပြောင်းနေထိုင်သူများ Afghan migrants", "my"),
+    ]
+    with caplog.at_level(logging.DEBUG, logger="wordfreq"):
+        for doc in docs:
+            model.score(doc, full=True)
+    assert [r.getMessage() for r in caplog.records] == []

@@ -135,7 +135,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def _score_all(model: match.TopicModel, records: list[ev.Record]) -> list[Score]:
-    return [model.score(r.document) for r in records]
+    return [model.score(r.document, full=True) for r in records]
 
 
 def _print_eval(
@@ -203,7 +203,7 @@ def run_check(args: argparse.Namespace) -> int:
         raise ConfigError("topics: no topic is configured")
     doc = _document(args.source, cfg)
     models = [match.build_model(t, fetch_seed=pipeline.seed_fetcher(cfg)) for t in topics]
-    scores = [m.score(doc) for m in models]
+    scores = [m.score(doc, full=True) for m in models]
     if args.json:
         print(json.dumps([s.to_dict() for s in scores], ensure_ascii=False))
         return 0

@@ -28,7 +28,15 @@ _REWRITTEN = "şţșț"  # Turkish and Romanian preprocessing swap these (cedill
 
 
 def frequency(word: str, lang: str) -> float:
-    """``wordfreq.word_frequency(word, lang, wordlist="small")``, fast for plain words."""
+    """``wordfreq.word_frequency(word, lang, wordlist="small")``, fast for plain words.
+
+    A language wordfreq has no list for reads its nearest match's list, as wordfreq itself picks
+    it, without wordfreq's warning to the user's terminal; one whose script wordfreq cannot cut into
+    words (Thai, Burmese, Khmer, Lao) has no frequencies: 0.0, the floor of a rare word.
+    """
+    lang = list_language(lang)
+    if not lang:
+        return 0.0
     table = _table(lang)
     if table is not None:
         plain, freqs, rounded = table
@@ -47,6 +55,9 @@ def frequency(word: str, lang: str) -> float:
 
 def frequencies(words: Sequence[str], lang: str) -> list[float]:
     """``frequency`` of each word (plain words batched: one search, look-ups in C)."""
+    lang = list_language(lang)
+    if not lang:
+        return [0.0] * len(words)
     table = _table(lang)
     if table is None or not words:
         return [frequency(w, lang) for w in words]
@@ -72,6 +83,26 @@ def _round(freq: float) -> float:
     if unrounded == 0.0:
         return 0.0
     return round(unrounded, math.floor(-math.log(unrounded, 10)) + 3)
+
+
+@cache
+def list_language(lang: str) -> str:
+    """The language whose list wordfreq reads for ``lang``: itself, else its nearest match (as
+    ``wordfreq.get_frequency_list`` picks it: "tg" reads "ru", "ps" reads "en"); "" for a script
+    wordfreq has no tokeniser for.  ``LookupError`` when no list is near enough."""
+    import langcodes  # wordfreq's own dependency: the matching it does, without its warning
+    import wordfreq
+    from wordfreq.language_info import get_language_info
+
+    available = wordfreq.available_languages(wordlist="small")
+    if lang in available:
+        return lang
+    if get_language_info(lang)["tokenizer"] is None:
+        return ""  # wordfreq would warn "the results will be bad" and find no word anyway
+    best, _distance = langcodes.closest_match(lang, list(available), max_distance=60)
+    if best == "und":
+        raise LookupError(f"no wordfreq list for language {lang!r}")
+    return str(best)
 
 
 @cache

@@ -13,22 +13,30 @@ Term syntax (one string per term, case-insensitive):
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import compress
+from operator import itemgetter
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .morph import SUBSTRING_LANGUAGES, Morphology
+from .morph import SUBSTRING_LANGUAGES, Morphology, lemma_language, stem_algorithm
+from .strength import LEAD_TOKENS as LEAD_TOKENS
+from .strength import LEAD_WEIGHT as LEAD_WEIGHT
+from .strength import TITLE_WEIGHT as TITLE_WEIGHT
+from .strength import WINDOW as WINDOW
+from .strength import GroupResult as GroupResult
+from .strength import Hit as Hit
+from .strength import apply_contrast as apply_contrast
+from .strength import group_results as group_results
+from .strength import keyword_score as keyword_score
+from .strength import outweighing as outweighing
+from .strength import passage as passage
+from .strength import saturate as saturate
 from .text import CACHE_SIZE, default_language, language_script, normalise, script_of, tokenize
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
-TITLE_WEIGHT = 3.0  # a term in the title says more about the subject than one in the body
-LEAD_WEIGHT = 1.5  # ... and one in the opening lines more than one further down
-LEAD_TOKENS = 60
-WINDOW = 25  # tokens: roughly a sentence
 MIN_STEM = 4
 # A word is keyed in a language only when its first three letters start a term of it (as written or
 # keyed); keys have MIN_STEM letters or more, and suffix-stripping leaves the start as it was.
@@ -112,32 +120,13 @@ _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
 
 
 class _Memo(NamedTuple):
-    """The matcher's per-token answers: atoms per token, tokens known, tokens matching some atom."""
+    """The matcher's per-token answers: atoms per matching token, tokens known, tokens matching some
+    atom (a token known and not among the hits matches none: most words, kept only in ``seen``)."""
 
     atoms: dict[str, frozenset[int]]
     seen: set[str]
     hits: set[str]
 
-
-class Hit(NamedTuple):
-    """One occurrence of a term: which term, at which token, whether in the title."""
-
-    term: int
-    position: int
-    in_title: bool
-
-
-@dataclass(frozen=True, slots=True)
-class GroupResult:
-    """How strongly a concept group is present in a document."""
-
-    name: str
-    terms: tuple[str, ...]  # distinct terms found, in order of first appearance
-    title_terms: tuple[str, ...]
-    evidence: float
-    strength: float  # in [0, 1]
-    positions: tuple[int, ...]
-    outweighed_by: str = ""  # a contrast group that weakened this one
 
 
 class Matcher:
@@ -165,19 +154,25 @@ class Matcher:
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
         self._prefixes: list[tuple[str, int]] = []  # prefixes shorter than two characters
-        self._prefixes_by_head: dict[str, list[tuple[str, int]]] = {}  # the others, by first two
+        self._prefixes_by_head: dict[str, list[tuple[str, int]]] = {}  # two characters long
+        self._prefixes_by_head3: dict[str, list[tuple[str, int]]] = {}  # the others, by first three
         self._substrings: list[tuple[str, int]] = []
         for atom, i in atoms.items():
             if atom.kind == "exact":
                 self._exact.setdefault(atom.value, []).append(i)
-            elif atom.kind == "prefix" and len(atom.value) >= 2:
-                self._prefixes_by_head.setdefault(atom.value[:2], []).append((atom.value, i))
+            elif atom.kind == "prefix" and len(atom.value) >= HEAD:
+                self._prefixes_by_head3.setdefault(atom.value[:HEAD], []).append((atom.value, i))
+            elif atom.kind == "prefix" and len(atom.value) == 2:
+                self._prefixes_by_head.setdefault(atom.value, []).append((atom.value, i))
             elif atom.kind == "prefix":
                 self._prefixes.append((atom.value, i))
             elif atom.kind == "substring":
                 self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        self._substrings_by_first: dict[str, list[tuple[str, int]]] = {}  # CJK terms by first character
+        for sub, i in self._substrings:
+            self._substrings_by_first.setdefault(sub[0], []).append((sub, i))
         # Many words keyed in one call where the morphology can (one trip into C per language)
         owner = getattr(stem, "__self__", None)
         self._keys: Callable[[Sequence[str], str], list[str]] = (
@@ -194,7 +189,7 @@ class Matcher:
         # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
-            if language_script(lang) == "arabic" or lang == "id"
+            if _strips_prefixes(lang)
             else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
             for lang, table in self._stems.items()
         }
@@ -203,6 +198,16 @@ class Matcher:
         for lang in self._stems:
             script = language_script(lang)
             self._by_script[script] = (*self._by_script.get(script, ()), lang)
+        # For learning many tokens at once (``_learn``): each head -> the languages that ask a word
+        # starting with it (a head in another script than its language's is never asked), the
+        # languages asked every word of their script, and every head that makes a word a candidate.
+        self._head_langs: dict[str, tuple[str, ...]] = {}
+        for lang, lang_heads in self._heads.items():
+            for head in sorted(lang_heads or ()):
+                if script_of(head) == language_script(lang):
+                    self._head_langs[head] = (*self._head_langs.get(head, ()), lang)
+        self._always = tuple(lang for lang, h in self._heads.items() if h is None)
+        self._candidates = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys()).__contains__
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -212,6 +217,8 @@ class Matcher:
             self._by_first.setdefault(term.atoms[0], []).append((-1, ti, term))
         self._cache_size = cache_size
         self._memo = _Memo({}, set(), set())
+        # atoms of a word -> what ``find`` records for it (``_plan``): a few hundred sets in all
+        self._plans: dict[frozenset[int], tuple[tuple[int, int, str], ...] | None] = {}
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
@@ -224,15 +231,15 @@ class Matcher:
     def clear_cache(self) -> None:
         """Forget the atoms of every token seen."""
         self._memo = _Memo({}, set(), set())
+        self._plans = {}
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
         memo = self._memo
-        if len(memo.atoms) >= self._cache_size:  # full: start afresh (a new memo, swapped whole)
+        if len(memo.seen) >= self._cache_size:  # full: start afresh (a new memo, swapped whole)
             memo = self._memo = _Memo({}, set(), set())
-        hit = memo.atoms.get(token)
-        if hit is not None:
-            return hit
+        if token in memo.seen:
+            return memo.atoms.get(token, _NONE)
         script = script_of(token)
         found = self._unkeyed_atoms(token, script)
         head = token[:HEAD]
@@ -240,8 +247,9 @@ class Matcher:
             heads = self._heads[lang]
             if heads is None or head in heads:
                 found.extend(self._stems[lang].get(self._stem(token, lang), ()))
-        hit = memo.atoms[token] = frozenset(found)
+        hit = frozenset(found)
         if hit:
+            memo.atoms[token] = hit
             memo.hits.add(token)
         memo.seen.add(token)  # last: other threads trust hits for tokens in seen
         return hit
@@ -251,57 +259,83 @@ class Matcher:
         found: list[int] = list(self._exact.get(token, ()))
         found.extend(self._prefix_atoms(token))
         if script == "cjk":
-            found.extend(i for sub, i in self._substrings if sub in token)
+            found.extend(self._substring_atoms(token))
         return found
+
+    def _substring_atoms(self, token: str) -> list[int]:
+        """The substring atoms in a token: only those starting with one of its characters."""
+        by_first = self._substrings_by_first
+        return [
+            i
+            for c in by_first.keys() & set(token)
+            for sub, i in by_first[c]
+            if sub in token
+        ]
 
     def _learn(self, memo: _Memo, tokens: Sequence[str]) -> bool:
         """Find the atoms of new tokens together, as ``atoms_of`` finds them one by one.
 
-        Set algebra for exact words, one call into the stemmer per language for the tokens that
-        start like one of its terms; False (nothing learnt) when the memo has no room for them.
+        Most new words can match nothing: only an exact term word, a word starting like a prefix
+        term or like one of a language's terms (its first ``HEAD`` letters), a CJK word (substring
+        terms) or a word of a language whose stemmer strips prefixes can.  Those candidates are
+        picked out in C (``map`` and ``compress`` over the words' heads, set algebra for exact
+        words); each candidate language's few words are keyed in one call into its stemmer.  False
+        (nothing learnt) when the memo has no room for them.
         """
-        if len(memo.atoms) + len(tokens) >= self._cache_size:
+        if len(memo.seen) + len(tokens) >= self._cache_size:
             return False  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
-        self._prefixed(tokens, found)
-        scripts = {c: script_of(c) for c in {t[0] for t in tokens}}  # the script is its first letter's
-        if self._substrings and "cjk" in scripts.values():
-            for token in [t for t in tokens if scripts[t[0]] == "cjk"]:
-                for sub, i in self._substrings:
-                    if sub in token:
+        heads = list(map(_HEADS, tokens))
+        by_head: dict[str, list[str]] = {}  # the candidates, by their first letters
+        for token, head in compress(zip(tokens, heads, strict=True), map(self._candidates, heads)):
+            by_head.setdefault(head, []).append(token)
+        asked: dict[str, list[str]] = {}  # language -> the words keyed in it
+        for head, words in by_head.items():
+            for lang in self._head_langs.get(head, ()):
+                asked.setdefault(lang, []).extend(words)
+            for prefix, i in self._prefixes_by_head3.get(head, ()):
+                for token in words:
+                    if token.startswith(prefix):
                         found.setdefault(token, []).append(i)
-        present = set(scripts.values())
-        starting = [w for w in tokens if w[:HEAD] in self._any_head]  # one pass: few start a term
-        for lang, table in self._stems.items():
-            script, heads = language_script(lang), self._heads[lang]
-            if script not in present:
-                continue
-            if heads is None:
-                asked = [w for w in tokens if scripts[w[0]] == script]
-            else:
-                asked = [w for w in starting if w[:HEAD] in heads and scripts[w[0]] == script]
-            if asked:
-                for word, key in zip(asked, self._keys(asked, lang), strict=True):
-                    if key in table:
-                        found.setdefault(word, []).extend(table[key])
-        memo.atoms.update(dict.fromkeys(tokens, _NONE))
+        if self._prefixes or self._prefixes_by_head:  # prefixes of one or two letters: rare
+            two = self._prefixes_by_head
+            starting = compress(tokens, map(two.__contains__, map(_HEAD2, tokens)))
+            for token in tokens if self._prefixes else starting:
+                for prefix, i in (*self._prefixes, *two.get(token[:2], ())):
+                    if token.startswith(prefix):
+                        found.setdefault(token, []).append(i)
+        if self._substrings or self._always:  # words of a script: by their first letters'
+            firsts = set(map(_FIRST, tokens))
+            scripts = {c: script_of(c) for c in firsts}
+            if self._substrings and "cjk" in scripts.values():
+                cjk = {c for c, script in scripts.items() if script == "cjk"}
+                for token in compress(tokens, map(cjk.__contains__, map(_FIRST, tokens))):
+                    if ids := self._substring_atoms(token):
+                        found.setdefault(token, []).extend(ids)
+            for lang in self._always:
+                script = language_script(lang)
+                if script in scripts.values():
+                    letters = {c for c, s in scripts.items() if s == script}
+                    asked[lang] = list(compress(tokens, map(letters.__contains__, map(_FIRST, tokens))))
+        for lang, words in asked.items():
+            table = self._stems[lang]
+            keys = self._keys(words, lang)
+            for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
+                found.setdefault(word, []).extend(table[key])
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
         memo.hits.update(found)
         memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
         return True
 
-    def _prefixed(self, tokens: Sequence[str], found: dict[str, list[int]]) -> None:
-        """Add the prefix atoms of tokens to ``found`` (only tokens a prefix can start are asked)."""
-        by_head = self._prefixes_by_head
-        for token in tokens if self._prefixes else [t for t in tokens if t[:2] in by_head]:
-            if ids := self._prefix_atoms(token):
-                found.setdefault(token, []).extend(ids)
-
     def _prefix_atoms(self, token: str) -> list[int]:
-        """The prefix atoms a token matches: only prefixes starting with its first two characters."""
+        """The prefix atoms a token matches: only prefixes starting like it."""
         return [
             i
-            for prefix, i in (*self._prefixes, *self._prefixes_by_head.get(token[:2], ()))
+            for prefix, i in (
+                *self._prefixes,
+                *self._prefixes_by_head.get(token[:2], ()),
+                *self._prefixes_by_head3.get(token[:HEAD], ()),
+            )
             if token.startswith(prefix)
         ]
 
@@ -309,12 +343,13 @@ class Matcher:
         self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
     ) -> tuple[list[list[Hit]], list[str]]:
         """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
-        unique: Collection[str] = set(tokens) if counts is None else counts.keys()
+        unique: set[str] = set(tokens if counts is None else counts.keys())
         memo = self._memo  # one snapshot: another thread may renew it meanwhile
         per_token: dict[str, frozenset[int]]
         # the usual case once warm: every token seen, and set algebra in C finds the hits; new
         # tokens are learnt into the same memo first (another thread may renew self._memo meanwhile)
-        if memo.seen.issuperset(unique) or self._learn(memo, list(set(unique).difference(memo.seen))):
+        new = unique.difference(memo.seen)  # one pass over the words, in C
+        if not new or self._learn(memo, list(new)):
             per_token = {tok: memo.atoms[tok] for tok in memo.hits.intersection(unique)}
         else:  # no room in the memo: token by token, as the memo renews itself
             per_token = {t: ids for t in unique if (ids := self.atoms_of(t))}
@@ -323,9 +358,21 @@ class Matcher:
         excluded: list[str] = []
         if not matching:
             return hits, excluded
+        plans = self._plans
+        if len(plans) >= self._cache_size:  # full: start afresh (swapped whole)
+            plans = self._plans = {}
         for pos in compress(range(len(tokens)), map(matching.__contains__, tokens)):  # C speed
-            tok = tokens[pos]
-            ids = per_token[tok]
+            ids = per_token[tokens[pos]]
+            if ids not in plans:
+                plans[ids] = self._plan(ids)
+            plan = plans[ids]
+            if plan is not None:  # single words only: the same terms wherever the word stands
+                for gi, ti, text in plan:
+                    if gi >= 0:
+                        hits[gi].append(Hit(ti, pos, pos < n_title))
+                    elif text not in excluded:
+                        excluded.append(text)
+                continue
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
             for aid in sorted(ids):
                 for gi, ti, term in self._by_first.get(aid, ()):
@@ -338,6 +385,36 @@ class Matcher:
                         seen.add(gi)
                         hits[gi].append(Hit(ti, pos, pos < n_title))
         return hits, excluded
+
+    def _plan(self, ids: frozenset[int]) -> tuple[tuple[int, int, str], ...] | None:
+        """What ``find`` records for a word matching these atoms, wherever it stands: (group or -1
+        for an exclusion, term, term text) in ``find``'s order; None when a phrase starts with one
+        of them (whether it follows depends on the next words)."""
+        plan: list[tuple[int, int, str]] = []
+        seen: set[int] = set()
+        for aid in sorted(ids):
+            for gi, ti, term in self._by_first.get(aid, ()):
+                if len(term.atoms) > 1:
+                    return None
+                if gi not in seen:
+                    if gi >= 0:
+                        seen.add(gi)
+                    plan.append((gi, ti, term.text))
+        return tuple(plan)
+
+
+_FIRST = itemgetter(0)
+_HEADS = itemgetter(slice(0, HEAD))
+_HEAD2 = itemgetter(slice(0, 2))
+
+
+def _strips_prefixes(lang: str) -> bool:
+    """Whether a language's key may start otherwise than its word: its stemmer strips prefixes
+    (Arabic script, Indonesian) and it has a stemmer or a lemmatiser at all (Urdu and Pashto have
+    neither: a word is its own key)."""
+    return (language_script(lang) == "arabic" or lang == "id") and bool(
+        stem_algorithm(lang) or lemma_language(lang)
+    )
 
 
 def _follows(
@@ -353,107 +430,3 @@ def _follows(
         return False
     empty: frozenset[int] = frozenset()
     return all(a in per_token.get(tokens[pos + k], empty) for k, a in enumerate(atoms[1:], 1))
-
-
-def passage(h: Hit, n_title: int) -> tuple[int, float]:
-    """The passage a hit is in (-1: the title) and the weight of a mention there."""
-    if h.in_title:
-        return -1, TITLE_WEIGHT
-    key = (h.position - n_title) // WINDOW
-    return key, LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
-
-
-def saturate(evidence: float, saturation: float) -> float:
-    """Strength in [0, 1) of weighted evidence: 1 - exp(-evidence / saturation)."""
-    return 1.0 - math.exp(-evidence / saturation) if evidence else 0.0
-
-
-def group_results(
-    matcher: Matcher, hits: list[list[Hit]], n_title: int, saturation: float
-) -> list[GroupResult]:
-    """Evidence and strength of each group: weighted hit counts, saturating towards 1."""
-    out = []
-    for group, terms, group_hits in zip(matcher.groups, matcher.group_terms, hits, strict=True):
-        windows: dict[int, float] = {}  # several terms in one passage count once: spread matters
-        found: dict[str, None] = {}
-        title: dict[str, None] = {}
-        for h in group_hits:
-            if h.in_title:
-                title[terms[h.term].text] = None
-            key, weight = passage(h, n_title)
-            windows[key] = weight
-            found[terms[h.term].text] = None
-        evidence = sum(windows.values())
-        strength = saturate(evidence, saturation)
-        out.append(
-            GroupResult(
-                group.name,
-                tuple(found),
-                tuple(title),
-                evidence,
-                strength,
-                tuple(h.position for h in group_hits),
-            )
-        )
-    return out
-
-
-def apply_contrast(groups: Sequence[ConceptGroup], results: Sequence[GroupResult]) -> list[GroupResult]:
-    """Weaken each group that a contrast group outweighs (evidence x the contrast's weight).
-
-    E.g. an article that names Pakistan, Iran and Europe far more often than Russia is about
-    Afghans elsewhere, with Russia in passing.
-    """
-    out = list(results)
-    index = {g.name: i for i, g in enumerate(groups)}
-    for g, r in zip(groups, results, strict=True):
-        if not g.contrast or r.evidence <= 0:
-            continue
-        i = index[g.contrast]
-        target = out[i]
-        factor = min(1.0, target.evidence / (g.weight * r.evidence)) if g.weight > 0 else 1.0
-        if factor < 1.0:
-            out[i] = replace(target, strength=target.strength * factor, outweighed_by=g.name)
-    return out
-
-
-def outweighing(groups: Sequence[ConceptGroup], results: Sequence[GroupResult]) -> list[float]:
-    """Per contrast group: how far it outweighs the group it competes with (0: not at all, 1: alone).
-
-    E.g. Pakistan, Iran and Europe named far more often than Russia: Afghans elsewhere.
-    """
-    index = {g.name: i for i, g in enumerate(groups)}
-    out = []
-    for g, r in zip(groups, results, strict=True):
-        if not g.contrast:
-            continue
-        target = results[index[g.contrast]].evidence
-        mine = g.weight * r.evidence
-        out.append(mine / (mine + target) if mine > 0 else 0.0)
-    return out
-
-
-def keyword_score(
-    groups: Sequence[ConceptGroup], results: Sequence[GroupResult], min_groups: int | None
-) -> float:
-    """Product of the required groups' strengths (each to the power of its weight).
-
-    Optional groups add a bonus.
-
-    When fewer than ``min_groups`` required groups (default: all) are present, the score is 0.
-    """
-    required = [(g, r) for g, r in zip(groups, results, strict=True) if g.required]
-    optional = [
-        (g, r) for g, r in zip(groups, results, strict=True) if not (g.required or g.contrast or g.supports)
-    ]  # fmt: skip
-    need = len(required) if min_groups is None else min(min_groups, len(required))
-    present = [(g, r) for g, r in required if r.strength > 0]
-    if len(present) < need or not present:
-        return 0.0
-    # AND of ORs: the product, so one weak group (Russia named in passing) weakens the whole.
-    score = math.exp(sum(g.weight * math.log(r.strength) for g, r in present))
-    if len(present) < len(required):  # a missing group (allowed by min_groups) still costs
-        score *= len(present) / len(required)
-    for g, r in optional:
-        score += (1.0 - score) * min(1.0, g.weight) * 0.25 * r.strength
-    return score

@@ -15,6 +15,7 @@ from . import context, keywords, learned
 from .morph import Morphology
 from .similarity import (
     Backend,
+    Comparison,
     EmbeddingBackend,
     Encoder,
     Example,
@@ -33,6 +34,8 @@ from .text import (
 log = logging.getLogger(__name__)
 EXCLUDED_FACTOR = 0.25  # an exclusion term found: the score is cut to a quarter
 SHORT_TEXT = 150  # below this many words, seed similarity counts proportionally less
+# An article whose score the seed comparison cannot change (``TopicModel.analyse``): not compared.
+NOT_COMPARED = Comparison(covered=False)
 
 
 def effective_threshold(topic: TopicConfig) -> float:
@@ -91,31 +94,43 @@ class TopicModel:
         """The values a fitted combination weighs (see ``feature_names``)."""
         return self.analyse(doc)[1]
 
-    def score(self, doc: Document) -> Score:
-        """Score one document against the topic, with the reasons."""
-        return self.analyse(doc)[0]
+    def score(self, doc: Document, *, full: bool = False) -> Score:
+        """Score one document against the topic, with the reasons.
 
-    def analyse(self, doc: Document) -> tuple[Score, tuple[float, ...]]:
-        """The score with its reasons, and the feature values behind it."""
+        ``full`` compares it with the seeds even when that cannot change its score (see ``analyse``):
+        for ``watcher check`` and ``eval``, which name the nearest seed of any article.
+        """
+        return self.analyse(doc, full=full)[0]
+
+    def analyse(self, doc: Document, *, full: bool = False) -> tuple[Score, tuple[float, ...]]:
+        """The score with its reasons, and the feature values behind it.
+
+        The seed comparison (TF-IDF or embedding) is skipped unless ``full`` where it can change
+        neither the score nor anything shown (issue 12 point 7: most articles a feed brings are
+        about something else, or in a language no seed is in):
+
+        * the score is 0 whatever it says, and the threshold above 0: a required concept is missing,
+          so the hand-set formula's keyword score or the fitted combination's gated probability is 0;
+          similarity only scales the former and is no feature of the latter, and negatives
+          (articles labelled irrelevant) only subtract from a score already at its floor.  Such an
+          article is not matched, nor a near miss, and nothing names its nearest seed;
+        * no seed is in the article's language (TF-IDF) and the topic has no negatives: similarity
+          then has no weight, no seed is named, and no labelled look-alike can pull it down.
+
+        Such an article gets the seed fields of a language no seed is in (no nearest seed or
+        negative, cosines, similarity score and weight 0); its score, verdict, terms, strengths and
+        every line ``explain`` prints are those of ``full``.  ``tests/test_match_lazy.py`` holds
+        the two together over the dev corpora.
+        """
         title = tokenize(doc.title)
         tokens = title + tokenize(doc.text)
         detected = detect_language_tokens(tokens)
         given = _language(doc.language)  # trusted unless the text is in another script
         language = given if given and language_script(given) == language_script(detected) else detected
-        counts = Counter(tokens)
-        hits, excluded = self.matcher.find(tokens, len(title), counts)
+        hits, excluded = self.matcher.find(tokens, len(title))  # (its distinct words: a set, not a Counter)
         found = context.results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, found)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
-        cmp = self.backend.compare(doc, tokens, language, counts)
-        sim = self.topic.similarity
-        similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
-        weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
-        # Similarity confirms keywords and never stands in for them: an article unlike every seed
-        # keeps (1 - weight) of its keyword score; one like a seed keeps all of it.
-        value = kscore * (1.0 - weight + weight * similarity)
-        if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
-            value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
         pairs = [(g, r) for g, r in zip(self.matcher.groups, groups, strict=True) if g.required]
         required = [r.strength for _, r in pairs]  # after contrast: Russia outweighed is weak
         feats = (
@@ -127,12 +142,26 @@ class TopicModel:
             1.0 - min(1.0, len(tokens) / SHORT_TEXT),
             context.together(self.matcher.groups, found, len(title), self.topic.saturation),
         )
+        fitted = self.combination.score(feats) if self.combination is not None else None
+        settled = not full and (
+            (self.threshold > 0 and (kscore if fitted is None else fitted) <= 0.0)
+            or (not self.negatives and not self.backend.covers(language))
+        )
+        cmp = NOT_COMPARED if settled else self.backend.compare(doc, tokens, language, Counter(tokens))
+        sim = self.topic.similarity
+        similarity = min(1.0, cmp.positive / sim.scale) if sim.scale > 0 else 0.0
+        weight = sim.weight * min(1.0, len(tokens) / SHORT_TEXT) if cmp.covered else 0.0
+        # Similarity confirms keywords and never stands in for them: an article unlike every seed
+        # keeps (1 - weight) of its keyword score; one like a seed keeps all of it.
+        value = kscore * (1.0 - weight + weight * similarity)
+        if cmp.negative_similarity > cmp.positive:  # closer to a rejected article than to any seed
+            value -= sim.negative_weight * (cmp.negative_similarity - cmp.positive)
         # Seed similarity is no feature: TF-IDF compares only articles in the seeds' languages, so
         # a weight fitted on it favours those languages (leave-one-language-out recall fell from
         # 85/102 to 0/32 for English when it was one).  It still explains, and labelled look-alikes
         # still push down.
-        if self.combination is not None:  # fitted on labels: it replaces the hand-set formula
-            value = self.combination.score(feats)
+        if fitted is not None:  # fitted on labels: it replaces the hand-set formula
+            value = fitted
             if cmp.negative_similarity > cmp.positive:  # like an article labelled irrelevant:
                 # pushed down by the share of the way from the seeds to that article (all of it
                 # for the labelled article itself), since a probability near 1 has far to fall

@@ -54,6 +54,10 @@ class Backend(Protocol):
 
     name: str
 
+    def covers(self, language: str) -> bool:
+        """Whether a document in ``language`` is compared with the seeds (``Comparison.covered``)."""
+        ...
+
     def compare(
         self, doc: Document, tokens: Sequence[str], language: str, counts: Mapping[str, int]
     ) -> Comparison:
@@ -139,6 +143,10 @@ class TfidfBackend:
         """Forget per-token answers."""
         self.analyzer.clear_cache()
         self._learnt.clear()
+
+    def covers(self, language: str) -> bool:
+        """Only a language some seed is written in: TF-IDF cannot compare words across languages."""
+        return language in self.languages
 
     def _learn(self, counts: Mapping[str, int], language: str) -> tuple[dict[str, float], set[str]]:
         learnt = self._learnt.get(language)
@@ -251,6 +259,10 @@ class EmbeddingBackend:
         self._negatives = vecs[len(seeds) :]
         dim = len(vecs[0]) if vecs else 0
         self._centroid = _unit([sum(v[k] for v in self._seeds) for k in range(dim)])
+
+    def covers(self, language: str) -> bool:
+        """Every language (a multilingual model), given a seed."""
+        return bool(self._seeds)
 
     def compare(
         self, doc: Document, tokens: Sequence[str], language: str, counts: Mapping[str, int]

@@ -88,7 +88,7 @@ def label(
     assert doc is not None
     old = store_topics.current_matches(engine, topic.name).get(entry_id)
     model = models.get(topic, fresh=True)
-    score = model.score(doc)
+    score = model.score(doc, full=True)
     _store_score(engine, entry_id, score)
     verdict = "relevant" if relevant else "not relevant"
     before = f"was {old.score:.2f}" if old else "was not a match"
@@ -182,6 +182,6 @@ def try_topic(cfg: Config, models: Models, source: str, topic: str | None) -> Tr
     results = []
     for t in topics:
         model = models.get(t)
-        score = model.score(doc)
+        score = model.score(doc, full=True)
         results.append((score, tuple(explain(score, model.threshold))))
     return Trial(doc.title, len(doc.text.split()), tuple(results))

@@ -1,0 +1,148 @@
+"""The matcher learns only words that can match, and misses none (issue 12 point 7).
+
+``Matcher._learn`` keys a new word in a language only when the word starts like one of that
+language's terms (or the language's stemmer strips prefixes); these tests hold it against a
+reference that keys every word in every language of its script, over wordfreq's most common words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+
+import wordfreq
+
+from tests import match_helpers as h
+from tests.shared_data import require_shared
+from watcher import match
+from watcher.match.evaluate import read_records
+from watcher.match.keywords import Hit, Matcher
+from watcher.match.morph import Morphology
+from watcher.match.text import language_script, normalise, script_of, tokenize
+
+# The languages of the lexicon that wordfreq has lists for, Urdu (no stemmer: a word is its own key)
+# and the Arabic-script and Indonesian ones (their stemmers strip prefixes) among them.
+LANGUAGES = (
+    "en", "ru", "uk", "fa", "ar", "ur", "tr", "de", "fr", "es", "it", "pt", "pl", "nl", "el", "fi",
+    "nb", "sv", "da", "cs", "ro", "hu", "lt", "lv", "bg", "mk", "id", "hi",
+)  # fmt: skip
+WORDS = 4000
+
+
+@cache
+def _model() -> match.TopicModel:
+    return match.build_model(h.shipped_topic())
+
+
+def _words() -> list[str]:
+    out: dict[str, None] = {}
+    for lang in LANGUAGES:
+        for word in wordfreq.top_n_list(lang, WORDS, wordlist="small"):
+            out.update(dict.fromkeys(tokenize(word)))
+    return list(out)
+
+
+def _reference(matcher: Matcher, morphology: Morphology, token: str) -> frozenset[int]:
+    """Every atom of a token, found the long way: each language of its script keys it."""
+    found = set(matcher._exact.get(token, ()))
+    prefixes = [*matcher._prefixes, *(p for ps in matcher._prefixes_by_head.values() for p in ps)]
+    prefixes += [p for ps in matcher._prefixes_by_head3.values() for p in ps]
+    found.update(i for prefix, i in prefixes if token.startswith(prefix))
+    script = script_of(token)
+    if script == "cjk":
+        found.update(i for sub, i in matcher._substrings if sub in token)
+    for lang, table in matcher._stems.items():
+        if language_script(lang) == script:
+            found.update(table.get(morphology.key(token, lang), ()))
+    return frozenset(found)
+
+
+def _learnt(matcher: Matcher, tokens: Iterable[str]) -> dict[str, frozenset[int]]:
+    matcher.clear_cache()
+    words = list(tokens)
+    matcher.find(words, 0)  # every word new: learnt in one batch
+    return {t: matcher._memo.atoms.get(t, frozenset()) for t in words}
+
+
+def test_learning_in_batches_misses_no_word_of_the_common_lists() -> None:
+    model = _model()
+    matcher, morphology = model.matcher, model.morphology
+    assert morphology is not None
+    words = _words()
+    learnt = _learnt(matcher, words)
+    matcher.clear_cache()
+    assert learnt == {w: matcher.atoms_of(w) for w in words}  # the batch finds what one by one finds
+    expected = {w: _reference(matcher, morphology, w) for w in words}
+    # Greek is the one gap: its stemmer drops accents, so "τούρκοι" keys like a term starting "του"
+    # while it starts "τού" (scores have always been computed so; closing it would change them)
+    missed = {w for w in words if learnt[w] != expected[w]}
+    assert all(script_of(w) == "greek" and learnt[w] < expected[w] for w in missed)
+    assert len(missed) < 5
+    hits = {w for w, ids in expected.items() if ids}
+    assert len(hits) > 300  # the lists hold many term words: the test compares something
+    # words of the Arabic-script lists hit too (their languages' stemmers strip prefixes)
+    assert any(script_of(w) == "arabic" for w in hits)
+
+
+def test_term_forms_with_prefixes_and_inflections_are_learnt_alike() -> None:
+    model = _model()
+    matcher, morphology = model.matcher, model.morphology
+    assert morphology is not None
+    text = (
+        "والمهاجرين للمهاجرين بالمهاجرين مهاجران مهاجرین افغانستان وافغانستان لأفغانستان روسیه وروسيا "
+        "مہاجرین افغانستان روس پناہ گزین کډوال افغانان روسیې "
+        "мигрантов мігрантів Афганистана афганців Rosji Rusya'daki göçmenler μεταναστών Αφγανιστάν "
+        "pengungsi Afganistan migran Rusia शरणार्थी अफगानिस्तान रूस 阿富汗 移民 俄罗斯"
+    )
+    words = list(dict.fromkeys(tokenize(normalise(text))))
+    learnt = _learnt(matcher, words)
+    assert learnt == {w: _reference(matcher, morphology, w) for w in words}
+    assert sum(bool(ids) for ids in learnt.values()) > len(words) // 2
+    # and one by one (the path a full memo takes) as in a batch
+    matcher.clear_cache()
+    assert {w: matcher.atoms_of(w) for w in words} == learnt
+
+
+def _hits_the_long_way(
+    matcher: Matcher, tokens: list[str], n_title: int
+) -> tuple[list[list[Hit]], list[str]]:
+    """Every position, every term starting with one of its word's atoms, phrases followed word by word."""
+    atoms = {t: matcher.atoms_of(t) for t in set(tokens)}
+    hits: list[list[Hit]] = [[] for _ in matcher.groups]
+    excluded: list[str] = []
+    terms = [(gi, ti, t) for gi, ts in enumerate(matcher.group_terms) for ti, t in enumerate(ts)]
+    terms += [(-1, ti, t) for ti, t in enumerate(matcher.exclude_terms)]
+    for pos, tok in enumerate(tokens):
+        seen: set[int] = set()
+        for aid in sorted(atoms[tok]):
+            for gi, ti, term in terms:
+                if term.atoms[0] != aid or gi in seen:
+                    continue
+                rest = tokens[pos + 1 : pos + len(term.atoms)]
+                if len(rest) < len(term.atoms) - 1 or any(
+                    a not in atoms[w] for a, w in zip(term.atoms[1:], rest, strict=True)
+                ):
+                    continue
+                if gi < 0:
+                    excluded += [] if term.text in excluded else [term.text]
+                else:
+                    seen.add(gi)
+                    hits[gi].append(Hit(ti, pos, pos < n_title))
+    return hits, excluded
+
+
+def test_hits_of_the_dev_articles_are_those_found_the_long_way() -> None:
+    matcher = _model().matcher
+    texts = [f"{d.title}\n{d.text}" for d in (h.ON_TOPIC_LABOUR, h.RUSSIAN_ON_TOPIC, *h.NEAR_MISSES)]
+    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
+        path = require_shared("corpus", name)
+        records = read_records(path.read_text(encoding="utf-8").splitlines())
+        texts += [f"{r.document.title}\n{r.document.text}" for r in records]
+    phrases = 0
+    for text in texts:
+        tokens = tokenize(text)
+        expected = _hits_the_long_way(matcher, tokens, 8)
+        assert matcher.find(tokens, 8) == expected
+        terms = matcher.group_terms
+        phrases += sum(len(terms[gi][x.term].atoms) > 1 for gi, g in enumerate(expected[0]) for x in g)
+    assert phrases > 20  # phrases (the path a plan cannot take) are among the hits
