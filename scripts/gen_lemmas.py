@@ -6,6 +6,11 @@ dictionary's forms (as tokens: lower-case, folded, NFC) whose key differs from t
 while one of the two is covered.  With it, a matcher whose keys are covered keys words exactly as
 the dictionary would, without loading it (seconds and hundreds of MB).
 
+It also writes ``lemmas/inflections.json``: for a word whose key is too short to match by
+(``keywords.MIN_STEM``, so matched as written: "ρώσος", Turkish "rus", Finnish "afgaani"), the
+forms simplemma's dictionary of its language lists under it that start with the same letters
+(accents aside): "ρώσοι", "ruslar", "afgaanit".
+
 Run after changing the lexicon, config.toml or the simplemma version:
 ``.venv/bin/python scripts/gen_lemmas.py``; tests/test_match_lemmas.py fails while a table differs.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from watcher import config, lexicon  # noqa: E402
-from watcher.match.keywords import Atom, Matcher, parse_term  # noqa: E402
+from watcher.match.keywords import HEAD, Atom, Matcher, parse_term  # noqa: E402
 from watcher.match.morph import LEMMA_LANGUAGES, Morphology, stem_function  # noqa: E402
 from watcher.match.text import normalise, tokenize  # noqa: E402
 
@@ -45,6 +51,53 @@ def covered_keys(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]
             if lang in keys:
                 keys[lang] |= found
     return keys
+
+
+def short_words(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]]:
+    """Per language: the words of lexicon and shipped-topic terms matched as written (short keys)."""
+    morphology = Morphology()
+    atoms: dict[Atom, int] = {}
+    terms = [t for concept in lexicon.load().values() for t in lexicon.matcher_terms(concept)]
+    for topic in config.load(config_path).topics:
+        terms += [*(t for g in topic.groups for t in g.terms), *topic.exclude]
+    for term in terms:
+        parse_term(term, morphology.term_key, atoms)
+    out: dict[str, set[str]] = {}
+    for atom in atoms:
+        if atom.kind == "exact" and atom.lang:
+            out.setdefault(atom.lang, set()).add(atom.value)
+    return out
+
+
+def _bare(word: str) -> str:
+    """The word without accents (to compare first letters: "ρώσ" and "ρωσ")."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+def inflections(lang: str, words: set[str]) -> dict[str, list[str]]:
+    """The dictionary's other forms of each word, starting as the word does (none: no dictionary)."""
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+    try:
+        dictionary = DefaultDictionaryFactory(cache_max_size=1).get_dictionary(lang)
+    except ValueError:  # a language simplemma has no dictionary for
+        return {}
+    out: dict[str, set[str]] = {}
+    for form, lemma in dictionary.items():
+        word, token = normalise(str(lemma)), normalise(str(form))
+        if word not in words or token == word:
+            continue
+        if _bare(token[:HEAD]) == _bare(word[:HEAD]) and tokenize(token) == [token]:
+            out.setdefault(word, set()).add(Morphology.nfc(token))
+    return {word: sorted(forms) for word, forms in sorted(out.items())}
+
+
+def inflection_table() -> dict[str, object]:
+    """``lemmas/inflections.json``: language -> word -> forms."""
+    forms = {
+        lang: found for lang, words in sorted(short_words().items()) if (found := inflections(lang, words))
+    }
+    return {"simplemma": version("simplemma"), "forms": forms}
 
 
 def dictionary_forms(lang: str) -> list[str]:
@@ -83,6 +136,9 @@ def main() -> None:
         data = table(lang, covers)
         (OUT / f"{lang}.json").write_text(render(data), encoding="utf-8")
         print(f"{lang}: {len(covers)} keys covered, {len(data['forms'])} forms")  # type: ignore[arg-type]
+    data = inflection_table()
+    (OUT / "inflections.json").write_text(render(data), encoding="utf-8")
+    print(f"inflections: {sum(len(f) for f in data['forms'].values())} words")  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Term syntax (one string per term, case-insensitive):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress
@@ -106,7 +107,24 @@ def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequ
     key = stem(words[0], lang)
     # A stem shorter than four letters is matched as the word itself: with thirty languages in one
     # script, short stems collide ("putin" stems to "put" in Turkish, and English has "put").
-    return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0])
+    # (its language kept: the shipped dictionary inflections of the word match too, ``Matcher``)
+    return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0], lang)
+
+
+def _stressed(heads: set[str], lang: str) -> set[str]:
+    """Greek heads also with the stress on each of their vowels: the accent moves as a Greek word
+    inflects ("άσυλο", "ασύλου"), and the stemmer, which drops it, only sees words a head lets in."""
+    if language_script(lang) != "greek":
+        return heads
+    out = set(heads)
+    for head in heads:
+        bare = "".join(c for c in unicodedata.normalize("NFD", head) if not unicodedata.combining(c))
+        out.add(bare)
+        for i, c in enumerate(bare):
+            stressed = unicodedata.normalize("NFC", c + "\u0301")
+            if len(stressed) == 1:  # a vowel that takes the accent
+                out.add(bare[:i] + stressed + bare[i + 1 :])
+    return out
 
 
 def _shown(term: Term, group: ConceptGroup) -> Term:
@@ -178,6 +196,11 @@ class Matcher:
         self._keys: Callable[[Sequence[str], str], list[str]] = (
             owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
         )
+        if isinstance(owner, Morphology):  # a short word's inflections, as a dictionary lists them
+            for atom, i in atoms.items():
+                if atom.kind == "exact" and atom.lang:
+                    for form in owner.inflections(atom.lang, atom.value):
+                        self._exact.setdefault(form, []).append(i)
         if isinstance(owner, Morphology):  # only these keys matter: its shipped tables may serve
             for lang, table in self._stems.items():
                 owner.expect(lang, table.keys())
@@ -190,7 +213,7 @@ class Matcher:
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
             if _strips_prefixes(lang)
-            else frozenset(heads.get(lang, set()) | {k[:HEAD] for k in table})
+            else frozenset(_stressed(heads.get(lang, set()) | {k[:HEAD] for k in table}, lang))
             for lang, table in self._stems.items()
         }
         self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))

@@ -76,6 +76,16 @@ def lemma_table(lang: str) -> LemmaTable | None:
     return LemmaTable(frozenset(raw["covers"]), raw["forms"])
 
 
+@functools.cache
+def _inflection_table() -> Mapping[str, Mapping[str, list[str]]]:
+    """language -> word -> its inflected forms (``inflections.json``; empty for another simplemma)."""
+    try:
+        raw = json.loads(resources.files(__package__).joinpath("lemmas/inflections.json").read_bytes())
+    except FileNotFoundError:
+        return {}
+    return raw["forms"] if raw.get("simplemma") == _simplemma_version() else {}
+
+
 def _simplemma_version() -> str:
     from importlib.metadata import version
 
@@ -121,6 +131,12 @@ class Morphology:
             return []
         wanted = set(keys)
         return [form for form, key in table.forms.items() if key in wanted]
+
+    def inflections(self, lang: str, word: str) -> tuple[str, ...]:
+        """The inflected forms of a lexicon word whose key is too short to match by (``keywords.
+        MIN_STEM``: "ρώσοι", "ρώσων" of "ρώσος"; "ruslar" of Turkish "rus"), as simplemma's
+        dictionary lists them (shipped: ``lemmas/inflections.json``, by ``scripts/gen_lemmas.py``)."""
+        return tuple(_inflection_table().get(lang, {}).get(word, ()))
 
     def tabled(self, lang: str) -> LemmaTable | None:
         """The shipped table that keys words of ``lang``, when it covers every expected key."""

@@ -1,0 +1,72 @@
+"""Words whose key is too short to match by stem still match in their inflected forms (issue 12).
+
+A lexicon word whose stem has fewer than ``keywords.MIN_STEM`` letters ("ρώσος" stems to "ρωσ",
+Turkish "rus", Finnish "afgaani" to "afg") is matched as written, so that a short stem cannot
+collide with words of thirty other languages.  Its inflections, as simplemma's dictionary of its
+language lists them, are shipped (``lemmas/inflections.json``) and match too; nothing else does.
+Greek heads also take the stress on any vowel, since it moves as a Greek word inflects.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from watcher.config import ConceptGroup
+from watcher.match.keywords import Matcher
+from watcher.match.morph import Morphology
+from watcher.match.text import tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _found(terms: tuple[str, ...], languages: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """The terms of one group found in a text (term texts, in order of first hit)."""
+    morphology = Morphology()
+    matcher = Matcher([ConceptGroup("g", terms)], (), morphology.key, languages, morphology.term_key)
+    tokens = tokenize(text)
+    hits, _ = matcher.find(tokens, 0)
+    return tuple(dict.fromkeys(matcher.group_terms[0][h.term].text for h in hits[0]))
+
+
+def test_greek_inflections_of_short_stems_match() -> None:
+    """Genitive of "Russia", plural and genitive plural of "Russian": each its own sentence."""
+    terms = ("el:ρωσία", "el:ρώσος")
+    assert _found(terms, ("el",), "Οι κυρώσεις της Ρωσίας συνεχίζονται.") == ("el:ρωσία",)
+    assert _found(terms, ("el",), "Δύο Ρώσοι δημοσιογράφοι έφτασαν.") == ("el:ρώσος",)
+    assert _found(terms, ("el",), "Η γνώμη των Ρώσων άλλαξε.") == ("el:ρώσος",)
+
+
+def test_greek_stress_that_moves_does_not_hide_a_word() -> None:
+    """ "άσυλο" keys to "ασυλ"; its genitive "ασύλου" starts with a stressed letter the term lacks."""
+    assert _found(("el:άσυλο",), ("el",), "Η αίτηση ασύλου απορρίφθηκε.") == ("el:άσυλο",)
+
+
+def test_other_languages_short_words_in_their_inflections() -> None:
+    assert _found(("tr:rus",), ("tr",), "Ruslar sınırı geçti.") == ("tr:rus",)
+    assert _found(("fi:afgaani",), ("fi",), "Afgaanit saapuivat rajalle.") == ("fi:afgaani",)
+    assert _found(("es:ruso",), ("es",), "Los soldados rusos y la prensa rusa.") == ("es:ruso",)
+
+
+def test_a_short_word_does_not_become_a_stem_match() -> None:
+    """French "visa" stems to "vis": "visé" (aimed at) and "vis" (I live) stem so too and must not
+    match; the dictionary's "visas" does.  Nor does the word match inside a longer one."""
+    assert _found(("fr:visa",), ("fr",), "Le ministre est visé par une enquête ; je vis ici.") == ()
+    assert _found(("fr:visa",), ("fr",), "Les visas ont été refusés.") == ("fr:visa",)
+    assert _found(("tr:rus",), ("tr",), "Rustik bir ev.") == ()
+
+
+def test_shipped_inflections_are_what_the_generator_writes() -> None:
+    """Fails when the lexicon, config.toml or simplemma changed without rerunning the script (it
+    loads simplemma's dictionaries of some twenty languages: a few minutes)."""
+    spec = importlib.util.spec_from_file_location("gen_lemmas", ROOT / "scripts" / "gen_lemmas.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    shipped = (ROOT / "watcher" / "match" / "lemmas" / "inflections.json").read_text(encoding="utf-8")
+    assert shipped == gen.render(gen.inflection_table()), (
+        "inflections.json is stale: run scripts/gen_lemmas.py"
+    )
+    forms = json.loads(shipped)["forms"]
+    assert "ρώσοι" in forms["el"]["ρώσος"] and "ruslar" in forms["tr"]["rus"]
