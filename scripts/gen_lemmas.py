@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 from importlib.metadata import version
 from pathlib import Path
 
@@ -29,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from watcher import config, lexicon  # noqa: E402
 from watcher.match.keywords import HEAD, Atom, Matcher, parse_term  # noqa: E402
 from watcher.match.morph import LEMMA_LANGUAGES, Morphology, stem_function  # noqa: E402
-from watcher.match.text import normalise, tokenize  # noqa: E402
+from watcher.match.text import normalise, strip_accents, tokenize  # noqa: E402
 
 OUT = ROOT / "watcher" / "match" / "lemmas"
 
@@ -69,11 +68,6 @@ def short_words(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]]
     return out
 
 
-def _bare(word: str) -> str:
-    """The word without accents (to compare first letters: "ρώσ" and "ρωσ")."""
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-
-
 def inflections(lang: str, words: set[str]) -> dict[str, list[str]]:
     """The dictionary's other forms of each word, starting as the word does (none: no dictionary)."""
     from simplemma.strategies.dictionaries import DefaultDictionaryFactory
@@ -87,7 +81,7 @@ def inflections(lang: str, words: set[str]) -> dict[str, list[str]]:
         word, token = normalise(str(lemma)), normalise(str(form))
         if word not in words or token == word:
             continue
-        if _bare(token[:HEAD]) == _bare(word[:HEAD]) and tokenize(token) == [token]:
+        if strip_accents(token[:HEAD]) == strip_accents(word[:HEAD]) and tokenize(token) == [token]:
             out.setdefault(word, set()).add(Morphology.nfc(token))
     return {word: sorted(forms) for word, forms in sorted(out.items())}
 

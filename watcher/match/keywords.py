@@ -35,7 +35,15 @@ from .strength import keyword_score as keyword_score
 from .strength import outweighing as outweighing
 from .strength import passage as passage
 from .strength import saturate as saturate
-from .text import CACHE_SIZE, default_language, language_script, normalise, script_of, tokenize
+from .text import (
+    CACHE_SIZE,
+    default_language,
+    language_script,
+    normalise,
+    script_of,
+    strip_accents,
+    tokenize,
+)
 
 _LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
 MIN_STEM = 4
@@ -118,7 +126,7 @@ def _stressed(heads: set[str], lang: str) -> set[str]:
         return heads
     out = set(heads)
     for head in heads:
-        bare = "".join(c for c in unicodedata.normalize("NFD", head) if not unicodedata.combining(c))
+        bare = strip_accents(head)
         out.add(bare)
         for i, c in enumerate(bare):
             stressed = unicodedata.normalize("NFC", c + "\u0301")
@@ -196,12 +204,12 @@ class Matcher:
         self._keys: Callable[[Sequence[str], str], list[str]] = (
             owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
         )
-        if isinstance(owner, Morphology):  # a short word's inflections, as a dictionary lists them
-            for atom, i in atoms.items():
+        if isinstance(owner, Morphology):
+            for atom, i in atoms.items():  # a short word's inflections, as a dictionary lists them
                 if atom.kind == "exact" and atom.lang:
                     for form in owner.inflections(atom.lang, atom.value):
                         self._exact.setdefault(form, []).append(i)
-        if isinstance(owner, Morphology):  # only these keys matter: its shipped tables may serve
+            # only these keys matter: its shipped tables may serve
             for lang, table in self._stems.items():
                 owner.expect(lang, table.keys())
                 # a dictionary form that keys to a term but starts otherwise ("люди" for "людина")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ def normalise(text: str) -> str:
     for letter in [c for c in _FOLDED if c in text]:
         text = text.replace(letter, _FOLDED[letter])
     return text
+
+
+def strip_accents(text: str) -> str:
+    """The text without combining marks (accents, diaeresis): "ασύλου" -> "ασυλου", "é" -> "e"."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
 
 
 def tokenize(text: str) -> list[str]:

@@ -10,11 +10,11 @@ place or person name gets a prefix instead: names decline ("России", "Kaza
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from anyascii import anyascii
 
 from ..match.morph import SUBSTRING_LANGUAGES, has_morphology
+from ..match.text import strip_accents
 
 # Han, kana and Hangul: scripts the matcher looks for inside longer runs, without stems or prefixes
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -99,8 +99,3 @@ def transcribe(latin: str, table: list[tuple[str, str]], spaces: str = "") -> st
 def to_latin(name: str) -> str:
     """Any script to plain Latin letters (anyascii): Токаев -> tokaev."""
     return anyascii(name).lower()
-
-
-def strip_accents(text: str) -> str:
-    """Latin letters without diacritics."""
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))

@@ -16,7 +16,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 
-from .forms import strip_accents, to_cyrillic, transcribe
+from ..match.text import strip_accents
+from .forms import to_cyrillic, transcribe
 
 MIN_LETTERS = 5  # a shorter name spelt in Hangul or kana is found inside too many other words
 # English spelling -> Arabic letters (consonants, and vowels as the long vowels names are given)
