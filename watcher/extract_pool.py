@@ -337,6 +337,13 @@ class _Slot:
 
     def close(self) -> None:
         """Stop the worker: politely when idle, by force when busy."""
+        self.stop()
+        self.join()
+
+    def stop(self) -> None:
+        """Tell the worker to stop (an idle one exits by itself, a busy one is killed); ``join``
+        waits for it, so a pool tells all its workers before it waits for any (issue 16: one at
+        a time, their exits added up in the tail of every cycle)."""
         with self._lock:
             if self._closed:
                 return
@@ -344,9 +351,16 @@ class _Slot:
             if not self._busy and self._proc.is_alive():
                 try:
                     self._conn.send(None)
-                    self._proc.join(2)
                 except OSError:
                     pass
+                else:
+                    return  # join() gives it 2 s to exit by itself
+            if self._proc.is_alive():
+                self._proc.kill()
+
+    def join(self) -> None:
+        with self._lock:
+            self._proc.join(2)
             if self._proc.is_alive():
                 self._proc.kill()
             self._proc.join(5)
@@ -423,7 +437,9 @@ class ExtractPool:
         """Stop every worker, cancel pages not yet started, and end the slot threads."""
         self._open = False
         for slot in self._slots:
-            slot.close()
+            slot.stop()
+        for slot in self._slots:
+            slot.join()
         with contextlib.suppress(queue.Empty):
             while True:
                 task = self._tasks.get_nowait()
