@@ -74,6 +74,15 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def machine_idle() -> float:
+    """Seconds the machine's cores have spent idle so far, all cores together (/proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_cpu() -> float:
     """CPU seconds of every waited-for child process (and of their waited-for children)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -81,12 +90,19 @@ def children_cpu() -> float:
 
 
 def run_watcher(
-    config: Path, cwd: Path, profile: Path | None = None, workers_cpu: list[float] | None = None
+    config: Path,
+    cwd: Path,
+    profile: Path | None = None,
+    workers_cpu: list[float] | None = None,
+    timeline: dict[str, float] | None = None,
 ) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output.
 
     ``workers_cpu`` receives the CPU seconds of the extraction workers, then of the other child
     processes (the feed parse helper, the resource tracker), each last read before they ended.
+    ``timeline`` receives, in seconds from the start: "spawned" (the first extraction worker
+    seen), "busy" (the first 0.25 s in which the workers used 1.5 cores or more: all of them at
+    work) and "last" (the last time a worker's CPU grew: after it, the tail).
     """
     spy: list[str] = []
     if profile:
@@ -108,6 +124,21 @@ def run_watcher(
     known: set[int] = set()  # children classified: only once they run their own command line
     parent_cmdline = ""
 
+    marks: dict[str, float] = {}
+    window: list[tuple[float, float]] = []  # (time, workers' CPU) over the last 0.25 s
+
+    def mark(t: float) -> None:
+        worker_cpu = sum(c for pid, c in cpu.items() if pid in known and pid not in helpers)
+        if worker_cpu and "spawned" not in marks:
+            marks["spawned"] = t
+        if window and worker_cpu > window[-1][1]:
+            marks["last"] = t
+        window.append((t, worker_cpu))
+        while window and t - window[0][0] > 0.25:
+            t0_, c0 = window.pop(0)
+            if "busy" not in marks and (worker_cpu - c0) / (t - t0_) >= 1.5:
+                marks["busy"] = t0_
+
     def sample() -> None:
         nonlocal peak_main, peak_all, parent_cmdline
         while not stop.is_set():
@@ -125,6 +156,7 @@ def run_watcher(
                 cpu[kid] = max(cpu.get(kid, 0.0), _cpu_s(kid))
             total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in kids)
             peak_all = max(peak_all, total)
+            mark(time.perf_counter() - t0)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -137,6 +169,8 @@ def run_watcher(
     if workers_cpu is not None:
         workers_cpu.append(sum(c for pid, c in cpu.items() if pid not in helpers))
         workers_cpu.append(sum(c for pid, c in cpu.items() if pid in helpers))
+    if timeline is not None:
+        timeline.update(marks)
     return time.perf_counter() - t0, peak_main, peak_all, out.strip().splitlines()[-1]
 
 
@@ -203,10 +237,12 @@ def main() -> None:
     )
 
     farm_pid = farm.proc.pid or 0
-    cpu0, farm0 = children_cpu(), _cpu_s(farm_pid)
+    cpu0, farm0, idle0 = children_cpu(), _cpu_s(farm_pid), machine_idle()
     workers: list[float] = []
-    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers)
+    marks: dict[str, float] = {}
+    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers, marks)
     cpu_watcher, cpu_farm = children_cpu() - cpu0, _cpu_s(farm_pid) - farm0
+    idle_w = machine_idle() - idle0
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
         flush=True,
@@ -223,9 +259,9 @@ def main() -> None:
     from watcher.extract_pool import cpu_count
 
     favor, processes = ExtractConfig().favor, cpu_count()  # watcher's defaults, as configured above
-    cpu0 = children_cpu()
+    cpu0, idle0 = children_cpu(), machine_idle()
     t_floor = floor(served, processes, favor)
-    cpu_floor = children_cpu() - cpu0
+    cpu_floor, idle_f = children_cpu() - cpu0, machine_idle() - idle0
     print(
         f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s   "
         f"[trafilatura alone, favor={favor}, no metadata, {processes} processes]",
@@ -270,6 +306,18 @@ def main() -> None:
         f"they ended); the farm serving it (its own process, on the same cores) "
         f"{cpu_farm * ms:.1f} ms"
     )
+    cores = os.cpu_count() or 1
+    print(
+        f"cores idle (/proc/stat, first run; another process's load is not idle): watcher "
+        f"{idle_w:.1f} core-s of {cores * first:.1f} ({idle_w / (cores * first) * 100:.0f} %), floor "
+        f"{idle_f:.1f} of {cores * t_floor:.1f} ({idle_f / (cores * t_floor) * 100:.0f} %)"
+    )
+    if {"spawned", "busy", "last"} <= marks.keys():
+        print(
+            f"  watcher's timeline: first extraction worker at {marks['spawned']:.2f} s, all "
+            f"workers busy from {marks['busy']:.2f} s, last worker CPU at {marks['last']:.2f} s, "
+            f"exit at {first:.2f} s (tail {first - marks['last']:.2f} s)"
+        )
     print(
         f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
         f"main + workers {peak_all / 1024:.0f} MiB"
