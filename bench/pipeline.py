@@ -10,8 +10,11 @@ Builds a farm on 127.0.0.1 (N feeds x M items; article pages are the real pages 
             many processes as watcher runs extraction workers, no I/O: like for like (issue 16).
 
 Prints articles/s for all three, the ratios, the second-run share and the peak RSS of watcher's main
-process and its workers.  --profile DIR also records py-spy profiles of watcher's main process
-and its workers (pip install py-spy) while it runs.
+process and its workers; per round, the CPU that other processes used on the machine meanwhile (another
+user's load slows one side of a round: compare rounds with little of it); the machine's idle
+core-seconds during the first watcher run and floor, and when the watcher's workers started, were all
+busy and last worked (the start-up and the tail).  --profile DIR also records py-spy profiles of
+watcher's main process and its workers (pip install py-spy) while it runs.
 
     .venv/bin/python bench/pipeline.py [--feeds 200] [--items 20] [--rounds 3]
 """
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -81,6 +85,25 @@ def machine_idle() -> float:
     except OSError:
         return 0.0
     return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """Seconds the machine's cores have spent busy so far, all cores together (/proc/stat)."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def other_load(farm_pid: int) -> Callable[[], float]:
+    """A meter: CPU seconds used on the machine, since it was made, by anything but this benchmark,
+    its children (waited for) and the farm: another user's load, which slows one side of a round."""
+    busy0, ours0 = machine_busy(), children_cpu() + _cpu_s(farm_pid) + time.process_time()
+    return lambda: max(
+        0.0,
+        machine_busy() - busy0 - (children_cpu() + _cpu_s(farm_pid) + time.process_time() - ours0),
+    )
 
 
 def children_cpu() -> float:
@@ -237,12 +260,12 @@ def main() -> None:
     )
 
     farm_pid = farm.proc.pid or 0
-    cpu0, farm0, idle0 = children_cpu(), _cpu_s(farm_pid), machine_idle()
+    cpu0, farm0, idle0, other = children_cpu(), _cpu_s(farm_pid), machine_idle(), other_load(farm_pid)
     workers: list[float] = []
     marks: dict[str, float] = {}
     first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers, marks)
     cpu_watcher, cpu_farm = children_cpu() - cpu0, _cpu_s(farm_pid) - farm0
-    idle_w = machine_idle() - idle0
+    idle_w, other_w = machine_idle() - idle0, other()
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
         flush=True,
@@ -259,25 +282,33 @@ def main() -> None:
     from watcher.extract_pool import cpu_count
 
     favor, processes = ExtractConfig().favor, cpu_count()  # watcher's defaults, as configured above
-    cpu0, idle0 = children_cpu(), machine_idle()
+    cpu0, idle0, other = children_cpu(), machine_idle(), other_load(farm_pid)
     t_floor = floor(served, processes, favor)
-    cpu_floor, idle_f = children_cpu() - cpu0, machine_idle() - idle0
+    cpu_floor, idle_f, other_f = children_cpu() - cpu0, machine_idle() - idle0, other()
     print(
         f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s   "
         f"[trafilatura alone, favor={favor}, no metadata, {processes} processes]",
         flush=True,
     )
     rounds = [(first, t_floor, cpu_watcher, cpu_floor)]
+    others = [(other_w, other_f)]
+    print(f"round 1: the runs above  (other load meanwhile: {other_w:.1f} and {other_f:.1f} core-s)")
     for _ in range(args.rounds - 1):  # alternated, so that a burst of other load hits both sides
         for name in ("seen.db", "seen.db-wal", "seen.db-shm"):  # a fresh store: every entry is new
             (tmp / name).unlink(missing_ok=True)
-        cpu0 = children_cpu()
+        cpu0, other = children_cpu(), other_load(farm_pid)
         again = run_watcher(config, tmp)[0]
+        other_again = other()
         cpu_again = children_cpu() - cpu0
-        cpu0 = children_cpu()
+        cpu0, other = children_cpu(), other_load(farm_pid)
         t_again = floor(served, processes, favor)
+        others.append((other_again, other()))
         rounds.append((again, t_again, cpu_again, children_cpu() - cpu0))
-        print(f"round {len(rounds)}: watcher {again:6.2f} s, floor {t_again:6.2f} s", flush=True)
+        print(
+            f"round {len(rounds)}: watcher {again:6.2f} s, floor {t_again:6.2f} s  (other load meanwhile: "
+            f"{others[-1][0]:.1f} and {others[-1][1]:.1f} core-s)",
+            flush=True,
+        )
     farm.stop()
     if len(rounds) > 1:
         walls = sorted(t_f / t_w for t_w, t_f, _, _ in rounds)
