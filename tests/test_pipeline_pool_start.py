@@ -1,26 +1,20 @@
-"""When a cycle starts its extraction workers and builds its topic models (issue 16): as soon as a
-feed brings new entries, so they get ready while the article pages are fetched; never for a feed
-that brings nothing new (nor the workers when article fetching is off).  A real server, real
-worker processes, a real SQLite file."""
+"""When a cycle starts its extraction workers (issue 16): as soon as a feed brings new entries, so
+they spawn and warm up while the article pages are fetched; never for a feed that brings nothing
+new, nor when article fetching is off.  A real server, real worker processes, a real SQLite file."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from tests.extract_helpers import english_page
 from tests.server import Route, Server
 from watcher import config as config_mod
 from watcher.extract_pool import ExtractPool
-from watcher.pipeline import CycleReport, Models, run_cycle_async
+from watcher.pipeline import CycleReport, run_cycle_async
 from watcher.store import open_db
-
-if TYPE_CHECKING:
-    from watcher.match import TopicModel
 
 PAGE = english_page().encode()
 RSS = {"Content-Type": "application/rss+xml"}
@@ -50,15 +44,13 @@ def _config(tmp: Path, feed_url: str, *, fetch_articles: bool = True) -> config_
     return config_mod.load(path)
 
 
-def _cycle(
-    cfg: config_mod.Config, pool_seen: list[ExtractPool], models: Models | None = None
-) -> CycleReport:
+def _cycle(cfg: config_mod.Config, pool_seen: list[ExtractPool]) -> CycleReport:
     engine = open_db(cfg.db_url)
 
     async def run() -> CycleReport:
         async with ExtractPool(cfg.extract) as pool:
             pool_seen.append(pool)
-            return await run_cycle_async(cfg, engine, models=models or [], pool=pool)
+            return await run_cycle_async(cfg, engine, models=[], pool=pool)
 
     try:
         return asyncio.run(run())
@@ -110,11 +102,9 @@ def test_a_changed_feed_with_nothing_new_starts_no_worker(http_server: Server, t
         _feed(http_server, [0], title="Farm, renamed"), headers=RSS
     )
     pools: list[ExtractPool] = []
-    built: list[bool] = []
-    again = _cycle(cfg, pools, lambda: built.append(True) or [])
+    again = _cycle(cfg, pools)
     assert [f.status for f in again.feeds] == ["ok"] and again.new_entries == 0
     assert again.extract_workers == 0 and pools[0].worker_pids() == [] and pools[0].restarts == 0
-    assert built == [] and again.models_loaded == 0
 
 
 def test_no_worker_starts_when_article_fetching_is_off(http_server: Server, tmp_path: Path) -> None:
@@ -125,31 +115,3 @@ def test_no_worker_starts_when_article_fetching_is_off(http_server: Server, tmp_
     assert report.new_entries == 2 and report.extract_workers == 0
     assert pools[0].worker_pids() == []
     assert not any(path.startswith("/page/") for _, path, _ in http_server.requests)
-
-
-def test_models_are_built_before_the_first_page_arrives(http_server: Server, tmp_path: Path) -> None:
-    built = threading.Event()
-    built_at_page_request: list[bool] = []
-
-    def build() -> list[TopicModel]:
-        built.set()
-        return []
-
-    def page(h: BaseHTTPRequestHandler) -> None:
-        # Held back until the models were asked for (or 10 s pass): built when the first
-        # article was scored, as before, they would not be.
-        built_at_page_request.append(built.wait(10))
-        h.send_response(200)
-        h.send_header("Content-Type", "text/html; charset=utf-8")
-        h.send_header("Content-Length", str(len(PAGE)))
-        h.end_headers()
-        h.wfile.write(PAGE)
-
-    http_server.raw["/page/0.html"] = page
-    http_server.routes["/feed.xml"] = Route(_feed(http_server, [0]), headers=RSS)
-    cfg = _config(tmp_path, http_server.url("/feed.xml"))
-
-    report = _cycle(cfg, [], build)
-
-    assert report.new_entries == 1 and report.extract_failures == 0
-    assert built_at_page_request == [True]

@@ -199,10 +199,8 @@ class Cycle:
                 continue
             self.claimed.add(key)
             new.append((key, entry))
-        if new:  # issue 16: workers and models get ready while the pages are fetched
-            self._start_models()
-            if self.cfg.extract.fetch_articles:
-                self.pool.start()
+        if new and self.cfg.extract.fetch_articles:
+            self.pool.start()  # the workers warm up while the pages are fetched (issue 16)
         built = await asyncio.gather(*(self._item(key, entry) for key, entry in new))
         return await self._record(
             feed, result, parsed, body_hash, list(built), list(known.values()), now, name, decided
@@ -274,20 +272,13 @@ class Cycle:
             raw = None  # the page is kept as evidence for matches only: let it go now
         return store_items.NewItem(key, entry, article, scores, raw, fetched_at)
 
-    def _start_models(self) -> None:
-        """Build the topic models on a thread, from the first feed with new entries: ready by its
-        first extracted article, instead of every page in flight waiting for them (issue 16)."""
-        if self._models is None and self._building is None:
-            assert self._build is not None
-            self._building = asyncio.ensure_future(asyncio.to_thread(self._build))
-            self._building.add_done_callback(lambda f: f.cancelled() or f.exception())
-
     async def models(self) -> Sequence[match.TopicModel]:
         """The topic models, built on a thread the first time an entry needs them."""
         if self._models is not None:
             return self._models
-        self._start_models()
-        assert self._building is not None
+        if self._building is None:
+            assert self._build is not None
+            self._building = asyncio.ensure_future(asyncio.to_thread(self._build))
         models = await self._building
         if self._models is None:
             self._models = models
