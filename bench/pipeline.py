@@ -10,8 +10,11 @@ Builds a farm on 127.0.0.1 (N feeds x M items; article pages are the real pages 
             many processes as watcher runs extraction workers, no I/O: like for like (issue 16).
 
 Prints articles/s for all three, the ratios, the second-run share and the peak RSS of watcher's main
-process and its workers.  --profile DIR also records py-spy profiles of watcher's main process
-and its workers (pip install py-spy) while it runs.
+process and its workers; per round, the CPU that other processes used on the machine meanwhile (another
+user's load slows one side of a round: compare rounds with little of it); the machine's idle
+core-seconds during the first watcher run and floor, and when the watcher's workers started, were all
+busy and last worked (the start-up and the tail).  --profile DIR also records py-spy profiles of
+watcher's main process and its workers (pip install py-spy) while it runs.
 
     .venv/bin/python bench/pipeline.py [--feeds 200] [--items 20] [--rounds 3]
 """
@@ -29,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -74,6 +78,34 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def machine_idle() -> float:
+    """Seconds the machine's cores have spent idle so far, all cores together (/proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return 0.0
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> float:
+    """Seconds the machine's cores have spent busy so far, all cores together (/proc/stat)."""
+    try:
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def other_load(farm_pid: int) -> Callable[[], float]:
+    """A meter: CPU seconds used on the machine, since it was made, by anything but this benchmark,
+    its children (waited for) and the farm: another user's load, which slows one side of a round."""
+    busy0, ours0 = machine_busy(), children_cpu() + _cpu_s(farm_pid) + time.process_time()
+    return lambda: max(
+        0.0,
+        machine_busy() - busy0 - (children_cpu() + _cpu_s(farm_pid) + time.process_time() - ours0),
+    )
+
+
 def children_cpu() -> float:
     """CPU seconds of every waited-for child process (and of their waited-for children)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -81,12 +113,19 @@ def children_cpu() -> float:
 
 
 def run_watcher(
-    config: Path, cwd: Path, profile: Path | None = None, workers_cpu: list[float] | None = None
+    config: Path,
+    cwd: Path,
+    profile: Path | None = None,
+    workers_cpu: list[float] | None = None,
+    timeline: dict[str, float] | None = None,
 ) -> tuple[float, int, int, str]:
     """Wall time, peak RSS of the main process and of all workers together (KiB), and the output.
 
     ``workers_cpu`` receives the CPU seconds of the extraction workers, then of the other child
     processes (the feed parse helper, the resource tracker), each last read before they ended.
+    ``timeline`` receives, in seconds from the start: "spawned" (the first extraction worker
+    seen), "busy" (the first 0.25 s in which the workers used 1.5 cores or more: all of them at
+    work) and "last" (the last time a worker's CPU grew: after it, the tail).
     """
     spy: list[str] = []
     if profile:
@@ -108,6 +147,21 @@ def run_watcher(
     known: set[int] = set()  # children classified: only once they run their own command line
     parent_cmdline = ""
 
+    marks: dict[str, float] = {}
+    window: list[tuple[float, float]] = []  # (time, workers' CPU) over the last 0.25 s
+
+    def mark(t: float) -> None:
+        worker_cpu = sum(c for pid, c in cpu.items() if pid in known and pid not in helpers)
+        if worker_cpu and "spawned" not in marks:
+            marks["spawned"] = t
+        if window and worker_cpu > window[-1][1]:
+            marks["last"] = t
+        window.append((t, worker_cpu))
+        while window and t - window[0][0] > 0.25:
+            t0_, c0 = window.pop(0)
+            if "busy" not in marks and (worker_cpu - c0) / (t - t0_) >= 1.5:
+                marks["busy"] = t0_
+
     def sample() -> None:
         nonlocal peak_main, peak_all, parent_cmdline
         while not stop.is_set():
@@ -125,6 +179,7 @@ def run_watcher(
                 cpu[kid] = max(cpu.get(kid, 0.0), _cpu_s(kid))
             total = _status_kb(proc.pid, "VmRSS:") + sum(_status_kb(c, "VmRSS:") for c in kids)
             peak_all = max(peak_all, total)
+            mark(time.perf_counter() - t0)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -137,6 +192,8 @@ def run_watcher(
     if workers_cpu is not None:
         workers_cpu.append(sum(c for pid, c in cpu.items() if pid not in helpers))
         workers_cpu.append(sum(c for pid, c in cpu.items() if pid in helpers))
+    if timeline is not None:
+        timeline.update(marks)
     return time.perf_counter() - t0, peak_main, peak_all, out.strip().splitlines()[-1]
 
 
@@ -203,10 +260,12 @@ def main() -> None:
     )
 
     farm_pid = farm.proc.pid or 0
-    cpu0, farm0 = children_cpu(), _cpu_s(farm_pid)
+    cpu0, farm0, idle0, other = children_cpu(), _cpu_s(farm_pid), machine_idle(), other_load(farm_pid)
     workers: list[float] = []
-    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers)
+    marks: dict[str, float] = {}
+    first, peak_main, peak_all, summary = run_watcher(config, tmp, args.profile, workers, marks)
     cpu_watcher, cpu_farm = children_cpu() - cpu0, _cpu_s(farm_pid) - farm0
+    idle_w, other_w = machine_idle() - idle0, other()
     print(
         f"watcher first run:  {first:7.2f} s  {total / first:7.1f} articles/s   [{summary}]",
         flush=True,
@@ -223,25 +282,33 @@ def main() -> None:
     from watcher.extract_pool import cpu_count
 
     favor, processes = ExtractConfig().favor, cpu_count()  # watcher's defaults, as configured above
-    cpu0 = children_cpu()
+    cpu0, idle0, other = children_cpu(), machine_idle(), other_load(farm_pid)
     t_floor = floor(served, processes, favor)
-    cpu_floor = children_cpu() - cpu0
+    cpu_floor, idle_f, other_f = children_cpu() - cpu0, machine_idle() - idle0, other()
     print(
         f"extraction floor:   {t_floor:7.2f} s  {total / t_floor:7.1f} articles/s   "
         f"[trafilatura alone, favor={favor}, no metadata, {processes} processes]",
         flush=True,
     )
     rounds = [(first, t_floor, cpu_watcher, cpu_floor)]
+    others = [(other_w, other_f)]
+    print(f"round 1: the runs above  (other load meanwhile: {other_w:.1f} and {other_f:.1f} core-s)")
     for _ in range(args.rounds - 1):  # alternated, so that a burst of other load hits both sides
         for name in ("seen.db", "seen.db-wal", "seen.db-shm"):  # a fresh store: every entry is new
             (tmp / name).unlink(missing_ok=True)
-        cpu0 = children_cpu()
+        cpu0, other = children_cpu(), other_load(farm_pid)
         again = run_watcher(config, tmp)[0]
+        other_again = other()
         cpu_again = children_cpu() - cpu0
-        cpu0 = children_cpu()
+        cpu0, other = children_cpu(), other_load(farm_pid)
         t_again = floor(served, processes, favor)
+        others.append((other_again, other()))
         rounds.append((again, t_again, cpu_again, children_cpu() - cpu0))
-        print(f"round {len(rounds)}: watcher {again:6.2f} s, floor {t_again:6.2f} s", flush=True)
+        print(
+            f"round {len(rounds)}: watcher {again:6.2f} s, floor {t_again:6.2f} s  (other load meanwhile: "
+            f"{others[-1][0]:.1f} and {others[-1][1]:.1f} core-s)",
+            flush=True,
+        )
     farm.stop()
     if len(rounds) > 1:
         walls = sorted(t_f / t_w for t_w, t_f, _, _ in rounds)
@@ -270,6 +337,18 @@ def main() -> None:
         f"they ended); the farm serving it (its own process, on the same cores) "
         f"{cpu_farm * ms:.1f} ms"
     )
+    cores = os.cpu_count() or 1
+    print(
+        f"cores idle (/proc/stat, first run; another process's load is not idle): watcher "
+        f"{idle_w:.1f} core-s of {cores * first:.1f} ({idle_w / (cores * first) * 100:.0f} %), floor "
+        f"{idle_f:.1f} of {cores * t_floor:.1f} ({idle_f / (cores * t_floor) * 100:.0f} %)"
+    )
+    if {"spawned", "busy", "last"} <= marks.keys():
+        print(
+            f"  watcher's timeline: first extraction worker at {marks['spawned']:.2f} s, all "
+            f"workers busy from {marks['busy']:.2f} s, last worker CPU at {marks['last']:.2f} s, "
+            f"exit at {first:.2f} s (tail {first - marks['last']:.2f} s)"
+        )
     print(
         f"peak RSS: main process {peak_main / 1024:.0f} MiB (target <= 300 MB), "
         f"main + workers {peak_all / 1024:.0f} MiB"

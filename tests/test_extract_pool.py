@@ -264,3 +264,29 @@ def test_workers_are_recycled_after_a_number_of_pages() -> None:
         multiprocessing.active_children()
         time.sleep(0.05)
     assert not any(alive(pid) for pid in served)
+
+
+def test_a_worker_past_its_page_count_keeps_serving_while_pages_wait() -> None:
+    """Past recycle_after a worker retires at the first lull, not with pages queued behind it
+    (issue 16: a successor started for a cycle's last pages cost a second of CPU in the tail);
+    at twice the count it retires even without one."""
+
+    async def run() -> tuple[list[Article], int, list[int], list[int]]:
+        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2) as pool:
+            pages = _batch(5)
+            # All five queued at once: the worker never runs dry until the fifth page.
+            articles = await asyncio.gather(*(pool.extract(h, u, c) for h, u, c in pages))
+            pids = pool.worker_pids()
+            restarts = pool.restarts
+            # One page alone: the worker (past its count) retires after it, the next starts anew.
+            h, u, c = pages[0]
+            articles = [*articles, await pool.extract(h, u, c), await pool.extract(h, u, c)]
+            return articles, restarts, pids, [pool.restarts, *pool.worker_pids()]
+
+    articles, restarts, pids, after = asyncio.run(run())
+    assert [a.status for a in articles] == ["ok"] * 7
+    # Pages 1-4 on the first worker (retired at the cap of 4), page 5 on a second one.
+    assert restarts == 1 and len(pids) == 1
+    # Page 6 is the second worker's second: past its count with nothing waiting, it retires;
+    # page 7 starts a third.
+    assert after[0] == 2 and after[1] != pids[0]

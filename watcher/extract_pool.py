@@ -41,8 +41,12 @@ log = logging.getLogger(__name__)
 
 # A worker imports trafilatura and warms up once; each page's timeout starts after that.
 START_TIMEOUT = 60.0
-# Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.
+# Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.  A
+# worker retires at the first lull past this (a page answered with none waiting behind it), and
+# at RETIRE_FACTOR times this even without one: a busy cycle does not pay a second of CPU for a
+# successor in its last pages (issue 16: 2,000 pages over 2 workers did, in the tail).
 RECYCLE_AFTER = 1000
+RETIRE_FACTOR = 2
 _SOCKET_BUFFER = 4 * 1024 * 1024  # bytes: see _widen
 # How often a slot thread waiting on its worker looks for the next page to pipeline (seconds).
 _PREFETCH_EVERY = 0.01
@@ -242,8 +246,8 @@ class _Slot:
                 nonlocal stopping
                 if stopping or len(inflight) > 1:
                     return True
-                if self._done + len(inflight) >= self._recycle_after:
-                    return True  # this worker retires after the page in hand
+                if self._done + len(inflight) >= self._recycle_after * RETIRE_FACTOR:
+                    return True  # this worker retires after the page in hand, lull or not
                 with contextlib.suppress(queue.Empty):
                     nxt = tasks.get_nowait()
                     if nxt is None:
@@ -285,7 +289,7 @@ class _Slot:
             if isinstance(article, Article):
                 self._done += 1
                 if self._done >= self._recycle_after and len(inflight) == 1:
-                    self._recycle()
+                    self._recycle()  # a lull (no page was waiting to pipeline), or the hard cap
                 return article
             if article == "timeout":
                 self._restart()
@@ -333,6 +337,13 @@ class _Slot:
 
     def close(self) -> None:
         """Stop the worker: politely when idle, by force when busy."""
+        self.stop()
+        self.join()
+
+    def stop(self) -> None:
+        """Tell the worker to stop (an idle one exits by itself, a busy one is killed); ``join``
+        waits for it, so a pool tells all its workers before it waits for any (issue 16: one at
+        a time, their exits added up in the tail of every cycle)."""
         with self._lock:
             if self._closed:
                 return
@@ -340,9 +351,16 @@ class _Slot:
             if not self._busy and self._proc.is_alive():
                 try:
                     self._conn.send(None)
-                    self._proc.join(2)
                 except OSError:
                     pass
+                else:
+                    return  # join() gives it 2 s to exit by itself
+            if self._proc.is_alive():
+                self._proc.kill()
+
+    def join(self) -> None:
+        with self._lock:
+            self._proc.join(2)
             if self._proc.is_alive():
                 self._proc.kill()
             self._proc.join(5)
@@ -383,8 +401,19 @@ class ExtractPool:
         self._open = True
         return self
 
+    def start(self) -> None:
+        """Start the workers now, if they are not running (else the first page starts them).
+
+        A cycle calls this when the first feed brings new entries (issue 16): the workers spawn,
+        import and warm up while the pages are fetched, instead of after the first one arrived.
+        A poll with nothing new never calls it, so it never pays for them.
+        """
+        if not self._open:
+            raise RuntimeError("ExtractPool is used outside 'async with'")
+        if self.size > 0 and not self._slots:
+            self._start_workers()
+
     def _start_workers(self) -> None:
-        """Start the workers on the first page: a poll with nothing new never pays for them."""
         ctx = multiprocessing.get_context("spawn")  # no fork: the parent runs threads
         for i in range(self.size):
             slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after)
@@ -408,7 +437,9 @@ class ExtractPool:
         """Stop every worker, cancel pages not yet started, and end the slot threads."""
         self._open = False
         for slot in self._slots:
-            slot.close()
+            slot.stop()
+        for slot in self._slots:
+            slot.join()
         with contextlib.suppress(queue.Empty):
             while True:
                 task = self._tasks.get_nowait()
@@ -447,8 +478,7 @@ class ExtractPool:
             )
         if self.size == 0:
             return await self._extract_here(html, url, content_type, dated)
-        if not self._slots:
-            self._start_workers()
+        self.start()
         future: Future[Article] = Future()
         self._tasks.put(_Task(html, url, content_type, dated, future))
         return await asyncio.wrap_future(future)

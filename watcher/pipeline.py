@@ -199,6 +199,8 @@ class Cycle:
                 continue
             self.claimed.add(key)
             new.append((key, entry))
+        if new and self.cfg.extract.fetch_articles:
+            self.pool.start()  # the workers warm up while the pages are fetched (issue 16)
         built = await asyncio.gather(*(self._item(key, entry) for key, entry in new))
         return await self._record(
             feed, result, parsed, body_hash, list(built), list(known.values()), now, name, decided
