@@ -143,6 +143,7 @@ def _shown(term: Term, group: ConceptGroup) -> Term:
 
 
 _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
+_UNPLANNED = ((-2, -2, ""),)  # no plan made yet for a set of atoms (None is a plan: a phrase starts)
 
 
 class _Memo(NamedTuple):
@@ -392,11 +393,17 @@ class Matcher:
         plans = self._plans
         if len(plans) >= self._cache_size:  # full: start afresh (swapped whole)
             plans = self._plans = {}
-        for pos in compress(range(len(tokens)), map(matching.__contains__, tokens)):  # C speed
-            ids = per_token[tokens[pos]]
-            if ids not in plans:
-                plans[ids] = self._plan(ids)
-            plan = plans[ids]
+        # Only the words that start a term are visited (most matching words only continue a phrase:
+        # "union" of "european union"); per_token still serves the phrases' following words.
+        starting: dict[str, tuple[tuple[int, int, str], ...] | None] = {}
+        for tok, ids in per_token.items():
+            plan = plans.get(ids, _UNPLANNED)
+            if plan is _UNPLANNED:
+                plan = plans[ids] = self._plan(ids)
+            if plan != ():
+                starting[tok] = plan
+        for pos in compress(range(len(tokens)), map(starting.__contains__, tokens)):  # C speed
+            plan = starting[tokens[pos]]
             if plan is not None:  # single words only: the same terms wherever the word stands
                 for gi, ti, text in plan:
                     if gi >= 0:
@@ -405,7 +412,7 @@ class Matcher:
                         excluded.append(text)
                 continue
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
-            for aid in sorted(ids):
+            for aid in sorted(per_token[tokens[pos]]):
                 for gi, ti, term in self._by_first.get(aid, ()):
                     if gi in seen or not _follows(term.atoms, tokens, pos, per_token):
                         continue
