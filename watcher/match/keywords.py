@@ -17,12 +17,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import itemgetter, or_
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .morph import SUBSTRING_LANGUAGES, Morphology, lemma_language, stem_algorithm
+from .morph import SUBSTRING_LANGUAGES, Morphology, changing_affixes, lemma_language, stem_algorithm
 from .strength import LEAD_TOKENS as LEAD_TOKENS
 from .strength import LEAD_WEIGHT as LEAD_WEIGHT
 from .strength import TITLE_WEIGHT as TITLE_WEIGHT
@@ -155,7 +155,6 @@ class _Memo(NamedTuple):
     hits: set[str]
 
 
-
 class Matcher:
     """Compiled concept groups and exclusions; finds hits in token sequences (cached per token)."""
 
@@ -239,6 +238,19 @@ class Matcher:
                 if script_of(head) == language_script(lang):
                     self._head_langs[head] = (*self._head_langs.get(head, ()), lang)
         self._always = tuple(lang for lang, h in self._heads.items() if h is None)
+        self._always_by_script: dict[str, tuple[str, ...]] = {}
+        for lang in self._always:
+            script = language_script(lang)
+            self._always_by_script[script] = (*self._always_by_script.get(script, ()), lang)
+        # Of those, the languages whose keyer says which affixes can change a word (Indonesian: a
+        # word that neither starts nor ends like one is its own key); only with the morphology's
+        # own keyer, whose Snowball stemmer the lists describe.
+        self._affixes = {
+            lang: affixes
+            for lang in self._always
+            if isinstance(owner, Morphology) and stem == owner.key and (affixes := changing_affixes(lang))
+        }
+        self._letters = _Letters(frozenset(), {})  # first letters by script, learnt as they come
         self._candidates = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys()).__contains__
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
@@ -297,12 +309,7 @@ class Matcher:
     def _substring_atoms(self, token: str) -> list[int]:
         """The substring atoms in a token: only those starting with one of its characters."""
         by_first = self._substrings_by_first
-        return [
-            i
-            for c in by_first.keys() & set(token)
-            for sub, i in by_first[c]
-            if sub in token
-        ]
+        return [i for c in by_first.keys() & set(token) for sub, i in by_first[c] if sub in token]
 
     def _learn(self, memo: _Memo, tokens: Sequence[str]) -> bool:
         """Find the atoms of new tokens together, as ``atoms_of`` finds them one by one.
@@ -338,17 +345,22 @@ class Matcher:
                         found.setdefault(token, []).append(i)
         if self._substrings or self._always:  # words of a script: by their first letters'
             firsts = set(map(_FIRST, tokens))
-            scripts = {c: script_of(c) for c in firsts}
-            if self._substrings and "cjk" in scripts.values():
-                cjk = {c for c, script in scripts.items() if script == "cjk"}
+            letters = self._letters  # one snapshot (swapped whole when it learns letters)
+            if not firsts <= letters.known:
+                letters = self._letters = letters.learn(firsts)
+            by_script = letters.by_script
+            if self._substrings and (cjk := firsts.intersection(by_script.get("cjk", ()))):
                 for token in compress(tokens, map(cjk.__contains__, map(_FIRST, tokens))):
                     if ids := self._substring_atoms(token):
                         found.setdefault(token, []).extend(ids)
-            for lang in self._always:
-                script = language_script(lang)
-                if script in scripts.values():
-                    letters = {c for c, s in scripts.items() if s == script}
-                    asked[lang] = list(compress(tokens, map(letters.__contains__, map(_FIRST, tokens))))
+            for script, langs in self._always_by_script.items():
+                if chars := firsts.intersection(by_script.get(script, ())):
+                    words = list(compress(tokens, map(chars.__contains__, map(_FIRST, tokens))))
+                    for lang in langs:
+                        affixes = self._affixes.get(lang)
+                        asked[lang] = (
+                            words if affixes is None else _affixed(words, affixes, self._stems[lang])
+                        )
         for lang, words in asked.items():
             table = self._stems[lang]
             keys = self._keys(words, lang)
@@ -442,6 +454,47 @@ class Matcher:
 
 
 _FIRST = itemgetter(0)
+LETTERS = 20_000  # first letters whose script the matcher keeps (then it starts afresh)
+
+
+class _Letters(NamedTuple):
+    """First letters seen, by script (``script_of``): a new document's words are sorted by script
+    with set algebra in C instead of a call per letter."""
+
+    known: frozenset[str]
+    by_script: dict[str, frozenset[str]]
+
+    def learn(self, letters: set[str]) -> _Letters:
+        """A new snapshot that also knows ``letters`` (the old one is never changed)."""
+        base = self if len(self.known) + len(letters) <= LETTERS else _Letters(frozenset(), {})
+        new: dict[str, set[str]] = {}
+        for c in letters - base.known:
+            new.setdefault(script_of(c), set()).add(c)
+        by_script = dict(base.by_script)
+        for script, chars in new.items():
+            by_script[script] = by_script.get(script, frozenset()) | chars
+        return _Letters(base.known | letters, by_script)
+
+
+def _affixed(
+    words: list[str], affixes: tuple[tuple[str, ...], tuple[str, ...]], table: Mapping[str, object]
+) -> list[str]:
+    """The words whose key may be in ``table``: those with an affix that can change them, and those
+    that are a key as written (a word without such an affix keys to itself)."""
+    prefixes, suffixes = affixes
+    out = list(
+        compress(
+            words,
+            map(
+                or_, map(str.startswith, words, repeat(prefixes)), map(str.endswith, words, repeat(suffixes))
+            ),
+        )
+    )
+    if plain := table.keys() & words:
+        out.extend(plain.difference(out))
+    return out
+
+
 _HEADS = itemgetter(slice(0, HEAD))
 _HEAD2 = itemgetter(slice(0, 2))
 
