@@ -30,18 +30,10 @@ SPAN = 30  # tokens: every required concept within this span makes a passage abo
 def results(matcher: Matcher, hits: list[list[Hit]], n_title: int, saturation: float) -> list[GroupResult]:
     """``keywords.group_results`` with each context group's hits folded into the group it supports."""
     out = group_results(matcher, hits, n_title, saturation)
-    groups = matcher.groups
-    index = {g.name: i for i, g in enumerate(groups)}
-    for si, group in enumerate(groups):
-        ti = index.get(group.supports, -1) if group.supports else -1
-        if ti < 0 or not hits[si]:
+    for si, ti, anchor_groups in matcher.supported:
+        if not hits[si]:
             continue
-        anchors = sorted(
-            h.position
-            for gi, g in enumerate(groups)
-            if (g.name in group.anchors if group.anchors else g.required and gi != ti)
-            for h in hits[gi]
-        )
+        anchors = sorted(h.position for gi in anchor_groups for h in hits[gi])
         promoted = [h for h in hits[si] if _next_to(anchors, h.position)]
         weak = [h for h in hits[si] if not _next_to(anchors, h.position)]
         out[ti] = _merged(out[ti], matcher, ti, si, hits[ti], promoted, weak, n_title, saturation)

@@ -35,6 +35,7 @@ from .strength import keyword_score as keyword_score
 from .strength import outweighing as outweighing
 from .strength import passage as passage
 from .strength import saturate as saturate
+from .strength import supported
 from .text import (
     CACHE_SIZE,
     default_language,
@@ -176,6 +177,7 @@ class Matcher:
             tuple(_shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
         )
         self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
+        self.supported = supported(self.groups)  # context groups: for ``context.results``
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}

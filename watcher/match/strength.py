@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import ConceptGroup
@@ -29,9 +28,9 @@ class Hit(NamedTuple):
     in_title: bool
 
 
-@dataclass(frozen=True, slots=True)
-class GroupResult:
-    """How strongly a concept group is present in a document."""
+class GroupResult(NamedTuple):
+    """How strongly a concept group is present in a document (immutable; a named tuple, built
+    three times as fast as a frozen dataclass: six or seven a document, issue 12 point 7)."""
 
     name: str
     terms: tuple[str, ...]  # distinct terms found, in order of first appearance
@@ -40,6 +39,24 @@ class GroupResult:
     strength: float  # in [0, 1]
     positions: tuple[int, ...]
     outweighed_by: str = ""  # a contrast group that weakened this one
+
+
+def supported(groups: Sequence[ConceptGroup]) -> tuple[tuple[int, int, tuple[int, ...]], ...]:
+    """(context group, the group it supports, its anchor groups) for each context group whose
+    supported group exists: anchors are the groups it names, default every other required one."""
+    index = {g.name: i for i, g in enumerate(groups)}
+    out = []
+    for si, group in enumerate(groups):
+        ti = index.get(group.supports, -1) if group.supports else -1
+        if ti < 0:
+            continue
+        anchors = tuple(
+            gi
+            for gi, g in enumerate(groups)
+            if (g.name in group.anchors if group.anchors else g.required and gi != ti)
+        )
+        out.append((si, ti, anchors))
+    return tuple(out)
 
 
 def passage(h: Hit, n_title: int) -> tuple[int, float]:

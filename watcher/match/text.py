@@ -171,8 +171,11 @@ def _vote(sample: Sequence[str]) -> str:
 def _other_language(sample: Sequence[str], firsts: str) -> str:
     """Greek, Hindi, Chinese, Japanese or Korean when most of the sample is in that script
     (``firsts``: the first letters of its tokens)."""
+    rest = _ASCII.sub("", firsts)
+    if len(rest) * 2 < len(sample):  # too few letters of other scripts to be most of the sample
+        return ""
     counts: Counter[str] = Counter()  # scripts of the first letters, in order of first appearance
-    for first, n in Counter(_ASCII.sub("", firsts)).items():
+    for first, n in Counter(rest).items():
         counts[_other_script(first)] += n
     script, n = counts.most_common(1)[0] if counts else ("other", 0)
     if n * 2 < len(sample) or script == "other":
