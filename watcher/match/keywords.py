@@ -265,6 +265,8 @@ class Matcher:
         self._memo = _Memo({}, set(), set())
         # atoms of a word -> what ``find`` records for it (``_plan``): a few hundred sets in all
         self._plans: dict[frozenset[int], tuple[tuple[int, int, str], ...] | None] = {}
+        # atoms of a word a phrase may start with -> the terms to try there, in ``find``'s order
+        self._phrases: dict[frozenset[int], tuple[tuple[int, int, Term], ...]] = {}
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
@@ -278,6 +280,7 @@ class Matcher:
         """Forget the atoms of every token seen."""
         self._memo = _Memo({}, set(), set())
         self._plans = {}
+        self._phrases = {}
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
@@ -410,12 +413,17 @@ class Matcher:
         # Only the words that start a term are visited (most matching words only continue a phrase:
         # "union" of "european union"); per_token still serves the phrases' following words.
         starting: dict[str, tuple[tuple[int, int, str], ...] | None] = {}
+        phrases = self._phrases
+        if len(phrases) >= self._cache_size:
+            phrases = self._phrases = {}
         for tok, ids in per_token.items():
             plan = plans.get(ids, _UNPLANNED)
             if plan is _UNPLANNED:
                 plan = plans[ids] = self._plan(ids)
             if plan != ():
                 starting[tok] = plan
+            if plan is None and ids not in phrases:  # a phrase may start here: the terms to try
+                phrases[ids] = self._starting(ids)
         for pos in compress(range(len(tokens)), map(starting.__contains__, tokens)):  # C speed
             plan = starting[tokens[pos]]
             if plan is not None:  # single words only: the same terms wherever the word stands
@@ -426,17 +434,21 @@ class Matcher:
                         excluded.append(text)
                 continue
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
-            for aid in sorted(per_token[tokens[pos]]):
-                for gi, ti, term in self._by_first.get(aid, ()):
-                    if gi in seen or not _follows(term.atoms, tokens, pos, per_token):
-                        continue
-                    if gi < 0:
-                        if term.text not in excluded:
-                            excluded.append(term.text)
-                    else:
-                        seen.add(gi)
-                        hits[gi].append(Hit(ti, pos, pos < n_title))
+            for gi, ti, term in phrases[per_token[tokens[pos]]]:
+                if gi in seen or not _follows(term.atoms, tokens, pos, per_token):
+                    continue
+                if gi < 0:
+                    if term.text not in excluded:
+                        excluded.append(term.text)
+                else:
+                    seen.add(gi)
+                    hits[gi].append(Hit(ti, pos, pos < n_title))
         return hits, excluded
+
+    def _starting(self, ids: frozenset[int]) -> tuple[tuple[int, int, Term], ...]:
+        """The terms starting with one of these atoms, in ``find``'s order (atoms ascending)."""
+        by_first = self._by_first
+        return tuple(entry for aid in sorted(ids) for entry in by_first.get(aid, ()))
 
     def _plan(self, ids: frozenset[int]) -> tuple[tuple[int, int, str], ...] | None:
         """What ``find`` records for a word matching these atoms, wherever it stands: (group or -1
