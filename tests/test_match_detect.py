@@ -85,3 +85,27 @@ def test_normalise_folds_every_letter_it_lists() -> None:
         str.maketrans({"ё": "е", "ي": "ی", "ك": "ک", "ى": "ی", "\u0307": None, "آ": "ا", "أ": "ا", "إ": "ا"})
     )
     assert normalise("plain words") == "plain words"
+
+
+def test_the_vote_of_common_words_is_the_plain_one_on_mixed_and_tied_samples() -> None:
+    """Samples of two Latin-script languages' most common words, mixed in varying shares (ties and
+    near ties between lists that share words: "de", "la", "in", "die"): the fast count agrees."""
+    import random
+
+    import wordfreq
+
+    rng = random.Random(12)
+    langs = sorted(_STOPSETS)
+    tops = {lang: wordfreq.top_n_list(lang, 300) for lang in langs}
+    guessed = set()
+    for _ in range(400):
+        a, b = rng.sample(langs, 2)
+        n = rng.randrange(1, 140)
+        words = [rng.choice(tops[a] if rng.random() < rng.random() else tops[b]) for _ in range(n)]
+        tokens = tokenize(" ".join(words))
+        guess = detect_language_tokens(tokens)
+        assert guess == _reference(tokens), (a, b, words[:10])
+        guessed.add(guess)
+    for tied in ("de la", "la de", "in de", "die de", "el la", "que de", "de", "la"):
+        assert detect_language_tokens(tokenize(tied)) == _reference(tokenize(tied)), tied
+    assert len(guessed) >= 10  # the samples led to most of the languages

@@ -1,28 +1,18 @@
-"""Keyword concept groups: term syntax, matching over token sequences, and the keyword score.
+"""Keyword concept groups: matching over token sequences, and the keyword score.
 
-Term syntax (one string per term, case-insensitive):
-
-* ``migrant`` — a word, matched by its stem (Snowball, in the first of the topic's ``languages``
-  written in its script; else English for Latin script, Russian for
-  Cyrillic, Persian for Arabic script), so ``migrants`` and ``migrant's`` match too;
-* ``fr:réfugié`` — the same, stemmed with another language's Snowball stemmer;
-* ``afghan*`` — every word that starts with ``afghan`` (a hand-written stem);
-* ``=рф`` — exactly this word, no stemming;
-* ``labour migrant`` or ``"labour migrant"`` — a phrase: consecutive words, each matched as above.
+The term syntax is ``terms``' (re-exported here): ``migrant``, ``fr:réfugié``, ``afghan*``,
+``=рф``, ``labour migrant``.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import compress
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import itemgetter, or_
 from typing import NamedTuple
 
 from ..config import ConceptGroup
-from .morph import SUBSTRING_LANGUAGES, Morphology, lemma_language, stem_algorithm
+from .morph import Morphology, changing_affixes, lemma_language, stem_algorithm
 from .strength import LEAD_TOKENS as LEAD_TOKENS
 from .strength import LEAD_WEIGHT as LEAD_WEIGHT
 from .strength import TITLE_WEIGHT as TITLE_WEIGHT
@@ -35,114 +25,17 @@ from .strength import keyword_score as keyword_score
 from .strength import outweighing as outweighing
 from .strength import passage as passage
 from .strength import saturate as saturate
-from .text import (
-    CACHE_SIZE,
-    default_language,
-    language_script,
-    normalise,
-    script_of,
-    strip_accents,
-    tokenize,
-)
-
-_LANG_PREFIX = re.compile(r"^([a-z]{2}):(?=\S)")
-MIN_STEM = 4
-# A word is keyed in a language only when its first three letters start a term of it (as written or
-# keyed); keys have MIN_STEM letters or more, and suffix-stripping leaves the start as it was.
-HEAD = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Atom:
-    """One word pattern: exact word, stem in a language, or prefix."""
-
-    kind: str  # "exact", "stem", "prefix" or "substring" (zh, ja, ko: words are not spaced)
-    value: str
-    lang: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Term:
-    """A parsed term: its text as written and the atoms (one per word) it needs in sequence."""
-
-    text: str
-    atoms: tuple[int, ...]
-
-
-def parse_term(
-    raw: str,
-    stem: Callable[[str, str], str],
-    atoms: dict[Atom, int],
-    languages: Sequence[str] = (),
-    heads: dict[str, set[str]] | None = None,
-) -> Term:
-    """Parse one term string, registering its atoms (ids into ``atoms``).
-
-    A plain word is stemmed in the first of ``languages`` written in its script (else English for
-    Latin script, Russian for Cyrillic, Persian for Arabic script).
-    """
-    text = raw.strip().strip('"').strip()
-    lang = ""
-    if m := _LANG_PREFIX.match(text):
-        lang, text = m.group(1), text[m.end() :]
-    ids = []
-    for word in text.split():
-        atom = _atom(normalise(word), lang, stem, languages)
-        if heads is not None and atom.kind == "stem":  # the word as written starts so, too
-            heads.setdefault(atom.lang, set()).add(normalise(word)[:HEAD])
-        ids.append(atoms.setdefault(atom, len(atoms)))
-    if not ids:
-        raise ValueError(f"empty term {raw!r}")
-    return Term(raw.strip(), tuple(ids))
-
-
-def _atom(word: str, lang: str, stem: Callable[[str, str], str], languages: Sequence[str]) -> Atom:
-    if word.startswith("="):
-        return Atom("exact", word[1:])
-    if word.endswith("*"):
-        return Atom("prefix", word[:-1])
-    words = tokenize(word)
-    if len(words) != 1:
-        return Atom("exact", word)
-    script = script_of(words[0])
-    if lang in SUBSTRING_LANGUAGES or (not lang and script == "cjk"):
-        return Atom("substring", words[0], lang)
-    lang = lang or next(
-        (code for code in languages if language_script(code) == script), default_language(script)
-    )
-    if not lang:
-        return Atom("exact", words[0])
-    key = stem(words[0], lang)
-    # A stem shorter than four letters is matched as the word itself: with thirty languages in one
-    # script, short stems collide ("putin" stems to "put" in Turkish, and English has "put").
-    # (its language kept: the shipped dictionary inflections of the word match too, ``Matcher``)
-    return Atom("stem", key, lang) if len(key) >= MIN_STEM else Atom("exact", words[0], lang)
-
-
-def _stressed(heads: set[str], lang: str) -> set[str]:
-    """Greek heads also with the stress on each of their vowels: the accent moves as a Greek word
-    inflects ("άσυλο", "ασύλου"), and the stemmer, which drops it, only sees words a head lets in."""
-    if language_script(lang) != "greek":
-        return heads
-    out = set(heads)
-    for head in heads:
-        bare = strip_accents(head)
-        out.add(bare)
-        for i, c in enumerate(bare):
-            stressed = unicodedata.normalize("NFC", c + "\u0301")
-            if len(stressed) == 1:  # a vowel that takes the accent
-                out.add(bare[:i] + stressed + bare[i + 1 :])
-    return out
-
-
-def _shown(term: Term, group: ConceptGroup) -> Term:
-    """A lexicon concept's term is shown as written in its language ("студент", not "ru:студент")."""
-    if group.lexicon and (m := _LANG_PREFIX.match(term.text)):
-        return Term(term.text[m.end() :], term.atoms)
-    return term
-
+from .strength import supported
+from .terms import HEAD as HEAD
+from .terms import MIN_STEM as MIN_STEM
+from .terms import Atom as Atom
+from .terms import Term as Term
+from .terms import parse_term as parse_term
+from .terms import shown, stressed
+from .text import CACHE_SIZE, language_script, script_of
 
 _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
+_UNPLANNED = ((-2, -2, ""),)  # no plan made yet for a set of atoms (None is a plan: a phrase starts)
 
 
 class _Memo(NamedTuple):
@@ -152,7 +45,6 @@ class _Memo(NamedTuple):
     atoms: dict[str, frozenset[int]]
     seen: set[str]
     hits: set[str]
-
 
 
 class Matcher:
@@ -173,9 +65,10 @@ class Matcher:
         key = term_stem or stem
         self.groups = tuple(groups)
         self.group_terms = tuple(
-            tuple(_shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
+            tuple(shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
         )
         self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
+        self.supported = supported(self.groups)  # context groups: for ``context.results``
         self._stem = stem
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
@@ -221,7 +114,7 @@ class Matcher:
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
             if _strips_prefixes(lang)
-            else frozenset(_stressed(heads.get(lang, set()) | {k[:HEAD] for k in table}, lang))
+            else frozenset(stressed(heads.get(lang, set()) | {k[:HEAD] for k in table}, lang))
             for lang, table in self._stems.items()
         }
         self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
@@ -238,6 +131,19 @@ class Matcher:
                 if script_of(head) == language_script(lang):
                     self._head_langs[head] = (*self._head_langs.get(head, ()), lang)
         self._always = tuple(lang for lang, h in self._heads.items() if h is None)
+        self._always_by_script: dict[str, tuple[str, ...]] = {}
+        for lang in self._always:
+            script = language_script(lang)
+            self._always_by_script[script] = (*self._always_by_script.get(script, ()), lang)
+        # Of those, the languages whose keyer says which affixes can change a word (Indonesian: a
+        # word that neither starts nor ends like one is its own key); only with the morphology's
+        # own keyer, whose Snowball stemmer the lists describe.
+        self._affixes = {
+            lang: affixes
+            for lang in self._always
+            if isinstance(owner, Morphology) and stem == owner.key and (affixes := changing_affixes(lang))
+        }
+        self._letters = _Letters(frozenset(), {})  # first letters by script, learnt as they come
         self._candidates = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys()).__contains__
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
@@ -250,6 +156,8 @@ class Matcher:
         self._memo = _Memo({}, set(), set())
         # atoms of a word -> what ``find`` records for it (``_plan``): a few hundred sets in all
         self._plans: dict[frozenset[int], tuple[tuple[int, int, str], ...] | None] = {}
+        # atoms of a word a phrase may start with -> the terms to try there, in ``find``'s order
+        self._phrases: dict[frozenset[int], tuple[tuple[int, int, Term], ...]] = {}
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
@@ -263,6 +171,7 @@ class Matcher:
         """Forget the atoms of every token seen."""
         self._memo = _Memo({}, set(), set())
         self._plans = {}
+        self._phrases = {}
 
     def atoms_of(self, token: str) -> frozenset[int]:
         """Ids of the atoms a token matches (cached)."""
@@ -296,12 +205,7 @@ class Matcher:
     def _substring_atoms(self, token: str) -> list[int]:
         """The substring atoms in a token: only those starting with one of its characters."""
         by_first = self._substrings_by_first
-        return [
-            i
-            for c in by_first.keys() & set(token)
-            for sub, i in by_first[c]
-            if sub in token
-        ]
+        return [i for c in by_first.keys() & set(token) for sub, i in by_first[c] if sub in token]
 
     def _learn(self, memo: _Memo, tokens: Sequence[str]) -> bool:
         """Find the atoms of new tokens together, as ``atoms_of`` finds them one by one.
@@ -337,17 +241,22 @@ class Matcher:
                         found.setdefault(token, []).append(i)
         if self._substrings or self._always:  # words of a script: by their first letters'
             firsts = set(map(_FIRST, tokens))
-            scripts = {c: script_of(c) for c in firsts}
-            if self._substrings and "cjk" in scripts.values():
-                cjk = {c for c, script in scripts.items() if script == "cjk"}
+            letters = self._letters  # one snapshot (swapped whole when it learns letters)
+            if not firsts <= letters.known:
+                letters = self._letters = letters.learn(firsts)
+            by_script = letters.by_script
+            if self._substrings and (cjk := firsts.intersection(by_script.get("cjk", ()))):
                 for token in compress(tokens, map(cjk.__contains__, map(_FIRST, tokens))):
                     if ids := self._substring_atoms(token):
                         found.setdefault(token, []).extend(ids)
-            for lang in self._always:
-                script = language_script(lang)
-                if script in scripts.values():
-                    letters = {c for c, s in scripts.items() if s == script}
-                    asked[lang] = list(compress(tokens, map(letters.__contains__, map(_FIRST, tokens))))
+            for script, langs in self._always_by_script.items():
+                if chars := firsts.intersection(by_script.get(script, ())):
+                    words = list(compress(tokens, map(chars.__contains__, map(_FIRST, tokens))))
+                    for lang in langs:
+                        affixes = self._affixes.get(lang)
+                        asked[lang] = (
+                            words if affixes is None else _affixed(words, affixes, self._stems[lang])
+                        )
         for lang, words in asked.items():
             table = self._stems[lang]
             keys = self._keys(words, lang)
@@ -392,11 +301,22 @@ class Matcher:
         plans = self._plans
         if len(plans) >= self._cache_size:  # full: start afresh (swapped whole)
             plans = self._plans = {}
-        for pos in compress(range(len(tokens)), map(matching.__contains__, tokens)):  # C speed
-            ids = per_token[tokens[pos]]
-            if ids not in plans:
-                plans[ids] = self._plan(ids)
-            plan = plans[ids]
+        # Only the words that start a term are visited (most matching words only continue a phrase:
+        # "union" of "european union"); per_token still serves the phrases' following words.
+        starting: dict[str, tuple[tuple[int, int, str], ...] | None] = {}
+        phrases = self._phrases
+        if len(phrases) >= self._cache_size:
+            phrases = self._phrases = {}
+        for tok, ids in per_token.items():
+            plan = plans.get(ids, _UNPLANNED)
+            if plan is _UNPLANNED:
+                plan = plans[ids] = self._plan(ids)
+            if plan != ():
+                starting[tok] = plan
+            if plan is None and ids not in phrases:  # a phrase may start here: the terms to try
+                phrases[ids] = self._starting(ids)
+        for pos in compress(range(len(tokens)), map(starting.__contains__, tokens)):  # C speed
+            plan = starting[tokens[pos]]
             if plan is not None:  # single words only: the same terms wherever the word stands
                 for gi, ti, text in plan:
                     if gi >= 0:
@@ -405,17 +325,21 @@ class Matcher:
                         excluded.append(text)
                 continue
             seen: set[int] = set()  # a word counts once per group, however many terms it matches
-            for aid in sorted(ids):
-                for gi, ti, term in self._by_first.get(aid, ()):
-                    if gi in seen or not _follows(term.atoms, tokens, pos, per_token):
-                        continue
-                    if gi < 0:
-                        if term.text not in excluded:
-                            excluded.append(term.text)
-                    else:
-                        seen.add(gi)
-                        hits[gi].append(Hit(ti, pos, pos < n_title))
+            for gi, ti, term in phrases[per_token[tokens[pos]]]:
+                if gi in seen or not _follows(term.atoms, tokens, pos, per_token):
+                    continue
+                if gi < 0:
+                    if term.text not in excluded:
+                        excluded.append(term.text)
+                else:
+                    seen.add(gi)
+                    hits[gi].append(Hit(ti, pos, pos < n_title))
         return hits, excluded
+
+    def _starting(self, ids: frozenset[int]) -> tuple[tuple[int, int, Term], ...]:
+        """The terms starting with one of these atoms, in ``find``'s order (atoms ascending)."""
+        by_first = self._by_first
+        return tuple(entry for aid in sorted(ids) for entry in by_first.get(aid, ()))
 
     def _plan(self, ids: frozenset[int]) -> tuple[tuple[int, int, str], ...] | None:
         """What ``find`` records for a word matching these atoms, wherever it stands: (group or -1
@@ -435,6 +359,47 @@ class Matcher:
 
 
 _FIRST = itemgetter(0)
+LETTERS = 20_000  # first letters whose script the matcher keeps (then it starts afresh)
+
+
+class _Letters(NamedTuple):
+    """First letters seen, by script (``script_of``): a new document's words are sorted by script
+    with set algebra in C instead of a call per letter."""
+
+    known: frozenset[str]
+    by_script: dict[str, frozenset[str]]
+
+    def learn(self, letters: set[str]) -> _Letters:
+        """A new snapshot that also knows ``letters`` (the old one is never changed)."""
+        base = self if len(self.known) + len(letters) <= LETTERS else _Letters(frozenset(), {})
+        new: dict[str, set[str]] = {}
+        for c in letters - base.known:
+            new.setdefault(script_of(c), set()).add(c)
+        by_script = dict(base.by_script)
+        for script, chars in new.items():
+            by_script[script] = by_script.get(script, frozenset()) | chars
+        return _Letters(base.known | letters, by_script)
+
+
+def _affixed(
+    words: list[str], affixes: tuple[tuple[str, ...], tuple[str, ...]], table: Mapping[str, object]
+) -> list[str]:
+    """The words whose key may be in ``table``: those with an affix that can change them, and those
+    that are a key as written (a word without such an affix keys to itself)."""
+    prefixes, suffixes = affixes
+    out = list(
+        compress(
+            words,
+            map(
+                or_, map(str.startswith, words, repeat(prefixes)), map(str.endswith, words, repeat(suffixes))
+            ),
+        )
+    )
+    if plain := table.keys() & words:
+        out.extend(plain.difference(out))
+    return out
+
+
 _HEADS = itemgetter(slice(0, HEAD))
 _HEAD2 = itemgetter(slice(0, 2))
 

@@ -41,6 +41,18 @@ _TWICE = frozenset({"tr"})
 _EXTRA_STEMMERS = {"hi": "hindi", "et": "estonian", "hr": "serbian", "sr": "serbian"}
 
 
+# Snowball's Indonesian stemmer changes a word only by removing a particle (-kah, -lah, -pun), a
+# possessive (-nya, -ku, -mu), a suffix (-i, -an, -kan), a first-order prefix (di-, ke-, me-, mem-,
+# men-, meng-, meny-, pem-, pen-, peng-, peny-, ter-) or a second-order one (be-, ber-, bel-, pe-,
+# per-, pel-): a word that neither starts nor ends so is its own key (``tests/test_match_learn.py``).
+_AFFIXES = {
+    "indonesian": (
+        ("di", "ke", "me", "pe", "ter", "be"),
+        ("kah", "lah", "pun", "nya", "ku", "mu", "i", "an"),
+    ),
+}
+
+
 def lemma_language(lang: str) -> str:
     """The simplemma code for a language, or "" when simplemma has none."""
     return lang if lang in LEMMA_LANGUAGES else ""
@@ -49,6 +61,14 @@ def lemma_language(lang: str) -> str:
 def stem_algorithm(lang: str) -> str:
     """The Snowball algorithm for a language, or "" when Snowball has none."""
     return STEMMERS.get(lang) or _EXTRA_STEMMERS.get(lang, "")
+
+
+def changing_affixes(lang: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(prefixes, suffixes) such that a word of ``lang`` starting with none of the prefixes and
+    ending with none of the suffixes keys to itself; None where no such list is known."""
+    if lemma_language(lang):  # a dictionary lemma may differ from the word whatever its affixes
+        return None
+    return _AFFIXES.get(stem_algorithm(lang))
 
 
 def has_morphology(lang: str) -> bool:

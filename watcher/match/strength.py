@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..config import ConceptGroup
@@ -29,9 +28,9 @@ class Hit(NamedTuple):
     in_title: bool
 
 
-@dataclass(frozen=True, slots=True)
-class GroupResult:
-    """How strongly a concept group is present in a document."""
+class GroupResult(NamedTuple):
+    """How strongly a concept group is present in a document (immutable; a named tuple, built
+    three times as fast as a frozen dataclass: six or seven a document, issue 12 point 7)."""
 
     name: str
     terms: tuple[str, ...]  # distinct terms found, in order of first appearance
@@ -40,6 +39,24 @@ class GroupResult:
     strength: float  # in [0, 1]
     positions: tuple[int, ...]
     outweighed_by: str = ""  # a contrast group that weakened this one
+
+
+def supported(groups: Sequence[ConceptGroup]) -> tuple[tuple[int, int, tuple[int, ...]], ...]:
+    """(context group, the group it supports, its anchor groups) for each context group whose
+    supported group exists: anchors are the groups it names, default every other required one."""
+    index = {g.name: i for i, g in enumerate(groups)}
+    out = []
+    for si, group in enumerate(groups):
+        ti = index.get(group.supports, -1) if group.supports else -1
+        if ti < 0:
+            continue
+        anchors = tuple(
+            gi
+            for gi, g in enumerate(groups)
+            if (g.name in group.anchors if group.anchors else g.required and gi != ti)
+        )
+        out.append((si, ti, anchors))
+    return tuple(out)
 
 
 def passage(h: Hit, n_title: int) -> tuple[int, float]:
@@ -61,27 +78,25 @@ def group_results(
     """Evidence and strength of each group: weighted hit counts, saturating towards 1."""
     out = []
     for group, terms, group_hits in zip(matcher.groups, matcher.group_terms, hits, strict=True):
+        if not group_hits:  # most groups of most articles: nothing found
+            out.append(GroupResult(group.name, (), (), 0, 0.0, ()))
+            continue
         windows: dict[int, float] = {}  # several terms in one passage count once: spread matters
         found: dict[str, None] = {}
         title: dict[str, None] = {}
-        for h in group_hits:
-            if h.in_title:
-                title[terms[h.term].text] = None
-            key, weight = passage(h, n_title)
-            windows[key] = weight
-            found[terms[h.term].text] = None
+        for term, position, in_title in group_hits:  # ``passage`` of each hit, inlined
+            text = terms[term].text
+            if in_title:
+                title[text] = None
+                windows[-1] = TITLE_WEIGHT
+            else:
+                key = (position - n_title) // WINDOW
+                windows[key] = LEAD_WEIGHT if key * WINDOW < LEAD_TOKENS else 1.0
+            found[text] = None
         evidence = sum(windows.values())
         strength = saturate(evidence, saturation)
-        out.append(
-            GroupResult(
-                group.name,
-                tuple(found),
-                tuple(title),
-                evidence,
-                strength,
-                tuple(h.position for h in group_hits),
-            )
-        )
+        positions = tuple([h.position for h in group_hits])
+        out.append(GroupResult(group.name, tuple(found), tuple(title), evidence, strength, positions))
     return out
 
 
@@ -99,8 +114,11 @@ def apply_contrast(groups: Sequence[ConceptGroup], results: Sequence[GroupResult
         i = index[g.contrast]
         target = out[i]
         factor = min(1.0, target.evidence / (g.weight * r.evidence)) if g.weight > 0 else 1.0
-        if factor < 1.0:
-            out[i] = replace(target, strength=target.strength * factor, outweighed_by=g.name)
+        if factor < 1.0:  # (the constructor: ``dataclasses.replace`` costs ten times as much)
+            out[i] = GroupResult(
+                target.name, target.terms, target.title_terms, target.evidence,
+                target.strength * factor, target.positions, g.name,
+            )  # fmt: skip
     return out
 
 

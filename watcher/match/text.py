@@ -9,7 +9,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import compress
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -53,6 +53,11 @@ _STOPWORDS = {
 }  # fmt: skip
 _FOLDED = {chr(k): v or "" for k, v in _FOLD.items()}  # letter -> letters; U+0307: "İ".lower()
 _STOPSETS = {lang: frozenset(words.split()) for lang, words in _STOPWORDS.items()}
+# common word -> the languages (in _STOPSETS' order) whose lists hold it
+_STOP_LANGUAGES = {
+    word: tuple(lang for lang, stops in _STOPSETS.items() if word in stops)
+    for word in sorted(set().union(*_STOPSETS.values()))
+}
 
 
 def normalise(text: str) -> str:
@@ -131,29 +136,46 @@ def detect_language_tokens(tokens: Sequence[str]) -> str:
     """Guess the language of tokens (the first 120 are enough): script, then common words."""
     sample = tokens[:120]
     firsts = "".join(map(itemgetter(0), sample))
+    if firsts.isascii():  # the usual case: Latin script, no other script to count (one pass in C)
+        return _vote(sample) if sample else "en"
     cyrillic = len(_CYRILLIC.findall(firsts))
     arabic = len(_ARABIC.findall(firsts))
     scripts = {"latin": len(sample) - cyrillic - arabic, "cyrillic": cyrillic, "arabic": arabic}
     script = max(scripts, key=lambda k: scripts[k])
     if scripts[script] == 0:
         return "en"
-    if script == "latin" and (other := _other_language(sample)):
+    if script == "latin" and (other := _other_language(sample, firsts)):
         return other
     if script == "cyrillic":  # tokens with a Ukrainian letter: one match each (tokens have no space)
         ukrainian = len(_UKRAINIAN_TOKEN.findall(" ".join(sample)))
         return "uk" if ukrainian > cyrillic / 20 else "ru"
     if script == "arabic":
         return "fa" if _PERSIAN.search("".join(sample)) else "ar"
-    counts = Counter(sample)
-    votes = {lang: sum(map(counts.get, stops, repeat(0))) for lang, stops in _STOPSETS.items()}
-    best = max(votes, key=lambda k: votes[k])
+    return _vote(sample)
+
+
+def _vote(sample: Sequence[str]) -> str:
+    """The Latin-script language whose common words the sample uses most (English on a tie with it).
+
+    Only the sample's common words are counted (picked out in C), each for the languages it is
+    common in: the same votes as counting every language's list in the sample.
+    """
+    votes = dict.fromkeys(_STOPSETS, 0)
+    for word in compress(sample, map(_STOP_LANGUAGES.__contains__, sample)):
+        for lang in _STOP_LANGUAGES[word]:
+            votes[lang] += 1
+    best = max(votes, key=votes.__getitem__)  # the first of equals, in _STOPSETS' order
     return best if votes[best] > votes["en"] else "en"
 
 
-def _other_language(sample: Sequence[str]) -> str:
-    """Greek, Hindi, Chinese, Japanese or Korean when most of the sample is in that script."""
+def _other_language(sample: Sequence[str], firsts: str) -> str:
+    """Greek, Hindi, Chinese, Japanese or Korean when most of the sample is in that script
+    (``firsts``: the first letters of its tokens)."""
+    rest = _ASCII.sub("", firsts)
+    if len(rest) * 2 < len(sample):  # too few letters of other scripts to be most of the sample
+        return ""
     counts: Counter[str] = Counter()  # scripts of the first letters, in order of first appearance
-    for first, n in Counter(_ASCII.sub("", "".join(map(itemgetter(0), sample)))).items():
+    for first, n in Counter(rest).items():
         counts[_other_script(first)] += n
     script, n = counts.most_common(1)[0] if counts else ("other", 0)
     if n * 2 < len(sample) or script == "other":
