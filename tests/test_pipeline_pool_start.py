@@ -1,6 +1,7 @@
 """When a cycle starts its extraction workers (issue 16): as soon as a feed brings new entries, so
-they spawn and warm up while the article pages are fetched; never for a feed that brings nothing
-new, nor when article fetching is off.  A real server, real worker processes, a real SQLite file."""
+they spawn and warm up while the article pages are fetched, or at the start of a cycle that polls a
+feed never polled before (its entries are all new); never for a known feed that brings nothing new,
+nor when article fetching is off.  A real server, real worker processes, a real SQLite file."""
 
 from __future__ import annotations
 
@@ -115,3 +116,41 @@ def test_no_worker_starts_when_article_fetching_is_off(http_server: Server, tmp_
     assert report.new_entries == 2 and report.extract_workers == 0
     assert pools[0].worker_pids() == []
     assert not any(path.startswith("/page/") for _, path, _ in http_server.requests)
+
+
+def test_a_feed_never_polled_starts_the_workers_before_it_answers(
+    http_server: Server, tmp_path: Path
+) -> None:
+    pools: list[ExtractPool] = []
+    workers_at_feed_request: list[list[int]] = []
+    body = _feed(http_server, [0])
+
+    def feed(h: BaseHTTPRequestHandler) -> None:
+        # Held back until the pool has a worker (or 5 s pass): workers started only once the
+        # parsed feed shows new entries would not be there yet.
+        deadline = time.monotonic() + 5
+        while not (pools and pools[0].worker_pids()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        workers_at_feed_request.append(pools[0].worker_pids() if pools else [])
+        h.send_response(200)
+        h.send_header("Content-Type", "application/rss+xml")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    http_server.raw["/feed.xml"] = feed
+    http_server.routes["/page/0.html"] = Route(PAGE)
+    cfg = _config(tmp_path, http_server.url("/feed.xml"))
+
+    report = _cycle(cfg, pools)
+
+    assert report.new_entries == 1 and not report.errors
+    assert [len(pids) for pids in workers_at_feed_request] == [1]
+
+    # Polled once: the next cycle waits for what the feed brings (nothing new here) and starts none.
+    del http_server.raw["/feed.xml"]
+    http_server.routes["/feed.xml"] = Route(body, headers=RSS)
+    again_pools: list[ExtractPool] = []
+    again = _cycle(cfg, again_pools)
+    assert again.new_entries == 0 and not again.errors
+    assert again.extract_workers == 0 and again_pools[0].worker_pids() == []

@@ -404,9 +404,10 @@ class ExtractPool:
     def start(self) -> None:
         """Start the workers now, if they are not running (else the first page starts them).
 
-        A cycle calls this when the first feed brings new entries (issue 16): the workers spawn,
-        import and warm up while the pages are fetched, instead of after the first one arrived.
-        A poll with nothing new never calls it, so it never pays for them.
+        A cycle calls this when the first feed brings new entries, or at its start when it polls a
+        feed never polled before (issue 16): the workers spawn, import and warm up while the pages
+        are fetched, instead of after the first one arrived.  A cycle of known feeds that bring
+        nothing new never calls it, so it never pays for them.
         """
         if not self._open:
             raise RuntimeError("ExtractPool is used outside 'async with'")

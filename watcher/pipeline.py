@@ -464,6 +464,8 @@ async def run_cycle_async(
                 db=db,
                 progress=progress,
             )
+            if cfg.extract.fetch_articles and any(f.last_polled_at is None for f in claimed):
+                extract_pool.start()  # a feed never polled brings its entries: warm up meanwhile
             try:
                 report.feeds.extend(await asyncio.gather(*(cycle.poll(f) for f in claimed)))
             finally:
