@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from tests.extract_helpers import english_page
-from tests.server import Route, Server
+from tests.server import RawHandler, Route, Server
 from watcher import config as config_mod
 from watcher.extract_pool import ExtractPool
 from watcher.pipeline import CycleReport, run_cycle_async
@@ -59,24 +59,35 @@ def _cycle(cfg: config_mod.Config, pool_seen: list[ExtractPool]) -> CycleReport:
         engine.dispose()
 
 
+def _held_until_a_worker(
+    body: bytes, content_type: str, pools: list[ExtractPool], seen: list[list[int]], wait: float
+) -> RawHandler:
+    """A handler that answers only once the cycle's pool has a worker (or ``wait`` s pass), noting
+    the workers it saw: a worker started later than this request would not be there."""
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        deadline = time.monotonic() + wait
+        while not (pools and pools[0].worker_pids()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen.append(pools[0].worker_pids() if pools else [])
+        h.send_response(200)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    return handler
+
+
 def test_workers_start_when_a_feed_brings_new_entries_before_any_page_arrives(
     http_server: Server, tmp_path: Path
 ) -> None:
     pools: list[ExtractPool] = []
     workers_at_page_request: list[list[int]] = []
 
-    def page(h: BaseHTTPRequestHandler) -> None:
-        # The page is held back until the pool has a worker (or 10 s pass): with the workers
-        # started by the first page's arrival, as before, none would be there to see.
-        deadline = time.monotonic() + 10
-        while not (pools and pools[0].worker_pids()) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        workers_at_page_request.append(pools[0].worker_pids() if pools else [])
-        h.send_response(200)
-        h.send_header("Content-Type", "text/html; charset=utf-8")
-        h.send_header("Content-Length", str(len(PAGE)))
-        h.end_headers()
-        h.wfile.write(PAGE)
+    # Pages are held back until the pool has a worker: with the workers started by the first
+    # page's arrival, as before, none would be there to see.
+    page = _held_until_a_worker(PAGE, "text/html; charset=utf-8", pools, workers_at_page_request, 10)
 
     for i in range(2):
         http_server.raw[f"/page/{i}.html"] = page
@@ -125,18 +136,9 @@ def test_a_feed_never_polled_starts_the_workers_before_it_answers(
     workers_at_feed_request: list[list[int]] = []
     body = _feed(http_server, [0])
 
-    def feed(h: BaseHTTPRequestHandler) -> None:
-        # Held back until the pool has a worker (or 5 s pass): workers started only once the
-        # parsed feed shows new entries would not be there yet.
-        deadline = time.monotonic() + 5
-        while not (pools and pools[0].worker_pids()) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        workers_at_feed_request.append(pools[0].worker_pids() if pools else [])
-        h.send_response(200)
-        h.send_header("Content-Type", "application/rss+xml")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+    # Held back until the pool has a worker: workers started only once the parsed feed shows
+    # new entries would not be there yet.
+    feed = _held_until_a_worker(body, "application/rss+xml", pools, workers_at_feed_request, 5)
 
     http_server.raw["/feed.xml"] = feed
     http_server.routes["/page/0.html"] = Route(PAGE)
