@@ -6,7 +6,7 @@ The term syntax is ``terms``' (re-exported here): ``migrant``, ``fr:réfugié``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import compress, repeat
 from operator import itemgetter, or_
 from typing import NamedTuple
@@ -117,11 +117,7 @@ class Matcher:
             else frozenset(stressed(heads.get(lang, set()) | {k[:HEAD] for k in table}, lang))
             for lang, table in self._stems.items()
         }
-        self._any_head = frozenset().union(*(h for h in self._heads.values() if h is not None))
-        self._by_script: dict[str, tuple[str, ...]] = {}
-        for lang in self._stems:
-            script = language_script(lang)
-            self._by_script[script] = (*self._by_script.get(script, ()), lang)
+        self._by_script = _by_script(self._stems)
         # For learning many tokens at once (``_learn``): each head -> the languages that ask a word
         # starting with it (a head in another script than its language's is never asked), the
         # languages asked every word of their script, and every head that makes a word a candidate.
@@ -131,10 +127,7 @@ class Matcher:
                 if script_of(head) == language_script(lang):
                     self._head_langs[head] = (*self._head_langs.get(head, ()), lang)
         self._always = tuple(lang for lang, h in self._heads.items() if h is None)
-        self._always_by_script: dict[str, tuple[str, ...]] = {}
-        for lang in self._always:
-            script = language_script(lang)
-            self._always_by_script[script] = (*self._always_by_script.get(script, ()), lang)
+        self._always_by_script = _by_script(self._always)
         # Of those, the languages whose keyer says which affixes can change a word (Indonesian: a
         # word that neither starts nor ends like one is its own key); only with the morphology's
         # own keyer, whose Snowball stemmer the lists describe.
@@ -347,14 +340,13 @@ class Matcher:
         of them (whether it follows depends on the next words)."""
         plan: list[tuple[int, int, str]] = []
         seen: set[int] = set()
-        for aid in sorted(ids):
-            for gi, ti, term in self._by_first.get(aid, ()):
-                if len(term.atoms) > 1:
-                    return None
-                if gi not in seen:
-                    if gi >= 0:
-                        seen.add(gi)
-                    plan.append((gi, ti, term.text))
+        for gi, ti, term in self._starting(ids):
+            if len(term.atoms) > 1:
+                return None
+            if gi not in seen:
+                if gi >= 0:
+                    seen.add(gi)
+                plan.append((gi, ti, term.text))
         return tuple(plan)
 
 
@@ -402,6 +394,15 @@ def _affixed(
 
 _HEADS = itemgetter(slice(0, HEAD))
 _HEAD2 = itemgetter(slice(0, 2))
+
+
+def _by_script(langs: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Script -> the languages written in it, in the given order."""
+    out: dict[str, tuple[str, ...]] = {}
+    for lang in langs:
+        script = language_script(lang)
+        out[script] = (*out.get(script, ()), lang)
+    return out
 
 
 def _strips_prefixes(lang: str) -> bool:

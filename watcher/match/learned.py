@@ -38,11 +38,8 @@ class Combination:
 
     def probability(self, x: Sequence[float]) -> float:
         """The fitted probability that an article with these features is relevant."""
-        z = self.intercept + sum(  # ``_z`` inlined: a list in one comprehension, the same sum
-            [
-                w * max(-Z_CLIP, min(Z_CLIP, (v - m) / s))
-                for w, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)
-            ]
+        z = self.intercept + sum(  # a list in one comprehension: the same sum, in the same order
+            [w * _z(v, m, s) for w, v, m, s in zip(self.coef, x, self.mean, self.scale, strict=True)]
         )
         return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
 
