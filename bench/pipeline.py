@@ -78,22 +78,25 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def machine_idle() -> float:
-    """Seconds the machine's cores have spent idle so far, all cores together (/proc/stat)."""
+def _cpu_times() -> list[int]:
+    """The machine's CPU time so far, all cores together, in clock ticks (/proc/stat's first line:
+    user, nice, system, idle, iowait, irq, softirq, steal); [] where it cannot be read."""
     try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
-    except OSError:
-        return 0.0
-    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+        return [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return []
+
+
+def machine_idle() -> float:
+    """Seconds the machine's cores have spent idle so far (idle and iowait)."""
+    ticks = _cpu_times()
+    return (ticks[3] + ticks[4]) / os.sysconf("SC_CLK_TCK") if ticks else 0.0
 
 
 def machine_busy() -> float:
-    """Seconds the machine's cores have spent busy so far, all cores together (/proc/stat)."""
-    try:
-        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    except (OSError, ValueError):
-        return 0.0
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    """Seconds the machine's cores have spent busy so far (everything but idle and iowait)."""
+    ticks = _cpu_times()
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK") if ticks else 0.0
 
 
 def other_load(farm_pid: int) -> Callable[[], float]:

@@ -335,11 +335,6 @@ class _Slot:
             return "dead"
         return _unpack(result) if isinstance(result, tuple) and len(result) == _FIELDS else "dead"
 
-    def close(self) -> None:
-        """Stop the worker: politely when idle, by force when busy."""
-        self.stop()
-        self.join()
-
     def stop(self) -> None:
         """Tell the worker to stop (an idle one exits by itself, a busy one is killed); ``join``
         waits for it, so a pool tells all its workers before it waits for any (issue 16: one at
