@@ -13,7 +13,7 @@ import wordfreq
 
 from tests.shared_data import require_shared
 from watcher.match.evaluate import read_records
-from watcher.match.text import _ASCII_TOKEN, _TOKEN, bmp_token, normalise, tokenize
+from watcher.match.text import _ASCII_TOKEN, _FOLDED, _TOKEN, bmp_token, normalise, tokenize
 
 
 def _reference(text: str) -> list[str]:
@@ -37,6 +37,13 @@ def test_the_ascii_class_counts_every_ascii_letter_the_reference_counts() -> Non
         if bool(_ASCII_TOKEN.fullmatch(c * 2)) != bool(_TOKEN.fullmatch(c * 2))
     ]
     assert differ == []
+
+
+def test_ascii_text_needs_only_lower_case() -> None:
+    # tokenize skips normalise's folding for ASCII text: every letter it folds must be non-ASCII
+    assert [c for c in _FOLDED if c.isascii()] == []
+    ascii_text = "".join(map(chr, range(128))) * 2
+    assert normalise(ascii_text) == ascii_text.lower()
 
 
 def test_tokens_of_mixed_texts_are_the_reference_tokens() -> None:

@@ -88,9 +88,9 @@ def tokenize(text: str) -> list[str]:
     try hundreds of ranges per character), so text with a character beyond (an emoji) keeps
     ``_TOKEN``; ``tests/test_match_tokens.py`` holds the classes equal, letter by letter.
     """
+    if text.isascii():  # (a flag of the string: no pass over it) no letter to fold: only lower()
+        return _ASCII_TOKEN.findall(text.lower())
     text = normalise(text)
-    if text.isascii():  # (a flag of the string: no pass over it)
-        return _ASCII_TOKEN.findall(text)
     if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):  # nothing beyond U+FFFF
         return bmp_token().findall(text)
     return _TOKEN.findall(text)
