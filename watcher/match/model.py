@@ -25,6 +25,7 @@ from .similarity import (
 )
 from .text import (
     Analyzer,
+    bmp_token,
     detect_language_tokens,
     language_script,
     tokenize,
@@ -258,6 +259,7 @@ def build_model(
         analyzer = Analyzer(wordfreq_frequency)
         if background:
             analyzer.fit_background(background)
+    bmp_token()  # the tokeniser's letter class, compiled once per process (before the first article)
     morphology = Morphology() if topic.concepts else None
     stem = morphology.key if morphology is not None else analyzer.stem_in
     try:

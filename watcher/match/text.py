@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -24,6 +25,8 @@ _F = TypeVar("_F")  # what a per-thread factory makes
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 _TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
+_TOKEN_RUN = re.compile(r"[\w\u0900-\u0dff]+")  # its letters, one run at a time
+_ASCII_TOKEN = re.compile("[0-9A-Z_a-z]{2,}")  # ``_TOKEN`` on ASCII text (\w there is these letters)
 _PERSIAN = re.compile(r"[\u067e\u0686\u0698\u06af]")  # پ چ ژ گ: letters Arabic does not use
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
 _ARABIC = re.compile("[\u0600-\u06ff]")
@@ -77,8 +80,37 @@ def strip_accents(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Words of two characters or more, normalised; punctuation dropped."""
-    return _TOKEN.findall(normalise(text))
+    """Words of two characters or more, normalised; punctuation dropped.
+
+    The same words as ``_TOKEN.findall(normalise(text))``, found sooner (issue 12 point 7): sre tests
+    ``\\w`` with up to four Unicode category look-ups per character, but a class listing its letters
+    with one table look-up.  Such a class can list only letters up to U+FFFF (beyond, sre would
+    try hundreds of ranges per character), so text with a character beyond (an emoji) keeps
+    ``_TOKEN``; ``tests/test_match_tokens.py`` holds the classes equal, letter by letter.
+    """
+    if text.isascii():  # (a flag of the string: no pass over it) no letter to fold: only lower()
+        return _ASCII_TOKEN.findall(text.lower())
+    text = normalise(text)
+    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):  # nothing beyond U+FFFF
+        return bmp_token().findall(text)
+    return _TOKEN.findall(text)
+
+
+@functools.cache
+def bmp_token() -> re.Pattern[str]:
+    """``_TOKEN`` for text without characters beyond U+FFFF: its letters listed as ranges (a
+    6 ms compilation, done once: ``build_model`` does it before the first article)."""
+    letters = "".join("\\u%04x-\\u%04x" % (a, b - 1) for a, b in token_letter_runs())  # noqa: UP031
+    return re.compile(f"[{letters}]{{2,}}")
+
+
+def token_letter_runs() -> list[tuple[int, int]]:
+    """The code points up to U+FFFF that ``_TOKEN`` counts as letters: [start, end) runs."""
+    every = bytearray(0x20000)  # U+0000..U+FFFF in UTF-16-LE: low bytes, then high bytes
+    every[0::2] = bytes(range(256)) * 256
+    every[1::2] = b"".join(bytes([high]) * 256 for high in range(256))
+    every[0x1B000:0x1C000] = b" \x00" * 0x800  # surrogates (no letters) as spaces
+    return [m.span() for m in _TOKEN_RUN.finditer(every.decode("utf-16-le"))]
 
 
 def script_of(token: str) -> str:
