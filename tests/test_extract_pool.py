@@ -230,7 +230,7 @@ def test_a_retired_worker_is_replaced_only_when_another_page_comes() -> None:
     """The page that retires a worker starts no successor: a cycle ending there starts none."""
 
     async def run() -> tuple[int, int, str]:
-        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2) as pool:
+        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2, lull=0.0) as pool:
             pages = _batch(3)
             for h, u, c in pages[:2]:
                 await pool.extract(h, u, c)
@@ -246,7 +246,7 @@ def test_a_retired_worker_is_replaced_only_when_another_page_comes() -> None:
 
 def test_workers_are_recycled_after_a_number_of_pages() -> None:
     async def run() -> tuple[list[Article], list[list[int]]]:
-        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2) as pool:
+        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2, lull=0.0) as pool:
             seen = [pool.worker_pids()]
             articles = []
             for h, u, c in _batch(5):
@@ -272,7 +272,7 @@ def test_a_worker_past_its_page_count_keeps_serving_while_pages_wait() -> None:
     at twice the count it retires even without one."""
 
     async def run() -> tuple[list[Article], int, list[int], list[int]]:
-        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2) as pool:
+        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2, lull=0.0) as pool:
             pages = _batch(5)
             # All five queued at once: the worker never runs dry until the fifth page.
             articles = await asyncio.gather(*(pool.extract(h, u, c) for h, u, c in pages))
@@ -290,3 +290,30 @@ def test_a_worker_past_its_page_count_keeps_serving_while_pages_wait() -> None:
     # Page 6 is the second worker's second: past its count with nothing waiting, it retires;
     # page 7 starts a third.
     assert after[0] == 2 and after[1] != pids[0]
+
+
+def test_a_worker_past_its_page_count_retires_only_after_a_lull_without_pages() -> None:
+    """Issue 16: a queue that runs dry for a moment inside a cycle is not a lull (retiring there
+    started a successor, ~1 s of CPU, mid-cycle); ``lull`` seconds without a page is one."""
+
+    async def run() -> tuple[list[str], list[int], list[int], int]:
+        async with ExtractPool(ExtractConfig(), workers=1, recycle_after=2, lull=0.5) as pool:
+            statuses, pids = [], []
+            for h, u, c in _batch(4):  # one at a time: the queue is empty after each page
+                statuses.append((await pool.extract(h, u, c)).status)
+                pids.append(pool.worker_pids()[0])
+            restarts_before = pool.restarts
+            await asyncio.sleep(1.5)  # a real lull: the worker past its count retires
+            h, u, c = _batch(1)[0]
+            statuses.append((await pool.extract(h, u, c)).status)
+            return statuses, pids, [restarts_before, pool.restarts], pool.worker_pids()[0]
+
+    statuses, pids, restarts, last = asyncio.run(run())
+    assert statuses == ["ok"] * 5
+    assert len(set(pids)) == 1 and restarts[0] == 0  # four pages, no lull: one worker throughout
+    assert restarts[1] == 1 and last != pids[0]  # after the lull, a fresh worker took the next page
+    deadline = time.monotonic() + 10
+    while alive(pids[0]) and time.monotonic() < deadline:
+        multiprocessing.active_children()
+        time.sleep(0.05)
+    assert not alive(pids[0])  # the retired one exited

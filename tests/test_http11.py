@@ -59,3 +59,40 @@ def test_a_content_length_body_leaves_the_connection_for_the_next_request(http_s
     first, second = _get_twice(http_server.handler("/big", answer))
     assert first.status is FetchStatus.OK and second.status is FetchStatus.OK
     assert len(first.body) >= 40_000 * 4 and first.body == second.body  # same connection, whole body
+
+
+def test_request_headers_validated_once_still_go_out_whole_and_bad_ones_still_fail(
+    http_server: Server,
+) -> None:
+    """Issue 16: a set of request headers is validated by h11 once (http11.HeaderCache); every
+    request still carries all of them, each request's own validators included, and a value h11
+    refuses is refused every time, never kept."""
+    import h11
+    import pytest
+
+    from watcher.http11 import HeaderCache
+
+    url = http_server.route("/h", "ok", headers={"Content-Type": "text/plain"})
+    cache = HeaderCache(size=2)
+    good = [(b"Host", b"127.0.0.1"), (b"Accept", b"text/html")]
+    assert cache.validated(good) is cache.validated(list(good))  # the same set: validated once
+    bad_sets = [[(b"Host", b"h"), (b"X-Bad", b"a\r\nInjected: 1")], [(b"Host", b"h"), (b"A B", b"v")]]
+    for bad in bad_sets:
+        for _ in range(2):
+            with pytest.raises(h11.LocalProtocolError, match=r"[Ii]llegal"):
+                cache.validated(bad)
+    assert cache.validated([(b"Host", b"a")]) is not None and cache.validated([(b"Host", b"b")])
+
+    async def go() -> list[FetchResult]:
+        async with Fetcher(http_cfg()) as fetcher:
+            return [
+                await fetcher.get(url, etag='"one"'),
+                await fetcher.get(url, etag='"two"'),
+                await fetcher.get(url, etag='"two"'),
+            ]
+
+    results = asyncio.run(go())
+    assert [r.status for r in results] == [FetchStatus.OK] * 3
+    sent = [headers for _method, path, headers in http_server.requests if path == "/h"]
+    assert [h.get("If-None-Match") for h in sent] == ['"one"', '"two"', '"two"']
+    assert all(h.get("Host", "").startswith("127.0.0.1:") and h.get("Accept") for h in sent)

@@ -42,11 +42,16 @@ log = logging.getLogger(__name__)
 # A worker imports trafilatura and warms up once; each page's timeout starts after that.
 START_TIMEOUT = 60.0
 # Pages per worker before a fresh one takes over: bounds slow leaks in a long-lived daemon.  A
-# worker retires at the first lull past this (a page answered with none waiting behind it), and
-# at RETIRE_FACTOR times this even without one: a busy cycle does not pay a second of CPU for a
-# successor in its last pages (issue 16: 2,000 pages over 2 workers did, in the tail).
+# worker retires at the first lull past this (LULL seconds without a page), and at RETIRE_FACTOR
+# times this even without one: a busy cycle does not pay a second of CPU for a successor in its
+# last pages (issue 16: 2,000 pages over 2 workers did, in the tail).
 RECYCLE_AFTER = 1000
 RETIRE_FACTOR = 2
+# Seconds without a page after which a worker past RECYCLE_AFTER retires (a daemon's pause between
+# cycles).  A queue that runs dry for a moment inside a cycle is not a lull: retiring there cost a
+# successor's start-up (~1 s of CPU) on saturated cores, in some runs of a 2,000-page cycle and
+# not others (issue 16).
+LULL = 1.0
 _SOCKET_BUFFER = 4 * 1024 * 1024  # bytes: see _widen
 # How often a slot thread waiting on its worker looks for the next page to pipeline (seconds).
 _PREFETCH_EVERY = 0.01
@@ -151,9 +156,11 @@ class _Slot:
         cfg: ExtractConfig,
         extractor: Extractor | None,
         recycle_after: int,
+        lull: float = LULL,
     ) -> None:
         self._ctx, self._cfg, self._extractor = ctx, cfg, extractor
         self._recycle_after = recycle_after
+        self._lull = lull
         self._lock = threading.Lock()
         self._closed = False
         self._busy = False
@@ -231,7 +238,7 @@ class _Slot:
         stopping = False
         while True:
             if not inflight:
-                if stopping or (task := tasks.get()) is None:
+                if stopping or (task := self._next(tasks)) is None:
                     return
                 if not task.future.set_running_or_notify_cancel():
                     continue  # the caller gave up before the page reached a worker
@@ -272,6 +279,16 @@ class _Slot:
                     if self._closed:  # close() killed the worker under us and left the pipe to us
                         self._conn.close()
 
+    def _next(self, tasks: queue.SimpleQueue[_Task | None]) -> _Task | None:
+        """The next page; a worker past its page count that waits ``lull`` seconds for one
+        retires first (its successor starts with the page that comes)."""
+        if self._done >= self._recycle_after and not self._retired and self._lull > 0:
+            try:
+                return tasks.get(timeout=self._lull)
+            except queue.Empty:
+                self._recycle()
+        return tasks.get()
+
     def _send(self, task: _Task) -> None:
         with contextlib.suppress(OSError):  # a dead worker shows when its answer is awaited
             self._conn.send((task.html, task.url, task.content_type, task.dated))
@@ -288,8 +305,9 @@ class _Slot:
             article = self._attempt(prefetch)
             if isinstance(article, Article):
                 self._done += 1
-                if self._done >= self._recycle_after and len(inflight) == 1:
-                    self._recycle()  # a lull (no page was waiting to pipeline), or the hard cap
+                cap = self._recycle_after * (RETIRE_FACTOR if self._lull > 0 else 1)
+                if self._done >= cap and len(inflight) == 1:
+                    self._recycle()  # the hard cap, or lull=0: nothing waiting is the lull
                 return article
             if article == "timeout":
                 self._restart()
@@ -378,9 +396,11 @@ class ExtractPool:
         workers: int | None = None,
         extractor: Extractor | None = None,
         recycle_after: int = RECYCLE_AFTER,
+        lull: float = LULL,
     ) -> None:
         self.cfg = cfg
         self._recycle_after = max(1, recycle_after)
+        self._lull = lull  # seconds without a page before a worker past recycle_after retires
         self.size = (cfg.workers or cpu_count()) if workers is None else workers
         self._extractor = extractor  # None: extract.extract_article, imported by the workers only
         self._slots: list[_Slot] = []
@@ -412,7 +432,7 @@ class ExtractPool:
     def _start_workers(self) -> None:
         ctx = multiprocessing.get_context("spawn")  # no fork: the parent runs threads
         for i in range(self.size):
-            slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after)
+            slot = _Slot(ctx, self.cfg, self._extractor, self._recycle_after, self._lull)
             thread = threading.Thread(
                 target=slot.serve, args=(self._tasks,), name=f"watcher-extract-{i}", daemon=True
             )

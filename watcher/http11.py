@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import h11
 import httpcore
@@ -32,13 +32,42 @@ Timeouts = dict[str, float | None]
 _IDLE, _ACTIVE, _CLOSED = 0, 1, 2
 
 
+class HeaderCache:
+    """Request headers as h11 validated them, kept by their raw values: the fetcher sends the same
+    few sets to an origin again and again (its agent, the Accept of a page or a feed, the Host),
+    and h11 checks every name and value of every request it is handed raw (issue 16).  A set is
+    validated the first time it is seen, by h11 itself, so an invalid one still fails there."""
+
+    __slots__ = ("_sets", "_size")
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._sets: dict[tuple[tuple[bytes, bytes], ...], Sequence[tuple[bytes, bytes]]] = {}
+
+    def validated(self, headers: Headers) -> Sequence[tuple[bytes, bytes]]:
+        key = tuple(headers)
+        found = self._sets.get(key)
+        if found is None:
+            found = h11.Request(method=b"GET", target=b"/", headers=headers).headers
+            if len(self._sets) >= self._size:  # validators make some sets one-offs: start again
+                self._sets.clear()
+            self._sets[key] = found
+        return found
+
+
 class Http11:
     """A keep-alive HTTP/1.1 connection over an ``httpcore.AsyncNetworkStream``, one GET at a time."""
 
-    __slots__ = ("_direct", "_expire_at", "_h11", "_keepalive", "_state", "_stream")
+    __slots__ = ("_direct", "_expire_at", "_h11", "_headers", "_keepalive", "_state", "_stream")
 
-    def __init__(self, stream: httpcore.AsyncNetworkStream, keepalive: float) -> None:
+    def __init__(
+        self,
+        stream: httpcore.AsyncNetworkStream,
+        keepalive: float,
+        headers: HeaderCache | None = None,
+    ) -> None:
         self._stream = stream
+        self._headers = headers
         self._keepalive = keepalive
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self._state = _IDLE
@@ -64,7 +93,9 @@ class Http11:
             raise httpcore.ConnectionNotAvailable()
         self._state, self._expire_at, self._direct = _ACTIVE, None, None
         try:
-            request = h11.Request(method=b"GET", target=target, headers=headers)
+            cache = self._headers
+            valid = cache.validated(headers) if cache is not None else headers
+            request = h11.Request(method=b"GET", target=target, headers=valid)  # type: ignore[arg-type]
             data = self._h11.send(request) or b""
             data += self._h11.send(h11.EndOfMessage()) or b""
         except h11.LocalProtocolError as e:

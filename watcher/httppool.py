@@ -25,7 +25,7 @@ import httpcore
 import httpx
 
 from .config import HttpConfig
-from .http11 import Http11
+from .http11 import HeaderCache, Http11
 
 KEEPALIVE = 5.0  # seconds an idle connection is kept for the next request to its origin
 
@@ -137,6 +137,7 @@ class OriginPools:
         # then reuses each host's connection for its next feed instead of reconnecting (issue 16).
         self.max_pools = max(256, 4 * cfg.concurrency, _fd_budget() // (2 * cfg.per_host_concurrency))
         self._pools: OrderedDict[tuple[bytes, bytes, int], _Origin] = OrderedDict()
+        self._headers = HeaderCache()  # request headers validated once per set (issue 16)
 
     async def __aenter__(self) -> OriginPools:
         return self
@@ -206,7 +207,7 @@ class OriginPools:
             except BaseException:
                 await stream.aclose()
                 raise
-        return Http11(stream, KEEPALIVE)
+        return Http11(stream, KEEPALIVE, self._headers)
 
     def _ssl(self) -> ssl.SSLContext:
         if self._verified is None:
