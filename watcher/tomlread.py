@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
@@ -17,6 +19,12 @@ from .errors import ConfigError
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 _MAX_SECONDS = 100 * 365 * 86400.0
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """A path from the config: ``~`` expanded, relative to ``base`` unless absolute."""
+    p = Path(os.path.expanduser(value))
+    return p if p.is_absolute() else base / p
 
 
 def parse_duration(value: object, where: str) -> float:
