@@ -10,7 +10,9 @@ pass; a third pass with the caches emptied once but the tables loaded (the diffe
 first pass estimates the loading); and the worst case: every cache emptied before each document
 (best of three).  Added figures (warm caches): the full analysis ``watcher check`` and ``eval``
 make (``score(doc, full=True)``: every document compared with the seeds) and the microseconds a
-document spends in each phase (tokenising, guessing the language, finding the terms, the rest).
+document spends in each phase (tokenising, guessing the language, finding the terms, the rest);
+and the same phases of a cold pass, timed in one more fresh process (``--cold-phases``), with the
+share of finding the terms spent learning the new words and keying them (stemmer, lemma tables).
 
 Documents are scored as the pipeline scores them (``model.score(doc)``): the seed comparison runs
 only where it can change a score or a reason shown (``TopicModel.analyse``): not for a document
@@ -45,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -201,6 +204,39 @@ def _phases(model: object, docs: list[Document]) -> dict[str, float]:
     return {f"us_{k}": v / len(docs) * 1e6 for k, v in spent.items()}
 
 
+def cold_phases(docs_path: Path, config_path: Path) -> dict[str, float]:
+    """In a fresh process: one cold pass (each document once) with its phases timed, in microseconds
+    a document (wall clock on one core; the timers add a little, so this total is no headline)."""
+    from watcher import config, match
+    from watcher.match import model as scoring
+
+    docs: list[Document] = pickle.loads(docs_path.read_bytes())
+    model = match.build_model(config.load(config_path).topics[0])
+    spent = dict.fromkeys(("tokenise", "language", "terms", "learning", "keying", "total"), 0.0)
+
+    def timed(fn: Any, phase: str) -> Any:
+        def run(*args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args)
+            finally:
+                spent[phase] += time.perf_counter() - start
+
+        return run
+
+    scoring.tokenize = timed(scoring.tokenize, "tokenise")  # type: ignore[attr-defined]
+    scoring.detect_language_tokens = timed(scoring.detect_language_tokens, "language")  # type: ignore[attr-defined]
+    matcher = model.matcher
+    matcher.find = timed(matcher.find, "terms")  # type: ignore[method-assign]
+    matcher._learn = timed(matcher._learn, "learning")  # type: ignore[method-assign]
+    matcher._keys = timed(matcher._keys, "keying")
+    start = time.perf_counter()
+    for doc in docs:
+        model.score(doc)
+    spent["total"] = time.perf_counter() - start
+    return {f"cold_us_{k}": v / len(docs) * 1e6 for k, v in spent.items()}
+
+
 def run_child(docs: list[Document], config_path: Path, emptied: int) -> dict[str, float]:
     """Score ``docs`` in a fresh interpreter (handed over as a pickle) and read its figures."""
     with tempfile.NamedTemporaryFile(suffix=".pickle") as f:
@@ -208,7 +244,9 @@ def run_child(docs: list[Document], config_path: Path, emptied: int) -> dict[str
         f.flush()
         argv = [sys.executable, __file__, "--child", f.name, "--config", str(config_path)]
         out = subprocess.run([*argv, "--emptied", str(emptied)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        phases = subprocess.run([*argv, "--cold-phases"], capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return figures | json.loads(phases.stdout.strip().splitlines()[-1])
 
 
 def run_children(docs: list[Document], config_path: Path, emptied: int, runs: int) -> list[dict[str, float]]:
@@ -236,6 +274,12 @@ def report(name: str, n: int, detail: str, children: list[dict[str, float]]) -> 
     print(f"  per document, warm: {r['us_total']:.0f} us = tokenise {r['us_tokenise']:.0f} + language "
           f"{r['us_language']:.0f} + terms {r['us_terms']:.0f} + the rest {rest:.0f} (context, score, "
           f"seeds)")  # fmt: skip
+    cold = {k[len("cold_us_") :]: v for k, v in r.items() if k.startswith("cold_us_")}
+    rest = cold["total"] - cold["tokenise"] - cold["language"] - cold["terms"]
+    print(f"  per document, cold (one more fresh process, its phases timed): {cold['total']:.0f} us = "
+          f"tokenise {cold['tokenise']:.0f} + language {cold['language']:.0f} + terms {cold['terms']:.0f} "
+          f"(of which learning new words {cold['learning']:.0f}, of which keying them "
+          f"{cold['keying']:.0f}) + the rest {rest:.0f}")  # fmt: skip
     print(f"  worst case, every cache emptied before each document: {r['emptied']:,.0f} documents/s "
           f"(cold pass {r['cold'] / r['emptied']:.1f}x, warm {r['warm'] / r['emptied']:.1f}x)")  # fmt: skip
     print(f"  (child process: imports {r['imports'] * 1000:.0f} ms, build_model {r['build'] * 1000:.0f} ms)")
@@ -250,7 +294,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="fresh child processes per set (median)")
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--cold-phases", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child and args.cold_phases:
+        print(json.dumps(cold_phases(args.child, args.config)))
+        return 0
     if args.child:
         print(json.dumps(child(args.child, args.config, args.emptied)))
         return 0

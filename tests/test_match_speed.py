@@ -131,3 +131,31 @@ def test_scoring_thai_and_burmese_articles_logs_nothing(caplog: pytest.LogCaptur
         for doc in docs:
             model.score(doc, full=True)
     assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_the_fitted_gate_gives_the_product_it_skips() -> None:
+    """``Combination.score`` returns 0 at once where a required concept is missing (issue 12 point 7):
+    the same float (its sign too) as the gated probability, p * min(1, weakest / GATE), it skips."""
+    import math
+    import random
+
+    from watcher.match.learned import GATE, Combination
+
+    rng = random.Random(12)
+    names = ("russia", "afghanistan", "weakest", "keywords")
+    for _ in range(200):
+        combination = Combination(
+            names,
+            tuple(rng.uniform(-60, 60) for _ in names),  # some z beyond -500: a probability of 0.0
+            rng.uniform(-5, 5),
+            tuple(rng.uniform(0, 1) for _ in names),
+            tuple(rng.uniform(0.01, 1) for _ in names),
+            0.4,
+        )
+        for weakest in (0.0, -0.0, 1e-9, 0.2, 0.4, 0.9):
+            x = (rng.random(), rng.random(), weakest, rng.random())
+            expected = combination.probability(x) * min(1.0, weakest / GATE)
+            got = combination.score(x)
+            assert got == expected and math.copysign(1.0, got) == math.copysign(1.0, expected)
+    no_gate = Combination(("keywords",), (2.0,), 0.1, (0.5,), (0.3,), 0.4)
+    assert no_gate.score((0.0,)) == no_gate.probability((0.0,)) > 0  # no weakest feature: no gate

@@ -50,10 +50,12 @@ class Combination:
         that name it once in passing: a required concept with strength s < GATE (after contrast)
         caps the score at s / GATE.
         """
-        p = self.probability(x)
-        if "weakest" in self.features:
-            p *= min(1.0, x[self.features.index("weakest")] / GATE)
-        return p
+        if "weakest" not in self.features:
+            return self.probability(x)
+        weakest = x[self.features.index("weakest")]
+        if weakest == 0.0:  # a required concept missing (most articles): p (in [0, 1]) times a zero
+            return weakest / GATE  # (that zero, its sign too: the same float as the product)
+        return self.probability(x) * min(1.0, weakest / GATE)
 
     def to_json(self) -> str:
         """The weights file's text."""
