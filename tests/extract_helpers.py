@@ -191,3 +191,19 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def echo_extract(
+    html: bytes,
+    url: str,
+    *,
+    cfg: ExtractConfig,
+    content_type: str | None = None,
+    dated: bool = False,
+) -> Article:
+    """What the worker was handed, as text: the page's SHA-256 and length, the URL, the content
+    type and the date flag (the pool's wire tests)."""
+    import hashlib
+
+    text = f"{hashlib.sha256(html).hexdigest()} {len(html)} {url} {content_type} {dated}"
+    return Article(url=url, title="", text=text, source="echo", extractor_version="", status="ok")

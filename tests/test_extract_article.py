@@ -318,3 +318,10 @@ def test_extraction_of_a_typical_page_is_fast() -> None:
     for _ in range(5):
         extract_article(raw, EN_URL, cfg=CFG)
     assert (time.perf_counter() - start) / 5 < 0.5
+
+
+@pytest.mark.parametrize("raw", [b"", b" ", b" \t\r\n\x0b\x0c" * 100])
+def test_empty_or_blank_page_is_failed_as_empty(raw: bytes) -> None:
+    article = extract_article(raw, EN_URL, cfg=CFG)
+    assert (article.status, article.error) == ("failed", "empty page")
+

@@ -134,3 +134,27 @@ def test_json_ld_pass_and_page_language_equal_the_reference_on_real_pages() -> N
         assert ours == theirs, url
         with_json += bool(tree.xpath('//script[@type="application/ld+json"]'))
     assert with_json > len(pages) // 4  # the comparison did cover JSON-LD, not only empty passes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *HOSTILE,
+        "",
+        "   ",
+        '"only a string"',
+        '{"a" :\t"b  c",\n "d": [1, 2 ,3]}',
+        '"\\\\" "x\\"y"  z',
+        'unterminated "abc  def',
+        '"a"  "b"\t\n"c"',
+    ],
+)
+def test_minify_equals_trafilaturas_expression(text: str) -> None:
+    if not extract._OWN_JSON:
+        pytest.skip("trafilatura's own pass runs on this release")
+    from trafilatura.metadata import JSON_MINIFY
+
+    from watcher.extract_meta import minify
+
+    assert minify(text) == JSON_MINIFY.sub(r"\1", text)
+    assert minify(text.replace(" ", "\n\t ")) == JSON_MINIFY.sub(r"\1", text.replace(" ", "\n\t "))

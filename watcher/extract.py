@@ -115,11 +115,12 @@ def _extract(
 ) -> Article:
     if len(html) > cfg.max_html_bytes:
         return failed_article(url, "too_large", f"page is {len(html)} bytes, over {cfg.max_html_bytes}")
-    if not html.strip():
+    if not html or html.isspace():  # no stripped copy of the page (issue 16)
         return failed_article(url, "failed", "empty page")
     # A cheap upper bound on elements before parsing: no tree is ever built for a tag flood.
-    # The closing tags are only counted when the "<" alone do not settle both checks below.
-    estimate = html.count(b"<")
+    # The closing tags are only counted when the "<" alone do not settle both checks below, and
+    # the "<" only when the page's length does not (there are no more "<" than bytes; issue 16).
+    estimate = html.count(b"<") if 2 * len(html) + 4 > cfg.max_tree_nodes else len(html)
     if 2 * estimate + 4 > cfg.max_tree_nodes:
         estimate -= html.count(b"</")
     if estimate > 2 * cfg.max_tree_nodes:

@@ -16,9 +16,11 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import queue
+import select
 import signal
 import socket
 import threading
@@ -118,7 +120,11 @@ def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | No
             return
         if task is None:
             return
-        html, url, content_type, dated = task
+        url, content_type, dated = task
+        try:
+            html = conn.recv_bytes()  # the page follows its header unpickled (see _Slot._send)
+        except (EOFError, OSError):
+            return
         try:
             result = extractor(html, url, cfg=cfg, content_type=content_type, dated=dated)
         except Exception as e:
@@ -170,6 +176,7 @@ class _Slot:
         self.started = 0
         self._proc: BaseProcess
         self._conn: Connection
+        self._poller: select.poll
         self._start()
 
     def _start(self) -> None:
@@ -184,6 +191,11 @@ class _Slot:
         )
         proc.start()
         child.close()
+        # One poll object per pipe, for every wait on it: Connection.poll builds, registers and
+        # closes a selector on each call (issue 16: a third of a slot thread's CPU per page).
+        poller = select.poll()
+        poller.register(parent.fileno(), select.POLLIN)
+        self._poller = poller
         self._proc, self._conn, self._ready, self._done = proc, parent, False, 0
         self._retired = False
         self.started += 1
@@ -290,8 +302,18 @@ class _Slot:
         return tasks.get()
 
     def _send(self, task: _Task) -> None:
+        """A small pickled header, then the page's bytes as they are: pickling them into a
+        message first copied every page once more (issue 16)."""
         with contextlib.suppress(OSError):  # a dead worker shows when its answer is awaited
-            self._conn.send((task.html, task.url, task.content_type, task.dated))
+            self._conn.send((task.url, task.content_type, task.dated))
+            self._conn.send_bytes(task.html)
+
+    def _wait(self, timeout: float) -> bool:
+        """Whether the worker's pipe has something to read (an answer, or EOF: it died) within
+        ``timeout`` seconds; a closed pipe counts as readable (its read then fails)."""
+        if self._conn.closed:
+            return True
+        return bool(self._poller.poll(max(0, math.ceil(timeout * 1000))))
 
     def _finish(
         self, task: _Task, inflight: deque[_Task], prefetch: Callable[[], bool]
@@ -331,7 +353,7 @@ class _Slot:
         conn = self._conn
         try:
             if not self._ready:
-                if not conn.poll(max(START_TIMEOUT, self._cfg.timeout)):
+                if not self._wait(max(START_TIMEOUT, self._cfg.timeout)):
                     return "dead"
                 conn.recv()  # ("ready", pid)
                 self._ready = True
@@ -339,7 +361,7 @@ class _Slot:
             # Wake every _PREFETCH_EVERY only while the pipe has room for the next page: once it
             # holds one, the wait is a single poll to the deadline (no wake-ups for nothing).
             full = prefetch()
-            while not conn.poll(
+            while not self._wait(
                 max(0.0, deadline - time.monotonic())
                 if full
                 else min(_PREFETCH_EVERY, max(0.0, deadline - time.monotonic()))

@@ -21,11 +21,15 @@ def guess_language(text: str, declared: str | None = None) -> str | None:
     """Cyrillic letters choose ru/uk/be (or a declared Cyrillic language), else the declared
     language, else English when its function words are frequent, else None."""
     sample = text[:4000]
-    letters = sum(map(str.isalpha, sample))
-    if not letters:
-        return declared
+    # Letters are counted only when there is Cyrillic to weigh against them (issue 16: counting
+    # them one by one was most of the cost on every extracted page).  Without Cyrillic the answer
+    # never depended on the count: the declared language, else the function words (all letters).
     cyrillic = 0 if sample.isascii() else len(_CYRILLIC.findall(sample))
-    if cyrillic > letters / 2:
+    if cyrillic:
+        letters = sum(map(str.isalpha, sample))
+        if not letters:
+            return declared
+    if cyrillic and cyrillic > letters / 2:
         if declared in _CYRILLIC_LANGS:
             return declared
         if "ў" in sample:

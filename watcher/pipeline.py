@@ -464,6 +464,8 @@ async def run_cycle_async(
                 db=db,
                 progress=progress,
             )
+            if parser is None:  # our own, for this one cycle: it knows how many feeds may come
+                feed_parser.expect(len(claimed))
             if cfg.extract.fetch_articles and any(f.last_polled_at is None for f in claimed):
                 extract_pool.start()  # a feed never polled brings its entries: warm up meanwhile
             try:
