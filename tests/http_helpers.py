@@ -43,9 +43,7 @@ def fetch(cfg: HttpConfig, url: str, **kw: Any) -> FetchResult:
     return asyncio.run(go())
 
 
-def rss(
-    items: Sequence[tuple[str, str]], *, title: str = "Test feed", encoding: str = "utf-8"
-) -> bytes:
+def rss(items: Sequence[tuple[str, str]], *, title: str = "Test feed", encoding: str = "utf-8") -> bytes:
     """An RSS 2.0 document with (guid, title) items linking to /post/<guid>."""
     start = datetime(2024, 1, 1, tzinfo=UTC)
     body = "".join(
@@ -60,6 +58,27 @@ def rss(
         f"<title>{title}</title><link>http://news.example/</link>{body}</channel></rss>"
     )
     return doc.encode(encoding)
+
+
+def feed_farm(server: Any, n: int, extra: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+    """Route ``n`` RSS feeds of three stories each (plus ``extra`` items) on a local test server;
+    their ``[[feeds]]`` tables."""
+    for i in range(n):
+        items = [*((f"s{i}-{k}", f"Story {i}-{k}") for k in range(3)), *extra]
+        server.route(
+            f"/f{i}.xml", rss(items, title=f"Feed {i}"), headers={"Content-Type": "application/rss+xml"}
+        )
+    return [{"url": server.url(f"/f{i}.xml")} for i in range(n)]
+
+
+def farm_config_raw(db: str, feeds: list[dict[str, str]]) -> dict[str, Any]:
+    """A raw config polling ``feeds`` on loopback into ``db``, feeds only (no article pages)."""
+    return {
+        "storage": {"db": db},
+        "http": {"allow_networks": ["127.0.0.1"], "min_host_gap": 0.0},
+        "extract": {"fetch_articles": False, "workers": 1},
+        "feeds": feeds,
+    }
 
 
 def gzip_bomb(size: int) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.http_helpers import rss
+from tests.http_helpers import farm_config_raw, feed_farm, rss
 from tests.server import Server
 from watcher import config as config_mod
 from watcher.models import ParsedFeed
@@ -57,15 +57,7 @@ def test_the_helper_starts_only_when_enough_documents_may_still_come(
 
 def test_a_fetch_of_a_few_feeds_parses_them_without_a_helper(http_server: Server, tmp_path: Path) -> None:
     n = 12  # past start_after (8): the helper started here before issue 16's change
-    for i in range(n):
-        items = [(f"s{i}-{k}", f"Story {i}-{k}") for k in range(3)]
-        http_server.route(f"/f{i}.xml", rss(items, title=f"Feed {i}"), headers={"Content-Type": RSS})
-    raw = {
-        "storage": {"db": str(tmp_path / "w.db")},
-        "http": {"allow_networks": ["127.0.0.1"], "min_host_gap": 0.0},
-        "extract": {"fetch_articles": False, "workers": 1},
-        "feeds": [{"url": http_server.url(f"/f{i}.xml")} for i in range(n)],
-    }
+    raw = farm_config_raw(str(tmp_path / "w.db"), feed_farm(http_server, n))
     cfg = config_mod.parse(raw, tmp_path)
     report = asyncio.run(run_cycle_async(cfg, open_db(cfg.db_url), models=[]))
     assert report.new_entries == n * 3 and not report.errors

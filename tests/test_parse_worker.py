@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.extract_helpers import alive
-from tests.http_helpers import rss
+from tests.http_helpers import farm_config_raw, feed_farm, rss
 from tests.server import Server
 from watcher import config as config_mod
 from watcher.models import FetchStatus, ParsedFeed
@@ -132,15 +132,8 @@ def test_a_big_cycle_parses_on_the_helper_and_stores_every_entry_once(
     http_server: Server, tmp_path: Path
 ) -> None:
     n = 24
-    for i in range(n):
-        items = [*((f"s{i}-{k}", f"Story {i}-{k}") for k in range(3)), ("shared", "Carried by all")]
-        http_server.route(f"/f{i}.xml", rss(items, title=f"Feed {i}"), headers={"Content-Type": RSS})
-    raw = {
-        "storage": {"db": str(tmp_path / "w.db")},
-        "http": {"allow_networks": ["127.0.0.1"], "min_host_gap": 0.0},
-        "extract": {"fetch_articles": False, "workers": 1},
-        "feeds": [{"url": http_server.url(f"/f{i}.xml")} for i in range(n)],
-    }
+    feeds = feed_farm(http_server, n, extra=[("shared", "Carried by all")])
+    raw = farm_config_raw(str(tmp_path / "w.db"), feeds)
     cfg = config_mod.parse(raw, tmp_path)
     engine = open_db(cfg.db_url)
 
@@ -156,8 +149,9 @@ def test_a_big_cycle_parses_on_the_helper_and_stores_every_entry_once(
     assert new == n * 3 + 1 and parsed == n and again == 0
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(entries)).scalar() == n * 3 + 1
-        shared = conn.execute(sa.select(entries.c.id).where(entries.c.url == "http://news.example/post/shared"))
+        shared = conn.execute(
+            sa.select(entries.c.id).where(entries.c.url == "http://news.example/post/shared")
+        )
         shared_id = shared.scalar_one()
         links = conn.execute(sa.select(sa.func.count()).where(entry_feeds.c.entry_id == shared_id))
         assert links.scalar() == n
-
