@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler
 from io import BytesIO
 from typing import Any
 
+from tests.server import Server
 from watcher.config import HttpConfig
 from watcher.http import Fetcher
 from watcher.models import FetchResult
@@ -60,7 +61,7 @@ def rss(items: Sequence[tuple[str, str]], *, title: str = "Test feed", encoding:
     return doc.encode(encoding)
 
 
-def feed_farm(server: Any, n: int, extra: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
+def feed_farm(server: Server, n: int, extra: Sequence[tuple[str, str]] = ()) -> list[dict[str, str]]:
     """Route ``n`` RSS feeds of three stories each (plus ``extra`` items) on a local test server;
     their ``[[feeds]]`` tables."""
     for i in range(n):

@@ -29,12 +29,12 @@ def guess_language(text: str, declared: str | None = None) -> str | None:
         letters = sum(map(str.isalpha, sample))
         if not letters:
             return declared
-    if cyrillic and cyrillic > letters / 2:
-        if declared in _CYRILLIC_LANGS:
-            return declared
-        if "ў" in sample:
-            return "be"
-        return "uk" if any(c in sample for c in "їєґі") else "ru"
+        if cyrillic > letters / 2:
+            if declared in _CYRILLIC_LANGS:
+                return declared
+            if "ў" in sample:
+                return "be"
+            return "uk" if any(c in sample for c in "їєґі") else "ru"
     if declared:
         return declared
     words = _WORD.findall(sample.lower())
