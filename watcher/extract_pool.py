@@ -21,21 +21,19 @@ import multiprocessing
 import os
 import queue
 import select
-import signal
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import fields
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from types import TracebackType
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from .config import ExtractConfig
+from .extract_worker import FIELDS, Extractor, Page, default_extractor, unpack, widen, worker_main
 from .fallback import failed_article
 from .models import Article
 
@@ -54,95 +52,8 @@ RETIRE_FACTOR = 2
 # successor's start-up (~1 s of CPU) on saturated cores, in some runs of a 2,000-page cycle and
 # not others (issue 16).
 LULL = 1.0
-_SOCKET_BUFFER = 4 * 1024 * 1024  # bytes: see _widen
 # How often a slot thread waiting on its worker looks for the next page to pipeline (seconds).
 _PREFETCH_EVERY = 0.01
-_WARMUP = (
-    b"<html><head><title>w</title></head><body><article><p>warm up</p></article></body></html>"
-)
-Page = tuple[bytes, str, str | None]  # html, url, content type
-# What a worker sends back: an Article's fields in declaration order (see _pack).
-_Packed = tuple[object, ...]
-_FIELDS = len(fields(Article))
-
-
-class Extractor(Protocol):
-    """What a worker runs on each page (``extract.extract_article``; tests pass a faulty one)."""
-
-    def __call__(
-        self,
-        html: bytes,
-        url: str,
-        *,
-        cfg: ExtractConfig,
-        content_type: str | None = None,
-        dated: bool = False,
-    ) -> Article: ...
-
-
-def _default_extractor() -> Extractor:
-    # Imported when a pool is made, not with this module: the main process never loads trafilatura
-    # (its workers do), and a cycle with nothing new makes no pool worker (issue 16).
-    from .extract import extract_article
-
-    return extract_article
-
-
-def _fail(url: str, status: str, error: str) -> Article:
-    return failed_article(url, status, error)
-
-
-def _pack(article: Article) -> _Packed:
-    """An Article as a plain tuple for the pipe: pickled without the class's per-field state."""
-    a = article
-    return (
-        a.url, a.title, a.text, a.source, a.extractor_version, a.sitename, a.author,
-        a.language, a.published, a.status, a.error,
-    )  # fmt: skip
-
-
-def _unpack(values: _Packed) -> Article:
-    return Article(*values)  # type: ignore[arg-type]
-
-
-def _worker_main(conn: Connection, cfg: ExtractConfig, extractor: Extractor | None) -> None:
-    """Worker loop: warm up once, then answer one page at a time until told to stop or orphaned."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    extractor = extractor or _default_extractor()
-    logging.getLogger().addHandler(logging.NullHandler())  # outcomes travel back as Article.status
-    with contextlib.suppress(Exception):  # a broken warm-up shows on the first real page
-        extractor(_WARMUP, "http://localhost/", cfg=cfg)
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):  # the parent is gone
-            return
-        if task is None:
-            return
-        url, content_type, dated = task
-        try:
-            html = conn.recv_bytes()  # the page follows its header unpickled (see _Slot._send)
-        except (EOFError, OSError):
-            return
-        try:
-            result = extractor(html, url, cfg=cfg, content_type=content_type, dated=dated)
-        except Exception as e:
-            result = _fail(url, "failed", f"{type(e).__name__}: {e}"[:300])
-        try:
-            conn.send(_pack(result))
-        except OSError:  # the parent is gone
-            return
-
-
-def _widen(conn: Connection) -> None:
-    """Socket buffers that hold a whole page: the page goes over in one write, instead of 64 KiB
-    at a time with the worker and a parent thread taking turns to be scheduled (issue 16)."""
-    with contextlib.suppress(OSError), socket.fromfd(
-        conn.fileno(), socket.AF_UNIX, socket.SOCK_STREAM
-    ) as sock:  # a duplicate of the descriptor: the options apply to the shared socket
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
 
 
 class _Task(NamedTuple):
@@ -182,9 +93,9 @@ class _Slot:
     def _start(self) -> None:
         parent, child = self._ctx.Pipe(duplex=True)
         for end in (parent, child):
-            _widen(end)
+            widen(end)
         proc = self._ctx.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(child, self._cfg, self._extractor),
             name="watcher-extract",
             daemon=True,
@@ -323,7 +234,7 @@ class _Slot:
         code: int | None = None
         for attempt in (1, 2):
             if self._closed:
-                return _fail(url, "failed", "extraction pool is closed")
+                return failed_article(url, "failed", "extraction pool is closed")
             article = self._attempt(prefetch)
             if isinstance(article, Article):
                 self._done += 1
@@ -334,7 +245,7 @@ class _Slot:
             if article == "timeout":
                 self._restart()
                 self._resend(list(inflight)[1:])
-                return _fail(url, "timeout", f"extraction took longer than {self._cfg.timeout:g}s")
+                return failed_article(url, "timeout", f"extraction took longer than {self._cfg.timeout:g}s")
             code = self._restart()
             if attempt == 1:
                 log.warning(
@@ -342,7 +253,7 @@ class _Slot:
                 )
                 self._resend(list(inflight))
         self._resend(list(inflight)[1:])
-        return _fail(url, "failed", f"extraction worker died (exit code {code})")
+        return failed_article(url, "failed", f"extraction worker died (exit code {code})")
 
     def _resend(self, tasks: list[_Task]) -> None:
         if not self._closed:
@@ -373,7 +284,7 @@ class _Slot:
             result = conn.recv()
         except (EOFError, OSError):
             return "dead"
-        return _unpack(result) if isinstance(result, tuple) and len(result) == _FIELDS else "dead"
+        return unpack(result) if isinstance(result, tuple) and len(result) == FIELDS else "dead"
 
     def stop(self) -> None:
         """Tell the worker to stop (an idle one exits by itself, a busy one is killed); ``join``
@@ -511,7 +422,7 @@ class ExtractPool:
         if not self._open:
             raise RuntimeError("ExtractPool is used outside 'async with'")
         if len(html) > self.cfg.max_html_bytes:  # not worth shipping to a worker
-            return _fail(
+            return failed_article(
                 url, "too_large", f"page is {len(html)} bytes, over {self.cfg.max_html_bytes}"
             )
         if self.size == 0:
@@ -525,7 +436,7 @@ class ExtractPool:
         self, html: bytes, url: str, content_type: str | None, dated: bool
     ) -> Article:
         call = functools.partial(
-            self._extractor or _default_extractor(),
+            self._extractor or default_extractor(),
             html,
             url,
             cfg=self.cfg,
@@ -541,7 +452,7 @@ class ExtractPool:
                 # Abandon the runaway thread (it cannot be killed); new pages get a new one.
                 self._inproc.shutdown(wait=False)
                 self._inproc = ThreadPoolExecutor(1, thread_name_prefix="watcher-extract")
-                return _fail(url, "timeout", f"extraction took longer than {self.cfg.timeout:g}s")
+                return failed_article(url, "timeout", f"extraction took longer than {self.cfg.timeout:g}s")
 
 
 def cpu_count() -> int:
