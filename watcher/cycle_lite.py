@@ -97,6 +97,7 @@ class LiteStore:
         self._full: CycleStore | None = None
         self._lock = threading.Lock()
         self.handed_over: str | None = None  # why the engine's store took over, if it did
+        self._entries_lite = False  # after a hand-over at the start: entries with sqlite3 still
 
     # --- the hand-over --------------------------------------------------------------------------
 
@@ -193,7 +194,19 @@ class LiteStore:
                 reason = str(e)
         else:
             reason = "another config than the store's"
-        return self._store(reason).start(cfg, claim)
+        started = self._store(reason).start(cfg, claim)
+        if cfg is self._cfg:
+            # The engine's store created, migrated or synced the database: a cycle's entries can
+            # be written with sqlite3 from now on all the same (a first poll's thousands of them).
+            self._entries_lite = self._at_our_schema()
+        return started
+
+    def _at_our_schema(self) -> bool:
+        try:
+            self._check(sync_feeds=False)
+        except (HandOver, sqlite3.Error):
+            return False
+        return True
 
     def _start(self, claim: Claim) -> tuple[list[Feed], int]:
         self._check(claim.sync_feeds)
@@ -228,8 +241,9 @@ class LiteStore:
         return claimed, int(cycle_id)
 
     def _lite(self) -> bool:
-        """The cycle started here (its feeds leased with sqlite3) and nothing has handed over."""
-        return self._full is None and self._conn is not None
+        """The cycle started here (its feeds leased with sqlite3) and nothing has handed over, or
+        the engine's store started it on a plain SQLite file at this module's schema."""
+        return self._conn is not None and (self._full is None or self._entries_lite)
 
     def known_keys(self, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:
         if not self._lite():
