@@ -24,7 +24,10 @@ _HIGH_WATER = 1024 * 1024
 
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
-        self.buffer = bytearray()
+        # What arrived and was not read yet, as the transport handed it over: a read of all of it
+        # takes the one chunk as it is (no copy), where a bytearray copied every byte twice more.
+        self.chunks: list[bytes] = []
+        self.size = 0
         self.eof = False
         self.error: BaseException | None = None
         self.paused_reading = False
@@ -38,8 +41,9 @@ class _Protocol(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        if len(self.buffer) >= _HIGH_WATER and self.transport is not None:
+        self.chunks.append(data)
+        self.size += len(data)
+        if self.size >= _HIGH_WATER and self.transport is not None:
             self.transport.pause_reading()
             self.paused_reading = True
         self._wake()
@@ -109,15 +113,20 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         p = self._protocol
-        if not p.buffer and not p.eof:
+        if not p.size and not p.eof:
             try:
                 await _within(p.wait_data(), timeout)
             except TimeoutError as e:
                 raise httpcore.ReadTimeout("timed out reading") from e
-        if p.buffer:
-            data = bytes(p.buffer[:max_bytes])
-            del p.buffer[:max_bytes]
-            if p.paused_reading and len(p.buffer) < _HIGH_WATER // 2:
+        if p.size:
+            chunks = p.chunks
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if len(data) > max_bytes:
+                data, rest = data[:max_bytes], data[max_bytes:]
+                p.chunks, p.size = [rest], len(rest)
+            else:
+                p.chunks, p.size = [], 0
+            if p.paused_reading and p.size < _HIGH_WATER // 2:
                 p.paused_reading = False
                 self._transport.resume_reading()
             return data
@@ -180,7 +189,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
             return self._transport.get_extra_info("socket")
         if info == "is_readable":  # an idle kept-alive connection with data or EOF is stale
             p = self._protocol
-            return bool(p.buffer) or p.eof
+            return bool(p.size) or p.eof
         return None
 
 

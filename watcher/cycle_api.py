@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .config import Config
     from .hostgate import FleetGate
-    from .models import Entry, Feed
+    from .models import Document, Entry, Feed
     from .pipeline import CycleReport
     from .schedule import FeedUpdate
     from .stages import StopAt
@@ -71,6 +71,10 @@ class CycleStore(Protocol):
     def link_late(self, links: list[tuple[str, int]], now: datetime) -> None: ...
 
     def finish(self, cycle_id: int, report: CycleReport) -> None: ...
+
+    def feedback(self, topic: str) -> tuple[list[Document], list[Document]]:
+        """(relevant, irrelevant) labelled articles of a topic, for its model (any thread)."""
+        ...
 
     def engine(self) -> sa.Engine:
         """The SQLAlchemy engine, opened now if it was not (topic models' labels, alerts, digest)."""

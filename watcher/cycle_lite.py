@@ -8,8 +8,9 @@ in ``meta``), ``LiteStore`` runs the calls of a cycle in which nothing new arriv
 ``store.feeds.claim_due``), open the cycle row, write the feed states after the polls (the columns,
 values and text formats of ``store.feeds.apply_updates``), release a lease, close the cycle row.
 
-Anything else (a feed with entries to look up or record, late links, the topic models' labels, a
-database to create, migrate or sync, ``--feed`` for an unknown URL) hands over: the engine is opened
+The entries of a cycle (known keys, a feed's new entries, late links, the topic models' labels)
+are written the same way, by ``cycle_lite_items``.  Anything else (a database to create, migrate or
+sync, ``--feed`` for an unknown URL, the engine asked for: alerts, a digest) hands over: the engine is opened
 then (``store.open_db``) and an ``EngineStore`` answers that call and every later one, on the same
 database thread.  Every call before the hand-over committed, so nothing is lost or written twice.
 """
@@ -25,9 +26,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import cycle_lite_items as lite_items
+from . import stages
 from .errors import StoreError
 from .health import SYNCED_KEY, announce, feed_row, feeds_digest, sqlite_path
 from .models import FEED_STATE, Feed
+from .stages import Stage
 from .store import SQLITE_PRAGMAS, now_utc
 
 if TYPE_CHECKING:
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     from .config import Config
     from .cycle_api import Claim, CycleStore
     from .hostgate import FleetGate
-    from .models import Entry
+    from .models import Document, Entry
     from .pipeline import CycleReport
     from .schedule import FeedUpdate
     from .stages import StopAt
@@ -93,6 +97,7 @@ class LiteStore:
         self._full: CycleStore | None = None
         self._lock = threading.Lock()
         self.handed_over: str | None = None  # why the engine's store took over, if it did
+        self._entries_lite = False  # after a hand-over at the start: entries with sqlite3 still
 
     # --- the hand-over --------------------------------------------------------------------------
 
@@ -189,7 +194,19 @@ class LiteStore:
                 reason = str(e)
         else:
             reason = "another config than the store's"
-        return self._store(reason).start(cfg, claim)
+        started = self._store(reason).start(cfg, claim)
+        if cfg is self._cfg:
+            # The engine's store created, migrated or synced the database: a cycle's entries can
+            # be written with sqlite3 from now on all the same (a first poll's thousands of them).
+            self._entries_lite = self._at_our_schema()
+        return started
+
+    def _at_our_schema(self) -> bool:
+        try:
+            self._check(sync_feeds=False)
+        except (HandOver, sqlite3.Error):
+            return False
+        return True
 
     def _start(self, claim: Claim) -> tuple[list[Feed], int]:
         self._check(claim.sync_feeds)
@@ -223,8 +240,15 @@ class LiteStore:
         claimed.sort(key=lambda f: (f.next_poll_at is not None, f.next_poll_at or now, f.url))
         return claimed, int(cycle_id)
 
+    def _lite(self) -> bool:
+        """The cycle started here (its feeds leased with sqlite3) and nothing has handed over, or
+        the engine's store started it on a plain SQLite file at this module's schema."""
+        return self._conn is not None and (self._full is None or self._entries_lite)
+
     def known_keys(self, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:
-        return self._store("a feed has entries to look up").known_keys(feed_id, items)
+        if not self._lite():
+            return self._store("a feed has entries to look up").known_keys(feed_id, items)
+        return lite_items.known_keys(self._connect(), feed_id, items)
 
     def record_feed(
         self,
@@ -237,12 +261,44 @@ class LiteStore:
         stop_at: StopAt | None = None,
         feed_url: str = "",
     ) -> list[RecordedMatch]:
-        return self._store("a feed has entries to record").record_feed(
-            feed_id, known_ids, items, update, now, stop_at=stop_at, feed_url=feed_url
-        )
+        if not self._lite():
+            return self._store("a feed has entries to record").record_feed(
+                feed_id, known_ids, items, update, now, stop_at=stop_at, feed_url=feed_url
+            )
+        # EngineStore.record_feed, statement for statement, in one transaction (cycle_lite_items).
+        with self._write() as conn:
+            lite_items.link_entries(conn, feed_id, known_ids, now)
+            recorded = lite_items.record_items(conn, feed_id, items, now)
+            stages.reached(stop_at, Stage.ENTRIES_RECORDED, feed=feed_url)
+            row = {name: _bind(getattr(update, name)) for name in FEED_STATE}
+            row.update(id=feed_id, title=update.title or None)
+            announce(log, feed_id, update)
+            conn.execute(_STATE, row)
+        return recorded
 
     def link_late(self, links: list[tuple[str, int]], now: datetime) -> None:
-        self._store("entries to link").link_late(links, now)
+        if not self._lite():
+            self._store("entries to link").link_late(links, now)
+            return
+        with self._write() as conn:
+            for key, feed_id in links:
+                entry_id = lite_items.entry_id_for(conn, key)
+                if entry_id is not None:
+                    lite_items.link_entries(conn, feed_id, [entry_id], now)
+
+    def feedback(self, topic: str) -> tuple[list[Document], list[Document]]:
+        """The topic's labelled articles, read on a connection of its own (the models are built on
+        another thread than the database thread's); the engine's store reads them otherwise."""
+        if self._lite() and self._path is not None:
+            try:
+                conn = sqlite3.connect(f"{self._path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+                try:
+                    return lite_items.load_feedback(conn, topic)
+                finally:
+                    conn.close()
+            except sqlite3.Error as e:
+                log.debug("cycle store: labels through SQLAlchemy: %s", e)
+        return self._store("the topic models' labels").feedback(topic)
 
     def apply_updates(self, states: list[tuple[int, FeedUpdate]]) -> None:
         if self._full is not None:

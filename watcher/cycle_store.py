@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from . import hostgate, schedule, stages
 from .config import Config
-from .models import Entry, Feed
+from .models import Document, Entry, Feed
 from .stages import Stage, StopAt
 from .store import entries as store_entries
 from .store import feeds as store_feeds
@@ -46,6 +46,11 @@ class EngineStore:
         with self._engine.begin() as conn:
             cycle_id = store_entries.start_cycle(conn, claim.now)
         return list(claimed), cycle_id
+
+    def feedback(self, topic: str) -> tuple[list[Document], list[Document]]:
+        from .store import topics as store_topics
+
+        return store_topics.load_feedback(self._engine, topic)
 
     def known_keys(self, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:
         with self._engine.connect() as conn:

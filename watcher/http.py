@@ -27,6 +27,8 @@ import httpx
 from .bodies import BodyDecoder, DecodeError, UnsupportedEncoding, parse_retry_after
 from .config import HttpConfig
 from .httppool import HttpxSender, OriginPools, Reply, Sender
+from .httpurl import Target
+from .httpurl import parse as parse_url
 from .models import SUCCESS, WITH_BODY, FetchResult, FetchStatus
 from .netpolicy import AddressBlocked, PinningBackend, Resolver, check_address
 
@@ -243,8 +245,7 @@ class Fetcher:
     async def _hop(self, url: str, headers: dict[str, str], limit: int) -> _Hop:
         """One request under the host gate and the global semaphore; expected failures as _Fail."""
         try:
-            parsed = httpx.URL(url)
-            parsed.host  # noqa: B018  decodes the IDNA name, which may raise
+            parsed = parse_url(url)  # as httpx.URL would (its host IDNA-decoded, which may raise)
             if parsed.port is not None and not 0 < parsed.port < 65536:
                 raise ValueError(f"port {parsed.port} out of range")  # anyio would raise later
         except (httpx.InvalidURL, ValueError) as e:  # ValueError: idna.IDNAError ("http://xn--/")
@@ -273,7 +274,7 @@ class Fetcher:
         lease = self.cfg.connect_timeout + 4 * self.cfg.read_timeout + 30.0  # _send's deadline + margin
         return self._host_slots.slot(host, self.cfg.per_host_concurrency, lease)
 
-    async def _send(self, url: httpx.URL, headers: dict[str, str], limit: int) -> _Hop:
+    async def _send(self, url: Target, headers: dict[str, str], limit: int) -> _Hop:
         # A server that drips one byte per read_timeout would never time out: cap the whole hop.
         deadline = self.cfg.connect_timeout + 4 * self.cfg.read_timeout
         sent = [*self._base_headers, *((k.encode(), v.encode()) for k, v in headers.items())]
@@ -295,7 +296,7 @@ class Fetcher:
         except DecodeError as e:
             raise _Fail(FetchStatus.CONNECTION_ERROR, f"undecodable body: {_one_line(e)}") from e
 
-    async def _read(self, reply: Reply, limit: int, url: httpx.URL) -> _Hop:
+    async def _read(self, reply: Reply, limit: int, url: Target) -> _Hop:
         """Read (or skip) the body, counting decoded bytes against the limit."""
         code, h = reply.status, reply.headers
         if not 200 <= code < 300:
@@ -321,7 +322,7 @@ class Fetcher:
             return _Hop(code, h, too_large=True)
         return _Hop(code, h, body=b"".join(parts))
 
-    async def _discard(self, reply: Reply, url: httpx.URL) -> None:
+    async def _discard(self, reply: Reply, url: Target) -> None:
         """Read the end of a response whose body is not wanted, when it is small (a 304 has none),
         so its connection goes back to the pool: unread, httpcore closes it, and every 304 of a
         re-poll cost a new connection (issue 16).  A large or undeclared body is left unread (the
@@ -335,7 +336,7 @@ class Fetcher:
             async for chunk in reply.chunks():
                 self.bytes_received += len(chunk)
         except (*_TRANSPORT_ERRORS, *_TIMEOUTS[:2]) as e:
-            log.debug("url=%s body not read to the end: %s", url, _one_line(e))
+            log.debug("url=%s body not read to the end: %s", url.text, _one_line(e))
 
     def _gate(self, host: str) -> _HostGate:
         gate = self._hosts.get(host)

@@ -1,25 +1,30 @@
-"""One HTTP/1.1 connection, h11 driven directly: the fetcher's GETs without httpcore's request layer.
+"""One HTTP/1.1 connection: the fetcher's GETs, the response parsed by llhttp (``httptools``).
 
 httpcore's ``AsyncHTTP11Connection`` wraps each GET in a ``Request`` whose headers and URL are
 validated again, a ``Response``, a byte stream, four ``Trace`` contexts and a state lock, and reads
-64 KiB at a time: together half of the main process's CPU per article page outside scoring
-(issue 16).  Here a connection sends one GET (the request line and headers in one write), reads the
-response head, then hands out the body as it arrives, in reads of up to ``READ_SIZE``; h11 still
-parses every byte the server sends (status line, headers, Content-Length, chunked framing,
-keep-alive), and its protocol errors surface as httpcore's, which the fetcher maps to one line.
-A connection whose response was not read to the end is closed, never reused.
+64 KiB at a time; h11 then cost ~0.1 ms of CPU per response in Python (its event objects, header
+validation, state machine).  Here a connection sends one GET (the request line and the headers in
+one write, each header set validated by h11 once and kept as bytes), and llhttp, the C parser
+behind Node.js and uvicorn, in its strict mode, reads the response: the status line, the headers
+(at most ``MAX_HEAD`` bytes of them), Content-Length or chunked framing, a body read to the end of
+the connection, keep-alive.  Its errors, a head too large, a body cut short, all surface as
+httpcore's ``RemoteProtocolError``, which the fetcher maps to one line.  A connection is kept for
+the next GET only when its response was read to the end, the server asked for nothing else
+(``Connection: close``, HTTP/1.0, a body ended by closing) and sent nothing after it (issue 16).
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import h11
 import httpcore
+import httptools
 
-# Bytes asked of the socket per read: a page of a few hundred KiB arrives in one or two h11 events
+# Bytes asked of the socket per read: a page of a few hundred KiB arrives in one or two reads
 # (httpcore asks 64 KiB).  The fetcher's size cap still counts every chunk, and the socket stops
 # reading ahead at its own high-water mark (``aionet``).
 READ_SIZE = 256 * 1024
@@ -32,33 +37,109 @@ Timeouts = dict[str, float | None]
 _IDLE, _ACTIVE, _CLOSED = 0, 1, 2
 
 
+_TARGET = re.compile(rb"[\x21-\x7e]+")  # a request target h11 would send: visible ASCII
+
+
 class HeaderCache:
-    """Request headers as h11 validated them, kept by their raw values: the fetcher sends the same
-    few sets to an origin again and again (its agent, the Accept of a page or a feed, the Host),
-    and h11 checks every name and value of every request it is handed raw (issue 16).  A set is
-    validated the first time it is seen, by h11 itself, so an invalid one still fails there."""
+    """Request headers as h11 validated them, kept by their raw values as the bytes sent: the
+    fetcher sends the same few sets to an origin again and again (its agent, the Accept of a page
+    or a feed, the Host), and h11 checks every name and value of every request it is handed raw
+    (issue 16).  A set is validated the first time it is seen, by h11 itself, so an invalid one
+    still fails there."""
 
     __slots__ = ("_sets", "_size")
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._sets: dict[tuple[tuple[bytes, bytes], ...], Sequence[tuple[bytes, bytes]]] = {}
+        self._sets: dict[tuple[tuple[bytes, bytes], ...], bytes] = {}
 
-    def validated(self, headers: Headers) -> Sequence[tuple[bytes, bytes]]:
+    def validated(self, headers: Headers) -> bytes:
+        """The header lines of the set (each ending in CRLF); h11.LocalProtocolError if invalid."""
         key = tuple(headers)
         found = self._sets.get(key)
         if found is None:
-            found = h11.Request(method=b"GET", target=b"/", headers=headers).headers
+            valid = h11.Request(method=b"GET", target=b"/", headers=headers).headers
+            found = b"".join(b"%s: %s\r\n" % (name, value) for name, value in valid.raw_items())
             if len(self._sets) >= self._size:  # validators make some sets one-offs: start again
                 self._sets.clear()
             self._sets[key] = found
         return found
 
 
+class _Response:
+    """llhttp's callbacks for one response: its head, the body bytes not handed out yet, its end."""
+
+    __slots__ = (
+        "chunks", "complete", "extra", "head_done", "head_size", "headers", "keep_alive",
+        "messages", "parser", "status",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: Headers = []
+        self.head_size = 0  # bytes of header names and values so far
+        self.head_done = False
+        self.chunks: list[bytes] = []
+        self.complete = False
+        self.messages = 0
+        self.keep_alive = False  # the server lets the connection carry the next exchange
+        self.extra = False  # the server sent something after this response: never reuse
+
+    def on_message_begin(self) -> None:
+        self.messages += 1
+        if self.complete:
+            self.extra = True
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.complete:
+            self.head_size += len(name) + len(value) + 4
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.complete:
+            return
+        status = self.parser.get_status_code()
+        if status < 200:  # 1xx: an interim answer; the response follows (llhttp reads on)
+            self.headers, self.head_size = [], 0
+            self.messages -= 1  # the response proper is the one message counted
+            return
+        self.status, self.head_done = status, True
+
+    def on_body(self, body: bytes) -> None:
+        if self.complete:
+            self.extra = True
+        else:
+            self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.head_done and not self.complete:
+            self.complete = True
+            # llhttp forgets the message's flags once this returns: ask now.  Its answer (HTTP/1.1
+            # without "Connection: close", or 1.0 with keep-alive) is checked against the head too.
+            self.keep_alive = self.parser.should_keep_alive() and self._persistent()
+
+    def _persistent(self) -> bool:
+        if self.parser.get_http_version() != "1.1":
+            return False
+        for name, value in self.headers:
+            if name.lower() == b"connection" and b"close" in value.lower():
+                return False
+        return True
+
+    def to_eof(self) -> bool:
+        """The body ends when the server closes the connection (no length, not chunked)."""
+        for name, value in self.headers:
+            lower = name.lower()
+            if lower == b"content-length" or (lower == b"transfer-encoding" and b"chunked" in value.lower()):
+                return False
+        return True
+
+
 class Http11:
     """A keep-alive HTTP/1.1 connection over an ``httpcore.AsyncNetworkStream``, one GET at a time."""
 
-    __slots__ = ("_direct", "_expire_at", "_h11", "_headers", "_keepalive", "_state", "_stream")
+    __slots__ = ("_expire_at", "_headers", "_keepalive", "_response", "_state", "_stream")
 
     def __init__(
         self,
@@ -67,12 +148,11 @@ class Http11:
         headers: HeaderCache | None = None,
     ) -> None:
         self._stream = stream
-        self._headers = headers
+        self._headers = headers if headers is not None else HeaderCache(size=16)
         self._keepalive = keepalive
-        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
         self._state = _IDLE
         self._expire_at: float | None = None
-        self._direct: _Direct | None = None  # a Content-Length body read past h11 (see _Direct)
+        self._response: _Response | None = None
 
     def is_idle(self) -> bool:
         return self._state == _IDLE
@@ -91,65 +171,81 @@ class Http11:
         ``body`` and end with ``release`` (also after an error: it closes what cannot be reused)."""
         if self._state != _IDLE:
             raise httpcore.ConnectionNotAvailable()
-        self._state, self._expire_at, self._direct = _ACTIVE, None, None
+        self._state, self._expire_at, self._response = _ACTIVE, None, None
         try:
-            cache = self._headers
-            valid = cache.validated(headers) if cache is not None else headers
-            request = h11.Request(method=b"GET", target=target, headers=valid)  # type: ignore[arg-type]
-            data = self._h11.send(request) or b""
-            data += self._h11.send(h11.EndOfMessage()) or b""
+            if not _TARGET.fullmatch(target):
+                raise h11.LocalProtocolError(f"Illegal target characters in {target!r}")
+            lines = self._headers.validated(headers)
         except h11.LocalProtocolError as e:
             await self.aclose()
             raise httpcore.LocalProtocolError(str(e)) from e
+        response = self._response = _Response()
         try:
             # As httpcore: a server may close early and still answer (a 4xx, say): read it.
             with contextlib.suppress(httpcore.WriteError):
-                await self._stream.write(data, timeouts.get("write"))
+                await self._stream.write(
+                    b"GET %s HTTP/1.1\r\n%s\r\n" % (target, lines), timeouts.get("write")
+                )
             timeout = timeouts.get("read")
-            while True:
-                event = await self._event(timeout)
-                if isinstance(event, h11.Response):
-                    self._direct = _Direct.framing(event, self._h11)
-                    return event.status_code, event.headers.raw_items()
-                if not isinstance(event, h11.InformationalResponse):  # 1xx: wait for the answer
-                    raise httpcore.RemoteProtocolError(f"unexpected {type(event).__name__}")
+            received = 0
+            while not response.head_done:
+                data = await self._stream.read(READ_SIZE, timeout)
+                if not data:
+                    if received:
+                        raise httpcore.RemoteProtocolError(
+                            "peer closed connection without sending a complete response head"
+                        )
+                    raise httpcore.RemoteProtocolError("Server disconnected without sending a response.")
+                received += len(data)
+                self._feed(response, data)
+                if not response.head_done and received > MAX_HEAD:
+                    raise httpcore.RemoteProtocolError(f"response head larger than {MAX_HEAD} bytes")
+            if response.head_size > MAX_HEAD:
+                raise httpcore.RemoteProtocolError(f"response head larger than {MAX_HEAD} bytes")
+            return response.status, response.headers
         except BaseException:
             await self.aclose()
             raise
 
+    @staticmethod
+    def _feed(response: _Response, data: bytes) -> None:
+        try:
+            response.parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as e:
+            if response.complete:  # garbage after the response: it stands, the connection does not
+                response.extra = True
+                return
+            raise httpcore.RemoteProtocolError(f"invalid HTTP response: {_why(e)}") from e
+
     def body(self, timeouts: Timeouts) -> AsyncIterator[bytes]:
         """The response body, as it arrives (after ``get``)."""
-        if self._direct is not None:
-            return _DirectBody(self, self._direct, timeouts.get("read"))
-        return _Body(self, timeouts.get("read"))
+        assert self._response is not None, "body() after get()"
+        return _Body(self, self._response, timeouts.get("read"))
 
-    async def _event(self, timeout: float | None) -> h11.Event | type[h11.PAUSED]:
-        conn = self._h11
-        while True:
-            try:
-                event = conn.next_event()
-            except h11.RemoteProtocolError as e:
-                raise httpcore.RemoteProtocolError(str(e)) from e
-            if event is not h11.NEED_DATA:
-                return event  # type: ignore[return-value]
-            data = await self._stream.read(READ_SIZE, timeout)
-            if not data and conn.their_state is h11.SEND_RESPONSE:
-                raise httpcore.RemoteProtocolError("Server disconnected without sending a response.")
-            conn.receive_data(data)
+    async def _more(self, response: _Response, timeout: float | None) -> None:
+        """Read and parse what the server sends next; at its end of the connection, end the
+        body that runs to it, or fail the one cut short."""
+        data = await self._stream.read(READ_SIZE, timeout)
+        if data:
+            self._feed(response, data)
+            return
+        if response.to_eof():
+            response.complete, response.extra = True, True  # complete, and no next exchange
+            return
+        raise httpcore.RemoteProtocolError("peer closed connection without sending complete message body")
 
     async def release(self) -> None:
         """After a response: idle (kept alive) when the exchange completed, else closed."""
-        conn, direct = self._h11, self._direct
-        if direct is not None:  # h11 saw the head only: a fresh one for the next exchange
-            done = self._state == _ACTIVE and direct.left == 0 and direct.reusable
-            if done:
-                self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD)
-        else:
-            done = self._state == _ACTIVE and conn.our_state is h11.DONE
-            done = done and conn.their_state is h11.DONE
-            if done:
-                conn.start_next_cycle()
-        self._direct = None
+        r, self._response = self._response, None
+        done = (
+            self._state == _ACTIVE
+            and r is not None
+            and r.complete
+            and not r.chunks
+            and not r.extra
+            and r.messages == 1
+            and r.keep_alive
+        )
         if done:
             self._state = _IDLE
             self._expire_at = time.monotonic() + self._keepalive
@@ -161,100 +257,39 @@ class Http11:
         await self._stream.aclose()
 
 
+def _why(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
 class _Body:
-    """An async iterator over a response's body chunks (a class: nothing for the loop to finalize)."""
+    """An async iterator over a response's body chunks (a class: nothing for the loop to finalize);
+    the connection closes on any error."""
 
-    __slots__ = ("_conn", "_done", "_timeout")
+    __slots__ = ("_conn", "_response", "_timeout")
 
-    def __init__(self, conn: Http11, timeout: float | None) -> None:
-        self._conn, self._timeout, self._done = conn, timeout, False
+    def __init__(self, conn: Http11, response: _Response, timeout: float | None) -> None:
+        self._conn, self._response, self._timeout = conn, response, timeout
 
     def __aiter__(self) -> _Body:
         return self
 
     async def __anext__(self) -> bytes:
-        if self._done:
-            raise StopAsyncIteration
-        conn = self._conn
+        r = self._response
         try:
-            while True:
-                event = await conn._event(self._timeout)
-                if isinstance(event, h11.Data):
-                    return bytes(event.data)
-                if isinstance(event, h11.EndOfMessage) or event is h11.PAUSED:
-                    self._done = True
+            while not r.chunks:
+                if r.complete:
                     raise StopAsyncIteration
+                await self._conn._more(r, self._timeout)
         except StopAsyncIteration:
             raise
         except BaseException:
-            self._done = True
-            await conn.aclose()
+            r.complete, r.extra = True, True
+            await self._conn.aclose()
             raise
-
-
-class _Direct:
-    """A body framed by Content-Length, read straight from the stream once h11 has parsed the
-    head: h11 would copy it twice more and wrap every read in an event (issue 16).  Only for the
-    simplest framing (one Content-Length, no Transfer-Encoding, a status that has a body); the
-    exchange ends after exactly that many bytes, and anything else the server sent (bytes past
-    the body, ``Connection: close``, HTTP/1.0) means the connection is not reused."""
-
-    __slots__ = ("left", "pending", "reusable")
-
-    def __init__(self, length: int, pending: bytes, reusable: bool) -> None:
-        self.left, self.pending, self.reusable = length, pending, reusable
-
-    @staticmethod
-    def framing(event: h11.Response, conn: h11.Connection) -> _Direct | None:
-        if event.status_code in (204, 304) or event.status_code < 200:
-            return None
-        lengths: list[bytes] = []
-        reusable = event.http_version >= b"1.1"
-        for name, value in event.headers:
-            if name == b"transfer-encoding":
-                return None  # chunked: h11 reads it
-            if name == b"content-length":
-                lengths.append(value)
-            elif name == b"connection" and b"close" in value.lower():
-                reusable = False
-        if not lengths:
-            return None  # read to the end of the connection: h11 does it
-        length = int(lengths[0])  # h11 checked they agree and are digits
-        pending, closed = conn.trailing_data
-        if len(pending) > length:  # the server sent more than the body: no next exchange
-            pending, reusable = pending[:length], False
-        return _Direct(length, pending, reusable and not closed)
-
-
-class _DirectBody:
-    """The chunks of a ``_Direct`` body; the connection closes on any error or a short body."""
-
-    __slots__ = ("_conn", "_direct", "_timeout")
-
-    def __init__(self, conn: Http11, direct: _Direct, timeout: float | None) -> None:
-        self._conn, self._direct, self._timeout = conn, direct, timeout
-
-    def __aiter__(self) -> _DirectBody:
-        return self
-
-    async def __anext__(self) -> bytes:
-        d = self._direct
-        if d.pending:
-            chunk, d.pending = d.pending, b""
-            d.left -= len(chunk)
+        chunks = r.chunks
+        if len(chunks) == 1:
+            chunk = chunks[0]
+            chunks.clear()
             return chunk
-        if d.left <= 0:
-            raise StopAsyncIteration
-        try:
-            chunk = await self._conn._stream.read(min(READ_SIZE, d.left), self._timeout)
-        except BaseException:
-            await self._conn.aclose()
-            raise
-        if not chunk:
-            await self._conn.aclose()
-            raise httpcore.RemoteProtocolError(
-                f"peer closed connection without sending complete message body: "
-                f"{d.left} of the declared bytes missing"
-            )
-        d.left -= len(chunk)
-        return chunk
+        r.chunks = []
+        return b"".join(chunks)

@@ -26,6 +26,7 @@ import httpx
 
 from .config import HttpConfig
 from .http11 import HeaderCache, Http11
+from .httpurl import Target
 
 KEEPALIVE = 5.0  # seconds an idle connection is kept for the next request to its origin
 
@@ -65,7 +66,7 @@ class Sender(Protocol):
         tb: TracebackType | None,
     ) -> Any: ...
 
-    async def send(self, url: httpx.URL, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
+    async def send(self, url: Target, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
         """Send a GET; the caller reads the reply and closes it."""
         ...
 
@@ -88,8 +89,8 @@ class HttpxSender:
     ) -> None:
         await self._transport.__aexit__(exc_type, exc, tb)
 
-    async def send(self, url: httpx.URL, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
-        request = httpx.Request("GET", url, headers=headers, extensions={"timeout": timeouts})
+    async def send(self, url: Target, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
+        request = httpx.Request("GET", url.text, headers=headers, extensions={"timeout": timeouts})
         response = await self._transport.handle_async_request(request)
         response.request = request
         return Reply(response.status_code, response.headers, response.aiter_raw(), response.aclose)
@@ -150,7 +151,7 @@ class OriginPools:
     ) -> None:
         await self.aclose()
 
-    async def send(self, url: httpx.URL, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
+    async def send(self, url: Target, headers: list[tuple[bytes, bytes]], timeouts: Timeouts) -> Reply:
         scheme = url.raw_scheme
         port = url.port or (443 if scheme == b"https" else 80)
         key = (scheme, url.raw_host, port)

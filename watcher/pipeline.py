@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -38,6 +39,9 @@ from .parse_worker import FeedParser
 from .stages import Stage
 from .store import items as store_items  # NewItem, RecordedMatch: no SQLAlchemy (issue 16)
 from .store import now_utc
+
+# Reads a topic's labelled articles: (relevant, irrelevant).
+Feedback = Callable[[str], tuple[list[Document], list[Document]]]
 
 if TYPE_CHECKING:  # the matcher is imported when the first new entry is scored
     import sqlalchemy as sa
@@ -337,15 +341,22 @@ def _dedupe(entries: Sequence[Entry]) -> list[tuple[str, Entry]]:
     return out
 
 
-def build_models(cfg: Config, engine: sa.Engine) -> list[match.TopicModel]:
-    """One model per topic, with the analyst's labels as extra seeds and negatives."""
+def build_models(
+    cfg: Config, engine: sa.Engine | None = None, *, feedback: Feedback | None = None
+) -> list[match.TopicModel]:
+    """One model per topic, with the analyst's labels as extra seeds and negatives (read by
+    ``feedback``, a cycle store's, else from ``engine``)."""
     from . import match
-    from .store import topics as store_topics
 
+    if feedback is None:
+        from .store import topics as store_topics
+
+        assert engine is not None, "build_models needs an engine or a feedback reader"
+        feedback = functools.partial(store_topics.load_feedback, engine)
     models = []
     fetch_seed = seed_fetcher(cfg)
     for topic in cfg.topics:
-        relevant, irrelevant = store_topics.load_feedback(engine, topic.name)
+        relevant, irrelevant = feedback(topic.name)
         models.append(
             match.build_model(
                 topic, extra_seeds=relevant, negatives=irrelevant, fetch_seed=fetch_seed
@@ -457,8 +468,8 @@ async def run_cycle_async(
                 store,
                 fetcher,
                 extract_pool,
-                # the engine is asked for (opened, if the store had none) only when models are built
-                models if models is not None else lambda: build_models(cfg, store.engine()),
+                # the labels are read when models are built (with sqlite3 on a plain SQLite file)
+                models if models is not None else lambda: build_models(cfg, feedback=store.feedback),
                 report,
                 parser=feed_parser,
                 db=db,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -15,6 +14,7 @@ from sqlalchemy.dialects import sqlite  # postgresql's dialect is imported when 
 from ..models import Entry, Score
 from .items import NewItem as NewItem  # defined without SQLAlchemy (issue 16)
 from .items import RecordedMatch as RecordedMatch
+from .items import score_details
 from .schema import articles, cycles, entries, entry_feeds, matches, scores
 
 
@@ -141,7 +141,7 @@ def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
         "topic": score.topic,
         "score": score.score,
         "reasons": score.reasons(),
-        "details": json.dumps(score.to_dict(), ensure_ascii=False, default=str),
+        "details": score_details(score),
         "matched_at": now,
     }
 
@@ -151,7 +151,7 @@ def score_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
         "entry_id": entry_id,
         "topic": score.topic,
         "score": score.score,
-        "details": json.dumps(score.to_dict(), ensure_ascii=False, default=str),
+        "details": score_details(score),
         "scored_at": now,
     }
 

@@ -3,6 +3,7 @@ importable without SQLAlchemy (a cycle in which nothing new arrives never import
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,3 +32,8 @@ class RecordedMatch:
     url: str
     title: str
     score: Score
+
+
+def score_details(score: Score) -> str:
+    """The JSON of a score kept in ``matches.details`` and ``scores.details``."""
+    return json.dumps(score.to_dict(), ensure_ascii=False, default=str)
