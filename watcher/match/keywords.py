@@ -244,7 +244,11 @@ class Matcher:
                         found.setdefault(token, []).extend(ids)
             for script, langs in self._always_by_script.items():
                 if chars := firsts.intersection(by_script.get(script, ())):
-                    words = list(compress(tokens, map(chars.__contains__, map(_FIRST, tokens))))
+                    words = (  # every word, when all are of this script (the usual case)
+                        list(tokens)
+                        if len(chars) == len(firsts)
+                        else list(compress(tokens, map(chars.__contains__, map(_FIRST, tokens))))
+                    )
                     for lang in langs:
                         affixes = self._affixes.get(lang)
                         asked[lang] = (
@@ -253,6 +257,8 @@ class Matcher:
         for lang, words in asked.items():
             table = self._stems[lang]
             keys = self._keys(words, lang)
+            if table.keys().isdisjoint(keys):  # most languages: no key of theirs (one pass in C)
+                continue
             for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
                 found.setdefault(word, []).extend(table[key])
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
