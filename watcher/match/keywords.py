@@ -89,6 +89,7 @@ class Matcher:
                 self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        self._two_firsts = frozenset(p[0] for p in self._prefixes_by_head)
         self._substrings_by_first: dict[str, list[tuple[str, int]]] = {}  # CJK terms by first character
         for sub, i in self._substrings:
             self._substrings_by_first.setdefault(sub[0], []).append((sub, i))
@@ -225,7 +226,9 @@ class Matcher:
                 for token in words:
                     if token.startswith(prefix):
                         found.setdefault(token, []).append(i)
-        if self._prefixes or self._prefixes_by_head:  # prefixes of one or two letters: rare
+        firsts = set(map(_FIRST, tokens))  # the words' first letters
+        # prefixes of one or two letters (rare): two-letter ones only when some word starts like one
+        if self._prefixes or (self._prefixes_by_head and not firsts.isdisjoint(self._two_firsts)):
             two = self._prefixes_by_head
             starting = compress(tokens, map(two.__contains__, map(_HEAD2, tokens)))
             for token in tokens if self._prefixes else starting:
@@ -233,7 +236,6 @@ class Matcher:
                     if token.startswith(prefix):
                         found.setdefault(token, []).append(i)
         if self._substrings or self._always:  # words of a script: by their first letters'
-            firsts = set(map(_FIRST, tokens))
             letters = self._letters  # one snapshot (swapped whole when it learns letters)
             if not firsts <= letters.known:
                 letters = self._letters = letters.learn(firsts)
