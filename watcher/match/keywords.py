@@ -6,10 +6,10 @@ The term syntax is ``terms``' (re-exported here): ``migrant``, ``fr:réfugié``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import compress, repeat
 from operator import itemgetter, or_
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ..config import ConceptGroup
 from .morph import Morphology, changing_affixes, lemma_language, stem_algorithm
@@ -35,6 +35,8 @@ from .terms import shown, stressed
 from .text import CACHE_SIZE, language_script, script_of
 
 _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
+# what a word's first HEAD letters ask of it: the languages to key it in, the prefix terms to try
+_HeadPlan = tuple[tuple[str, ...], tuple[tuple[str, int], ...]]
 _UNPLANNED = ((-2, -2, ""),)  # no plan made yet for a set of atoms (None is a plan: a phrase starts)
 
 
@@ -138,7 +140,11 @@ class Matcher:
             if isinstance(owner, Morphology) and stem == owner.key and (affixes := changing_affixes(lang))
         }
         self._letters = _Letters(frozenset(), {})  # first letters by script, learnt as they come
-        self._candidates = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys()).__contains__
+        # each head that makes a word a candidate -> (the languages asking it, its prefix terms)
+        self._head_plans: dict[str, _HeadPlan] = {
+            head: (self._head_langs.get(head, ()), tuple(self._prefixes_by_head3.get(head, ())))
+            for head in self._head_langs.keys() | self._prefixes_by_head3.keys()
+        }
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -214,18 +220,16 @@ class Matcher:
         if len(memo.seen) + len(tokens) >= self._cache_size:
             return False  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
-        heads = list(map(_HEADS, tokens))
-        by_head: dict[str, list[str]] = {}  # the candidates, by their first letters
-        for token, head in compress(zip(tokens, heads, strict=True), map(self._candidates, heads)):
-            by_head.setdefault(head, []).append(token)
+        # what each word's first letters ask (None for most words: left out in C)
+        plans = list(map(self._head_plans.get, map(_HEADS, tokens)))
         asked: dict[str, list[str]] = {}  # language -> the words keyed in it
-        for head, words in by_head.items():
-            for lang in self._head_langs.get(head, ()):
-                asked.setdefault(lang, []).extend(words)
-            for prefix, i in self._prefixes_by_head3.get(head, ()):
-                for token in words:
-                    if token.startswith(prefix):
-                        found.setdefault(token, []).append(i)
+        candidates = cast("Iterator[tuple[str, _HeadPlan]]", compress(zip(tokens, plans, strict=True), plans))
+        for token, (langs, prefixes) in candidates:
+            for lang in langs:
+                asked.setdefault(lang, []).append(token)
+            for prefix, i in prefixes:
+                if token.startswith(prefix):
+                    found.setdefault(token, []).append(i)
         firsts = set(map(_FIRST, tokens))  # the words' first letters
         # prefixes of one or two letters (rare): two-letter ones only when some word starts like one
         if self._prefixes or (self._prefixes_by_head and not firsts.isdisjoint(self._two_firsts)):
