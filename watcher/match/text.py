@@ -10,7 +10,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import compress, filterfalse
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -350,7 +350,7 @@ class Analyzer:
     def features(self, tokens: Sequence[str], doc_lang: str) -> list[tuple[str, float]]:
         """``feature`` of each token; the new ones are worked out together, per language."""
         cache = self.cache_for(doc_lang)
-        new = [t for t in dict.fromkeys(tokens) if t not in cache]
+        new = list(filterfalse(cache.__contains__, dict.fromkeys(tokens)))  # (picked out in C)
         if not new:
             return [cache.get(t) or self.feature(t, doc_lang) for t in tokens]
         found: dict[str, tuple[str, float]] = {}
