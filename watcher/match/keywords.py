@@ -32,7 +32,7 @@ from .terms import Atom as Atom
 from .terms import Term as Term
 from .terms import parse_term as parse_term
 from .terms import shown, stressed
-from .text import CACHE_SIZE, language_script, script_of
+from .text import CACHE_SIZE, language_script, script_of, scripts_of
 
 _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
 # what a word's first HEAD letters ask of it: the languages to key it in, the prefix terms to try
@@ -376,11 +376,8 @@ class _Letters(NamedTuple):
     def learn(self, letters: set[str]) -> _Letters:
         """A new snapshot that also knows ``letters`` (the old one is never changed)."""
         base = self if len(self.known) + len(letters) <= LETTERS else _Letters(frozenset(), {})
-        new: dict[str, set[str]] = {}
-        for c in letters - base.known:
-            new.setdefault(script_of(c), set()).add(c)
         by_script = dict(base.by_script)
-        for script, chars in new.items():
+        for script, chars in scripts_of(letters - base.known).items():
             by_script[script] = by_script.get(script, frozenset()) | chars
         return _Letters(base.known | letters, by_script)
 

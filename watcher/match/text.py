@@ -150,6 +150,31 @@ def _other_script(ch: str) -> str:
     return "other"
 
 
+# ``script_of``'s ranges, one class per script (the rest is "other")
+_SCRIPT_CLASSES = tuple(
+    (script, re.compile(f"[{ranges}]"))
+    for script, ranges in (
+        ("latin", "\x00-\x7f\u00c0-\u024f"),
+        ("cyrillic", "\u0400-\u052f"),
+        ("arabic", "\u0600-\u06ff\u0750-\u077f\ufb50-\ufeff"),
+        ("greek", "\u0370-\u03ff\u1f00-\u1fff"),
+        ("devanagari", "\u0900-\u097f"),
+        ("cjk", "\u3040-\u9fff\uac00-\ud7af\uf900-\ufaff"),
+    )
+)
+
+
+def scripts_of(letters: set[str]) -> dict[str, set[str]]:
+    """``script_of`` of many single letters at once: script -> its letters (a pattern search a
+    script over them all instead of a call per letter; ``tests/test_match_text.py`` holds the two
+    equal for every code point)."""
+    joined = "".join(letters)
+    out = {script: set(found) for script, pattern in _SCRIPT_CLASSES if (found := pattern.findall(joined))}
+    if other := letters.difference(*out.values()):
+        out["other"] = other
+    return out
+
+
 def default_language(script: str) -> str:
     """The stemming language assumed for a word of a script when none is named."""
     return {"cyrillic": "ru", "arabic": "fa", "latin": "en"}.get(script, "")
