@@ -191,3 +191,29 @@ def test_threads_with_small_renewing_caches_score_as_one_thread_does() -> None:
     assert any(s.matched for s in expected) and not all(s.matched for s in expected)
     assert isinstance(small.backend, TfidfBackend)
     assert all(len(cache) <= 40 for cache in small.backend.analyzer._cache.values())
+
+
+@pytest.mark.parametrize("lang", sorted({*TEXTS, "uk", "bg", "ur", "it", "id", "ja", ""}))
+def test_words_are_grouped_by_language_as_letter_by_letter(lang: str) -> None:
+    """``features.by_language`` asks the language once for all ASCII first letters (the premise:
+    the analyser gives every ASCII letter one language) and once for each other first letter."""
+    from watcher.match.features import by_language
+
+    analyzer = Analyzer(wordfreq_frequency)
+    assert len({analyzer.token_language(chr(c), lang) for c in range(128)}) == 1
+    words = distinct(" ".join(TEXTS.values()) + " 2024 _x ÿes Ñu ßa")
+    asked: list[str] = []
+
+    def language_of(c: str) -> str:
+        asked.append(c)
+        return analyzer.token_language(c, lang)
+
+    for sample in (words, [w for w in words if w.isascii()], [w for w in words if not w[0].isascii()]):
+        asked.clear()
+        groups = by_language(sample, language_of)
+        expected: dict[str, list[str]] = {}
+        for w in sample:  # the reference: each word by its own first letter
+            expected.setdefault(analyzer.token_language(w[0], lang), []).append(w)
+        assert groups == expected
+        others = {w[0] for w in sample if not w[0].isascii()}
+        assert len(asked) == len(others) + any(w[0].isascii() for w in sample)

@@ -189,3 +189,29 @@ def test_learning_the_dev_corpora_in_batches_misses_no_word() -> None:
     assert all(script_of(w) == "greek" and learnt[w] < expected[w] for w in missed)  # as above
     assert len(missed) < 5
     assert sum(bool(ids) for ids in expected.values()) > 300
+
+
+def test_batches_of_one_script_are_learnt_as_the_long_way_finds() -> None:
+    """A batch whose words are all of one script (the usual document) takes ``_learn``'s short cut
+    for the languages asked every word of that script (Indonesian, Persian, Arabic): the same atoms
+    as keying each word in every language of its script; and a batch where no word starts like a
+    two-letter prefix term skips those prefixes without missing one."""
+    model = _model()
+    matcher, morphology = model.matcher, model.morphology
+    assert morphology is not None
+    two = {prefix for prefixes in matcher._prefixes_by_head.values() for prefix, _ in prefixes}
+    assert two  # the shipped lexicon has two-letter prefixes ("afg on*", "temir yo*")
+    for langs, script in ((("en", "id", "de", "tr"), "latin"), (("fa", "ar", "ur"), "arabic")):
+        words: dict[str, None] = {}
+        for lang in langs:
+            words.update(dict.fromkeys(w for w in tokenize(" ".join(wordfreq.top_n_list(lang, 3000)))))
+        one_script = [w for w in words if script_of(w) == script]
+        learnt = _learnt(matcher, one_script)
+        assert learnt == {w: _reference(matcher, morphology, w) for w in one_script}
+        assert sum(bool(ids) for ids in learnt.values()) > 20
+        no_short = [w for w in one_script if w[0] not in {p[0] for p in two}]
+        assert _learnt(matcher, no_short) == {w: learnt[w] for w in no_short}
+    short = [w for w in _words() if any(w.startswith(p) for p in two)]
+    learnt = _learnt(matcher, short)
+    assert learnt == {w: _reference(matcher, morphology, w) for w in short}
+    assert all(learnt[w] for w in short)  # each matches its prefix term at least

@@ -6,7 +6,15 @@ import pytest
 
 from watcher.config import ConceptGroup
 from watcher.match.keywords import Matcher, apply_contrast, group_results, keyword_score
-from watcher.match.text import Analyzer, detect_language, make_stemmer, tokenize, wordfreq_frequency
+from watcher.match.text import (
+    Analyzer,
+    detect_language,
+    make_stemmer,
+    script_of,
+    scripts_of,
+    tokenize,
+    wordfreq_frequency,
+)
 
 
 def matcher(*groups: ConceptGroup, exclude: tuple[str, ...] = ()) -> Matcher:
@@ -134,3 +142,16 @@ def test_topic_languages_choose_the_stemmer_of_plain_terms() -> None:
     tokens = tokenize("Die Flüchtlingen kommen")
     assert german.find(tokens, 0)[0][0]  # German stemmer: flüchtlingen -> flüchtling
     assert not english.find(tokens, 0)[0][0]
+
+
+def test_scripts_of_many_letters_is_script_of_each() -> None:
+    """``scripts_of`` (a pattern a script over all letters) sorts every code point as ``script_of``
+    does one by one, in one call and in small batches."""
+    letters = {chr(cp) for cp in range(0x110000)}
+    expected: dict[str, set[str]] = {}
+    for c in letters:
+        expected.setdefault(script_of(c), set()).add(c)
+    assert scripts_of(letters) == expected
+    assert len(expected) == 7  # every script, and "other"
+    for batch in ({"a", "я", "ب", "α", "क", "汉", "€"}, {"\u024f", "\u0250"}, {"\ufeff", "\uff00"}, set()):
+        assert scripts_of(batch) == {s: batch & chars for s, chars in expected.items() if batch & chars}

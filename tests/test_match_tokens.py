@@ -13,7 +13,7 @@ import wordfreq
 
 from tests.shared_data import require_shared
 from watcher.match.evaluate import read_records
-from watcher.match.text import _ASCII_TOKEN, _FOLDED, _TOKEN, bmp_token, normalise, tokenize
+from watcher.match.text import _ASCII_TOKEN, _FOLDED, _TOKEN, _ascii_words, bmp_token, normalise, tokenize
 
 
 def _reference(text: str) -> list[str]:
@@ -44,6 +44,22 @@ def test_ascii_text_needs_only_lower_case() -> None:
     assert [c for c in _FOLDED if c.isascii()] == []
     ascii_text = "".join(map(chr, range(128))) * 2
     assert normalise(ascii_text) == ascii_text.lower()
+
+
+def test_ascii_words_are_the_ascii_class_matches() -> None:
+    """``_ascii_words`` (translate, split, one-letter words out) finds what the ASCII class finds:
+    every pair of ASCII characters, and random ASCII texts of words, digits and punctuation."""
+    chars = [chr(c) for c in range(128)]
+    pairs = " ".join(a + b for a in chars for b in chars)  # every character next to every other
+    assert _ascii_words(pairs) == _ASCII_TOKEN.findall(pairs.lower())
+    assert len(_ascii_words(pairs)) > 3000  # many words: the comparison compares something
+    rng = random.Random(7)
+    words = [w for w in wordfreq.top_n_list("en", 2000) if w.isascii()]
+    pieces = [*words, *chars, "A", "Zz", "x1_", "__", "9"]
+    for _ in range(300):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(0, 80)))
+        assert text.isascii()
+        assert _ascii_words(text) == _ASCII_TOKEN.findall(text.lower()) == _reference(text), text
 
 
 def test_tokens_of_mixed_texts_are_the_reference_tokens() -> None:

@@ -6,10 +6,10 @@ The term syntax is ``terms``' (re-exported here): ``migrant``, ``fr:réfugié``,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import compress, repeat
 from operator import itemgetter, or_
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ..config import ConceptGroup
 from .morph import Morphology, changing_affixes, lemma_language, stem_algorithm
@@ -32,9 +32,11 @@ from .terms import Atom as Atom
 from .terms import Term as Term
 from .terms import parse_term as parse_term
 from .terms import shown, stressed
-from .text import CACHE_SIZE, language_script, script_of
+from .text import CACHE_SIZE, language_script, script_of, scripts_of
 
 _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
+# what a word's first HEAD letters ask of it: the languages to key it in, the prefix terms to try
+_HeadPlan = tuple[tuple[str, ...], tuple[tuple[str, int], ...]]
 _UNPLANNED = ((-2, -2, ""),)  # no plan made yet for a set of atoms (None is a plan: a phrase starts)
 
 
@@ -89,6 +91,7 @@ class Matcher:
                 self._substrings.append((atom.value, i))
             else:
                 self._stems.setdefault(atom.lang, {}).setdefault(atom.value, []).append(i)
+        self._two_firsts = frozenset(p[0] for p in self._prefixes_by_head)
         self._substrings_by_first: dict[str, list[tuple[str, int]]] = {}  # CJK terms by first character
         for sub, i in self._substrings:
             self._substrings_by_first.setdefault(sub[0], []).append((sub, i))
@@ -137,7 +140,11 @@ class Matcher:
             if isinstance(owner, Morphology) and stem == owner.key and (affixes := changing_affixes(lang))
         }
         self._letters = _Letters(frozenset(), {})  # first letters by script, learnt as they come
-        self._candidates = frozenset(self._head_langs.keys() | self._prefixes_by_head3.keys()).__contains__
+        # each head that makes a word a candidate -> (the languages asking it, its prefix terms)
+        self._head_plans: dict[str, _HeadPlan] = {
+            head: (self._head_langs.get(head, ()), tuple(self._prefixes_by_head3.get(head, ())))
+            for head in self._head_langs.keys() | self._prefixes_by_head3.keys()
+        }
         # term index -> (group index or -1 for exclusion, term); keyed by its first atom
         self._by_first: dict[int, list[tuple[int, int, Term]]] = {}
         for gi, terms in enumerate(self.group_terms):
@@ -213,19 +220,19 @@ class Matcher:
         if len(memo.seen) + len(tokens) >= self._cache_size:
             return False  # atoms_of renews the memo when it is full, token by token
         found: dict[str, list[int]] = {t: list(self._exact[t]) for t in self._exact.keys() & tokens}
-        heads = list(map(_HEADS, tokens))
-        by_head: dict[str, list[str]] = {}  # the candidates, by their first letters
-        for token, head in compress(zip(tokens, heads, strict=True), map(self._candidates, heads)):
-            by_head.setdefault(head, []).append(token)
+        # what each word's first letters ask (None for most words: left out in C)
+        plans = list(map(self._head_plans.get, map(_HEADS, tokens)))
         asked: dict[str, list[str]] = {}  # language -> the words keyed in it
-        for head, words in by_head.items():
-            for lang in self._head_langs.get(head, ()):
-                asked.setdefault(lang, []).extend(words)
-            for prefix, i in self._prefixes_by_head3.get(head, ()):
-                for token in words:
-                    if token.startswith(prefix):
-                        found.setdefault(token, []).append(i)
-        if self._prefixes or self._prefixes_by_head:  # prefixes of one or two letters: rare
+        candidates = cast("Iterator[tuple[str, _HeadPlan]]", compress(zip(tokens, plans, strict=True), plans))
+        for token, (langs, prefixes) in candidates:
+            for lang in langs:
+                asked.setdefault(lang, []).append(token)
+            for prefix, i in prefixes:
+                if token.startswith(prefix):
+                    found.setdefault(token, []).append(i)
+        firsts = set(map(_FIRST, tokens))  # the words' first letters
+        # prefixes of one or two letters (rare): two-letter ones only when some word starts like one
+        if self._prefixes or (self._prefixes_by_head and not firsts.isdisjoint(self._two_firsts)):
             two = self._prefixes_by_head
             starting = compress(tokens, map(two.__contains__, map(_HEAD2, tokens)))
             for token in tokens if self._prefixes else starting:
@@ -233,7 +240,6 @@ class Matcher:
                     if token.startswith(prefix):
                         found.setdefault(token, []).append(i)
         if self._substrings or self._always:  # words of a script: by their first letters'
-            firsts = set(map(_FIRST, tokens))
             letters = self._letters  # one snapshot (swapped whole when it learns letters)
             if not firsts <= letters.known:
                 letters = self._letters = letters.learn(firsts)
@@ -244,7 +250,11 @@ class Matcher:
                         found.setdefault(token, []).extend(ids)
             for script, langs in self._always_by_script.items():
                 if chars := firsts.intersection(by_script.get(script, ())):
-                    words = list(compress(tokens, map(chars.__contains__, map(_FIRST, tokens))))
+                    words = (  # every word, when all are of this script (the usual case)
+                        list(tokens)
+                        if len(chars) == len(firsts)
+                        else list(compress(tokens, map(chars.__contains__, map(_FIRST, tokens))))
+                    )
                     for lang in langs:
                         affixes = self._affixes.get(lang)
                         asked[lang] = (
@@ -253,6 +263,8 @@ class Matcher:
         for lang, words in asked.items():
             table = self._stems[lang]
             keys = self._keys(words, lang)
+            if table.keys().isdisjoint(keys):  # most languages: no key of theirs (one pass in C)
+                continue
             for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
                 found.setdefault(word, []).extend(table[key])
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
@@ -364,11 +376,8 @@ class _Letters(NamedTuple):
     def learn(self, letters: set[str]) -> _Letters:
         """A new snapshot that also knows ``letters`` (the old one is never changed)."""
         base = self if len(self.known) + len(letters) <= LETTERS else _Letters(frozenset(), {})
-        new: dict[str, set[str]] = {}
-        for c in letters - base.known:
-            new.setdefault(script_of(c), set()).add(c)
         by_script = dict(base.by_script)
-        for script, chars in new.items():
+        for script, chars in scripts_of(letters - base.known).items():
             by_script[script] = by_script.get(script, frozenset()) | chars
         return _Letters(base.known | letters, by_script)
 
