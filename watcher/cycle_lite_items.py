@@ -2,8 +2,9 @@
 
 ``store.entries`` and ``store.topics`` statement for statement: which keys are known, a feed's new
 entries with their links, articles, scores and matches, late links, the analyst's labels for the
-topic models.  Each row holds the same columns and the same values in the same formats (datetimes
-as SQLAlchemy's SQLite DATETIME writes them, booleans as 0/1, JSON from the same functions), so a
+topic models.  The rows are built by the same functions (``store.items``: ``entry_row``,
+``item_rows``) and hold the same values in the same formats (datetimes as SQLAlchemy's SQLite
+DATETIME writes them, booleans as 0/1), so a
 database written here reads back exactly as one written through SQLAlchemy; tests/test_cycle_lite_items.py
 writes the same cycle both ways and compares every table.  SQLAlchemy's per-statement work (compiling,
 binding, result processing) was ~0.2 ms of the main process's CPU per article stored.
@@ -11,32 +12,19 @@ binding, result processing) was ~0.2 ms of the main process's CPU per article st
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .store.items import NewItem, RecordedMatch, score_details
+from .store.items import NewItem, RecordedMatch, Row, entry_row, item_rows
 
 if TYPE_CHECKING:
-    from .models import Document, Entry, Score
+    from .models import Document, Entry
 
 _ENTRY_COLUMNS = (
     "feed_id", "url", "link", "guid", "title", "summary", "author", "published_at", "first_seen_at",
 )  # fmt: skip
-_ARTICLE_COLUMNS = (
-    "entry_id", "final_url", "status", "source", "extractor_version", "error", "title", "sitename",
-    "author", "language", "published_at", "text", "raw_html", "raw_sha256", "fetched_at",
-)  # fmt: skip
-_INSERT_ARTICLE = (
-    f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})"
-)
-_INSERT_MATCH = (
-    "INSERT INTO matches (entry_id, topic, score, reasons, details, matched_at) VALUES (?, ?, ?, ?, ?, ?)"
-)
-_INSERT_SCORE = "INSERT INTO scores (entry_id, topic, score, details, scored_at) VALUES (?, ?, ?, ?, ?)"
 _LINK = "INSERT INTO entry_feeds (entry_id, feed_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 _ENTRY_ROWS = 100  # rows per multi-row INSERT (9 values each: far below SQLite's variable limit)
 _FEEDBACK = (  # store.topics.load_feedback
@@ -91,24 +79,10 @@ def record_items(
     conn: sqlite3.Connection, feed_id: int, items: Sequence[NewItem], now: datetime
 ) -> list[RecordedMatch]:
     """store.entries.record_items: new entries with their article and scores; an entry another
-    feed stored meanwhile is only linked to this feed."""
+    feed stored meanwhile is only linked to this feed.  The rows are ``store.items``' own."""
     if not items:
         return []
-    first_seen = stored_time(now)
-    rows = [
-        (
-            feed_id,
-            item.key,
-            item.entry.link,
-            item.entry.guid,
-            _title(item),
-            item.entry.summary[:4000],
-            item.entry.author or item.article.author,
-            stored_time(item.entry.published or item.article.published),
-            first_seen,
-        )
-        for item in items
-    ]
+    rows = [_values(entry_row(feed_id, item, now), _ENTRY_COLUMNS) for item in items]
     ids: dict[str, int] = {}
     one = f"({', '.join('?' * len(_ENTRY_COLUMNS))})"
     for start in range(0, len(rows), _ENTRY_ROWS):
@@ -121,36 +95,22 @@ def record_items(
     lost = [item.key for item in items if item.key not in ids]  # stored first by another feed
     existing = [eid for key in lost if (eid := entry_id_for(conn, key)) is not None]
     link_entries(conn, feed_id, [*ids.values(), *existing], now)
-    article_rows: list[tuple[Any, ...]] = []
-    match_rows: list[tuple[Any, ...]] = []
-    score_rows: list[tuple[Any, ...]] = []
-    recorded: list[RecordedMatch] = []
-    for item in items:
-        entry_id = ids.get(item.key)
-        if entry_id is None:
-            continue
-        a, matched = item.article, item.matched
-        raw = item.raw_html if matched else None  # the page is kept as evidence for matches only
-        article_rows.append(
-            (
-                entry_id, a.url, a.status, a.source, a.extractor_version, a.error, a.title,
-                a.sitename, a.author, a.language, stored_time(a.published), a.text,
-                zlib.compress(raw, 6) if raw else None,
-                hashlib.sha256(raw).hexdigest() if raw else None,
-                stored_time(item.fetched_at),
+    added = item_rows(items, ids, now)
+    tables = (("articles", added.articles), ("matches", added.matches), ("scores", added.scores))
+    for table, table_rows in tables:
+        if table_rows:
+            columns = tuple(table_rows[0])
+            marks = ", ".join("?" * len(columns))
+            conn.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                [_values(row, columns) for row in table_rows],
             )
-        )  # fmt: skip
-        score_rows += [_score_row(entry_id, score, first_seen) for score in item.scores]
-        for score in matched:
-            match_rows.append(_match_row(entry_id, score, first_seen))
-            recorded.append(RecordedMatch(entry_id, item.entry.link, _title(item), score))
-    if article_rows:
-        conn.executemany(_INSERT_ARTICLE, article_rows)
-    if match_rows:
-        conn.executemany(_INSERT_MATCH, match_rows)
-    if score_rows:
-        conn.executemany(_INSERT_SCORE, score_rows)
-    return recorded
+    return added.recorded
+
+
+def _values(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
+    """A row's values in column order, datetimes as SQLAlchemy's SQLite DATETIME stores them."""
+    return tuple(stored_time(v) if isinstance(v, datetime) else v for v in map(row.__getitem__, columns))
 
 
 def load_feedback(conn: sqlite3.Connection, topic: str) -> tuple[list[Document], list[Document]]:
@@ -165,18 +125,6 @@ def load_feedback(conn: sqlite3.Connection, topic: str) -> tuple[list[Document],
         )
         (relevant if is_relevant else irrelevant).append(doc)
     return relevant, irrelevant
-
-
-def _title(item: NewItem) -> str:
-    return item.entry.title or item.article.title
-
-
-def _match_row(entry_id: int, score: Score, now: str | None) -> tuple[Any, ...]:
-    return (entry_id, score.topic, score.score, score.reasons(), score_details(score), now)
-
-
-def _score_row(entry_id: int, score: Score, now: str | None) -> tuple[Any, ...]:
-    return (entry_id, score.topic, score.score, score_details(score), now)
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -11,10 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite  # postgresql's dialect is imported when it is used
 
-from ..models import Entry, Score
+from ..models import Entry
 from .items import NewItem as NewItem  # defined without SQLAlchemy (issue 16)
 from .items import RecordedMatch as RecordedMatch
-from .items import score_details
+from .items import entry_row, item_rows
+from .items import match_row as match_row
+from .items import score_row as score_row
 from .schema import articles, cycles, entries, entry_feeds, matches, scores
 
 
@@ -70,90 +70,17 @@ def record_items(
     meanwhile is only linked to this feed."""
     if not items:
         return []
-    rows = [
-        {
-            "feed_id": feed_id,
-            "url": item.key,
-            "link": item.entry.link,
-            "guid": item.entry.guid,
-            "title": _title(item),
-            "summary": item.entry.summary[:4000],
-            "author": item.entry.author or item.article.author,
-            "published_at": item.entry.published or item.article.published,
-            "first_seen_at": now,
-        }
-        for item in items
-    ]
+    rows = [entry_row(feed_id, item, now) for item in items]
     stmt = insert_ignore(conn, entries).returning(entries.c.id, entries.c.url)
     ids: dict[str, int] = {url: eid for eid, url in conn.execute(stmt, rows)}
     lost = [item.key for item in items if item.key not in ids]  # stored first by another feed
     existing = [eid for key in lost if (eid := entry_id_for(conn, key)) is not None]
     link_entries(conn, feed_id, [*ids.values(), *existing], now)
-    article_rows: list[dict[str, Any]] = []
-    match_rows: list[dict[str, Any]] = []
-    score_rows: list[dict[str, Any]] = []  # every score, matched or not (issue 14: near misses)
-    recorded: list[RecordedMatch] = []
-    for item in items:
-        entry_id = ids.get(item.key)
-        if entry_id is None:
-            continue
-        a, matched = item.article, item.matched
-        raw = item.raw_html if matched else None  # the page is kept as evidence for matches only
-        article_rows.append(
-            {
-                "entry_id": entry_id,
-                "final_url": a.url,
-                "status": a.status,
-                "source": a.source,
-                "extractor_version": a.extractor_version,
-                "error": a.error,
-                "title": a.title,
-                "sitename": a.sitename,
-                "author": a.author,
-                "language": a.language,
-                "published_at": a.published,
-                "text": a.text,
-                "raw_html": zlib.compress(raw, 6) if raw else None,
-                "raw_sha256": hashlib.sha256(raw).hexdigest() if raw else None,
-                "fetched_at": item.fetched_at,
-            }
-        )
-        score_rows += [score_row(entry_id, score, now) for score in item.scores]
-        for score in matched:
-            match_rows.append(match_row(entry_id, score, now))
-            recorded.append(RecordedMatch(entry_id, item.entry.link, _title(item), score))
-    if article_rows:
-        conn.execute(sa.insert(articles), article_rows)
-    if match_rows:
-        conn.execute(sa.insert(matches), match_rows)
-    if score_rows:
-        conn.execute(sa.insert(scores), score_rows)
-    return recorded
-
-
-def _title(item: NewItem) -> str:
-    return item.entry.title or item.article.title
-
-
-def match_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
-    return {
-        "entry_id": entry_id,
-        "topic": score.topic,
-        "score": score.score,
-        "reasons": score.reasons(),
-        "details": score_details(score),
-        "matched_at": now,
-    }
-
-
-def score_row(entry_id: int, score: Score, now: datetime) -> dict[str, Any]:
-    return {
-        "entry_id": entry_id,
-        "topic": score.topic,
-        "score": score.score,
-        "details": score_details(score),
-        "scored_at": now,
-    }
+    added = item_rows(items, ids, now)
+    for table, table_rows in ((articles, added.articles), (matches, added.matches), (scores, added.scores)):
+        if table_rows:
+            conn.execute(sa.insert(table), table_rows)
+    return added.recorded
 
 
 def start_cycle(conn: sa.Connection, now: datetime) -> int:
