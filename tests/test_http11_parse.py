@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 
+import pytest
+
 from tests.http_helpers import http_cfg
 from tests.server import Server
 from watcher.http import Fetcher
@@ -58,21 +60,24 @@ def test_a_head_over_the_limit_in_one_piece_fails_too(http_server: Server) -> No
     assert first.error is not None and "head larger" in first.error
 
 
-def test_a_bad_chunk_size_is_one_connection_error(http_server: Server) -> None:
-    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-    url = http_server.handler("/badchunk", _raw(head, b"5\r\nhello\r\nzz\r\nnope\r\n0\r\n\r\n", close=True))
-    first, _ = _get_twice(url)
+@pytest.mark.parametrize(
+    ("path", "head", "body"),
+    [
+        (  # a chunk size that is no hexadecimal number
+            "/badchunk",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"5\r\nhello\r\nzz\r\nnope\r\n0\r\n\r\n",
+        ),
+        ("/garbage", b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n", b"ok"),  # a status that is no number
+    ],
+)
+def test_a_malformed_response_is_one_connection_error(
+    http_server: Server, path: str, head: bytes, body: bytes
+) -> None:
+    first, _ = _get_twice(http_server.handler(path, _raw(head, body, close=True)))
     assert first.status is FetchStatus.CONNECTION_ERROR
     assert first.error is not None and "invalid HTTP response" in first.error
     assert first.body == b""
-
-
-def test_a_garbage_status_line_is_one_connection_error(http_server: Server) -> None:
-    head = b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n"
-    url = http_server.handler("/garbage", _raw(head, b"ok", close=True))
-    first, _ = _get_twice(url)
-    assert first.status is FetchStatus.CONNECTION_ERROR
-    assert first.error is not None and "invalid HTTP response" in first.error
 
 
 def test_conflicting_content_lengths_are_refused(http_server: Server) -> None:
