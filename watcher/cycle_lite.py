@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import cycle_lite_items as lite_items
 from . import stages
+from .cycle_lite_items import bind, stored_time
 from .errors import StoreError
 from .health import SYNCED_KEY, announce, feed_row, feeds_digest, sqlite_path
 from .models import FEED_STATE, Feed
@@ -69,18 +70,12 @@ _STATE = (  # store.feeds._update_statement: every FEED_STATE column, the title 
 )
 
 
-def stored_time(value: datetime) -> str:
-    """A datetime as SQLAlchemy's SQLite DATETIME stores it (the wall clock as given, microseconds)."""
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _bind(value: Any) -> Any:
-    """A FeedUpdate value as SQLAlchemy binds it for its column type."""
-    if isinstance(value, datetime):
-        return stored_time(value)
-    if isinstance(value, bool):
-        return int(value)
-    return value
+def _state_row(feed_id: int, update: FeedUpdate) -> dict[str, Any]:
+    """The ``_STATE`` parameters of a feed's poll outcome (announced in the log as it is written)."""
+    row = {name: bind(getattr(update, name)) for name in FEED_STATE}
+    row.update(id=feed_id, title=update.title or None)
+    announce(log, feed_id, update)
+    return row
 
 
 class HandOver(Exception):
@@ -270,10 +265,7 @@ class LiteStore:
             lite_items.link_entries(conn, feed_id, known_ids, now)
             recorded = lite_items.record_items(conn, feed_id, items, now)
             stages.reached(stop_at, Stage.ENTRIES_RECORDED, feed=feed_url)
-            row = {name: _bind(getattr(update, name)) for name in FEED_STATE}
-            row.update(id=feed_id, title=update.title or None)
-            announce(log, feed_id, update)
-            conn.execute(_STATE, row)
+            conn.execute(_STATE, _state_row(feed_id, update))
         return recorded
 
     def link_late(self, links: list[tuple[str, int]], now: datetime) -> None:
@@ -304,12 +296,7 @@ class LiteStore:
         if self._full is not None:
             self._full.apply_updates(states)
             return
-        rows = []
-        for feed_id, update in states:
-            row = {name: _bind(getattr(update, name)) for name in FEED_STATE}
-            row.update(id=feed_id, title=update.title or None)
-            announce(log, feed_id, update)
-            rows.append(row)
+        rows = [_state_row(feed_id, update) for feed_id, update in states]
         if rows:
             with self._write() as conn:
                 conn.executemany(_STATE, rows)

@@ -36,9 +36,18 @@ _FEEDBACK = (  # store.topics.load_feedback
 )
 
 
-def stored_time(value: datetime | None) -> str | None:
+def stored_time(value: datetime) -> str:
     """A datetime as SQLAlchemy's SQLite DATETIME stores it (the wall clock as given, microseconds)."""
-    return None if value is None else value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def bind(value: Any) -> Any:
+    """A value as SQLAlchemy binds it for SQLite: datetimes as ``stored_time``, booleans as 0/1."""
+    if isinstance(value, datetime):
+        return stored_time(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def known_keys(conn: sqlite3.Connection, feed_id: int, items: Sequence[tuple[str, Entry]]) -> dict[str, int]:
@@ -109,8 +118,8 @@ def record_items(
 
 
 def _values(row: Row, columns: Sequence[str]) -> tuple[Any, ...]:
-    """A row's values in column order, datetimes as SQLAlchemy's SQLite DATETIME stores them."""
-    return tuple(stored_time(v) if isinstance(v, datetime) else v for v in map(row.__getitem__, columns))
+    """A row's values in column order, as SQLAlchemy binds them (``bind``)."""
+    return tuple(map(bind, map(row.__getitem__, columns)))
 
 
 def load_feedback(conn: sqlite3.Connection, topic: str) -> tuple[list[Document], list[Document]]:
