@@ -50,7 +50,7 @@ def model() -> match.TopicModel:
 
 
 def test_every_required_language_has_terms_in_each_core_concept() -> None:
-    concepts = lexicon.load(["russia", "afghanistan", "migration", "migration_context"])
+    concepts = lexicon.load(["russia", "afghanistan", "migration", "migration_context", "belarus_route"])
     for name, concept in concepts.items():
         missing = [lang for lang in REQUIRED if not concept.terms.get(lang)]
         assert not missing, f"{name}: no terms in {missing}"
@@ -78,7 +78,9 @@ def test_named_concepts_read_from_their_own_files_are_the_full_parse() -> None:
     everything = lexicon.load()
     assert lexicon.names() == sorted(everything)
     assert lexicon.load(list(everything)) == everything
-    shipped = ["russia", "afghanistan", "migration", "migration_context", "elsewhere", "diplomacy"]
+    shipped = [
+        "russia", "afghanistan", "migration", "migration_context", "belarus_route", "elsewhere", "diplomacy"
+    ]
     assert lexicon.load(shipped) == {n: everything[n] for n in shipped}
 
 

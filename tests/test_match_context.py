@@ -71,6 +71,53 @@ def test_the_explanation_names_the_context_terms_under_migration(shipped: match.
     assert {"student", "university", "quota"} <= set(got.groups["migration"])
 
 
+# The Belarus route (transit towards Poland and the EU): Afghans crossing from Belarus, Russia unnamed.
+BELARUS_ROUTE = [
+    (
+        "en",
+        "Afghan migrants crossed from Belarus into Poland overnight. Border guards said the group of "
+        "Afghans had flown to Minsk last month and walked through the forest towards the border. "
+        "Several of the Afghan asylum seekers asked for protection at a Polish border post.",
+    ),
+    (
+        "pl",
+        "Grupa migrantów z Afganistanu przekroczyła w nocy granicę z Białorusią. Straż Graniczna "
+        "podała, że Afgańczycy przylecieli do Mińska miesiąc temu. Kilku z nich złożyło wniosek o "
+        "ochronę międzynarodową na polskiej placówce.",
+    ),
+]
+# Belarus with Afghanistan but nobody moving (talks and trade), and Afghans moving with no route.
+BELARUS_OFF_ROUTE = [
+    (
+        "en",
+        "Belarus and Afghanistan discussed trade in fertiliser and tractors at talks in Minsk. "
+        "The Afghan delegation met Belarusian ministers to sign a memorandum on farm machinery.",
+    ),
+    (
+        "en",
+        "Afghan refugees in Germany waited months for asylum decisions, and several Afghan families "
+        "were moved to new shelters in Bavaria this week.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("lang", "text"), BELARUS_ROUTE)
+def test_afghans_crossing_from_belarus_count_as_the_russia_side_of_the_route(
+    shipped: match.TopicModel, lang: str, text: str
+) -> None:
+    got = shipped.score(Document(title="", text=text, url="t", id="t", language=lang))
+    assert got.matched, got
+    assert got.strengths["russia"] > 0  # only the Belarus terms can give it: Russia is not named
+    assert any(t in got.groups["russia"] for t in ("belarus", "minsk", "białoruś", "mińsk")), got.groups
+
+
+@pytest.mark.parametrize(("lang", "text"), BELARUS_OFF_ROUTE)
+def test_belarus_without_people_moving_or_afghans_elsewhere_stay_out(
+    shipped: match.TopicModel, lang: str, text: str
+) -> None:
+    assert _score(shipped, text, lang) < shipped.threshold
+
+
 def _matcher(groups: list[ConceptGroup]) -> keywords.Matcher:
     return keywords.Matcher(groups, (), lambda word, lang: word)
 
