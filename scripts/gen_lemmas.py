@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from watcher import config, lexicon  # noqa: E402
-from watcher.match.keywords import HEAD, Atom, Matcher, parse_term  # noqa: E402
+from watcher.match.keywords import HEAD, MIN_STEM, Atom, Matcher, parse_term  # noqa: E402
 from watcher.match.morph import LEMMA_LANGUAGES, Morphology, stem_function  # noqa: E402
 from watcher.match.text import normalise, strip_accents, tokenize  # noqa: E402
 
@@ -37,13 +37,24 @@ def covered_keys(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]
     """Per lemma language: the keys of the lexicon's terms and of the shipped topics' terms."""
     morphology = Morphology()
     atoms: dict[Atom, int] = {}
+    words: list[tuple[str, str]] = []
+
+    def term_key(word: str, lang: str) -> str:
+        words.append((word, lang))
+        return morphology.term_key(word, lang)
+
     for concept in lexicon.load().values():
         for term in lexicon.matcher_terms(concept):
-            parse_term(term, morphology.term_key, atoms)
+            parse_term(term, term_key, atoms)
     keys: dict[str, set[str]] = {lang: set() for lang in LEMMA_LANGUAGES}
     for atom in atoms:
         if atom.kind == "stem" and atom.lang in keys:
             keys[atom.lang].add(atom.value)
+    # a term word's own key in an article, where the dictionary lemmatises it to another word
+    # (``Morphology.dictionary_key``): the matcher compares words with it too
+    for word, lang in words:
+        if lang in keys and len(own := morphology.key(word, lang)) >= MIN_STEM:
+            keys[lang].add(own)
     for topic in config.load(config_path).topics:
         matcher = Matcher(topic.groups, topic.exclude, morphology.key, topic.languages, morphology.term_key)
         for lang, found in matcher.stem_keys().items():

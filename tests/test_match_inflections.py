@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 
 from watcher.config import ConceptGroup
-from watcher.match.keywords import Matcher
+from watcher.match.keywords import Matcher, without_proclitics
 from watcher.match.morph import Morphology
 from watcher.match.text import tokenize
 
@@ -70,3 +70,46 @@ def test_shipped_inflections_are_what_the_generator_writes() -> None:
     )
     forms = json.loads(shipped)["forms"]
     assert "ρώσοι" in forms["el"]["ρώσος"] and "ruslar" in forms["tr"]["rus"]
+
+
+def test_every_term_word_of_the_shipped_topic_matches_itself_in_an_article() -> None:
+    """A term word whose dictionary lemma is another word ("μετανάστης" -> "μετανάστρια", Arabic
+    "لجوء", Turkish "sığınma") keys otherwise in an article than as a term: both keys match it."""
+    from watcher import config, match
+
+    model = match.build_model(config.load(ROOT / "config.toml").topics[0])
+    missing = []
+    for group in model.matcher.groups:
+        for term in group.terms:
+            lang, _, word = term.partition(":")
+            tokens = tokenize(word)
+            single = len(lang) <= 3 and len(tokens) == 1 and " " not in word and not word.endswith("*")
+            if single and not model.matcher.atoms_of(tokens[0]):
+                missing.append(term)
+    assert not missing
+
+
+def test_a_lexicon_word_whose_lemma_is_another_word_matches_in_its_forms() -> None:
+    assert _found(("el:μετανάστης",), ("el",), "Ο μετανάστης έφτασε στο λιμάνι.") == ("el:μετανάστης",)
+    assert _found(("el:φοιτητής",), ("el",), "Ένας φοιτητής από το Αφγανιστάν.") == ("el:φοιτητής",)
+    assert _found(("ar:لجوء",), ("ar",), "قدم طلب لجوء في المطار.") == ("ar:لجوء",)
+    assert _found(("tr:sığınma",), ("tr",), "Sığınma başvurusu reddedildi.") == ("tr:sığınma",)
+
+
+def test_arabic_words_with_attached_particles_match() -> None:
+    """"و" and, "ف" so, "ب" with, "ل" for, "ك" like, written onto the word (and "لل" for "ل" + "ال")."""
+    terms = ("ar:أفغانستان", "ar:روسيا", "ar:مهاجر", "ar:اللاجئين", "ar:المهاجرين", "ar:الأفغان")
+    found = _found(terms, ("ar",), "وصل مهاجرون من سوريا وأفغانستان.")
+    assert set(found) == {"ar:أفغانستان", "ar:مهاجر"}
+    assert _found(terms, ("ar",), "سافروا لروسيا بتأشيرة.") == ("ar:روسيا",)
+    found = _found(terms, ("ar",), "قدمت المساعدة للاجئين والمهاجرين وللأفغان.")
+    assert set(found) == {"ar:اللاجئين", "ar:المهاجرين", "ar:الأفغان"}
+
+
+def test_the_particles_cut_leave_a_word_of_three_letters_or_more() -> None:
+    assert without_proclitics("وروسیا") == ["روسیا"]
+    assert without_proclitics("وبروسیا") == ["روسیا", "بروسیا"]
+    assert without_proclitics("للاجئین") == ["الاجئین", "اللاجئین", "لاجئین"]
+    assert without_proclitics("للافغان")[0] == "الافغان"
+    assert without_proclitics("ولد") == []  # "ول" + one letter: too short to be a word
+    assert without_proclitics("روسیا") == []

@@ -16,7 +16,7 @@ from tests import match_helpers as h
 from tests.shared_data import require_shared
 from watcher import match
 from watcher.match.evaluate import read_records
-from watcher.match.keywords import Hit, Matcher
+from watcher.match.keywords import PROCLITIC_LANGUAGES, Hit, Matcher, without_proclitics
 from watcher.match.morph import Morphology, changing_affixes
 from watcher.match.text import language_script, normalise, script_of, tokenize
 
@@ -53,7 +53,11 @@ def _reference(matcher: Matcher, morphology: Morphology, token: str) -> frozense
         found.update(i for sub, i in matcher._substrings if sub in token)
     for lang, table in matcher._stems.items():
         if language_script(lang) == script:
-            found.update(table.get(morphology.key(token, lang), ()))
+            ids = table.get(morphology.key(token, lang))
+            if ids is None and lang in PROCLITIC_LANGUAGES:  # again without attached particles
+                for rest in without_proclitics(token):
+                    found.update(matcher._exact.get(rest, ()), table.get(morphology.key(rest, lang), ()))
+            found.update(ids or ())
     return frozenset(found)
 
 

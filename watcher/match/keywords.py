@@ -64,7 +64,8 @@ class Matcher:
         """``stem`` keys article words; ``term_stem`` (default: ``stem``) keys the terms' words."""
         atoms: dict[Atom, int] = {}
         heads: dict[str, set[str]] = {}
-        key = term_stem or stem
+        keyed: list[tuple[str, str, str]] = []  # (word, language, key) of every term word keyed
+        key = _recording(term_stem or stem, keyed)
         self.groups = tuple(groups)
         self.group_terms = tuple(
             tuple(shown(parse_term(t, key, atoms, languages, heads), g) for t in g.terms) for g in groups
@@ -101,6 +102,18 @@ class Matcher:
             owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
         )
         if isinstance(owner, Morphology):
+            # A term word whose dictionary lemma is another word keys otherwise in an article than
+            # as a term ("μετανάστης", Arabic "لجوء", Turkish "sığınma"): both keys match it.
+            for word, lang, term_key in keyed:
+                atom_id = atoms.get(Atom("stem", term_key, lang))
+                own = owner.dictionary_key(lang, word)
+                if atom_id is None or not own or own == term_key:
+                    continue
+                # (a key too short to match by: the word as written, as for a short term)
+                where = self._stems.setdefault(lang, {}) if len(own) >= MIN_STEM else self._exact
+                ids = where.setdefault(own if len(own) >= MIN_STEM else word, [])
+                if atom_id not in ids:
+                    ids.append(atom_id)
             for atom, i in atoms.items():  # a short word's inflections, as a dictionary lists them
                 if atom.kind == "exact" and atom.lang:
                     for form in owner.inflections(atom.lang, atom.value):
@@ -140,6 +153,9 @@ class Matcher:
             if isinstance(owner, Morphology) and stem == owner.key and (affixes := changing_affixes(lang))
         }
         self._letters = _Letters(frozenset(), {})  # first letters by script, learnt as they come
+        # Languages whose words carry attached particles ("و" and, "ب" with, "ل" for: "وروسيا",
+        # "للاجئين"): a word whose key is no term's is keyed again without them.
+        self._clitic_langs = frozenset(lang for lang in self._stems if lang in PROCLITIC_LANGUAGES)
         # each head that makes a word a candidate -> (the languages asking it, its prefix terms)
         self._head_plans: dict[str, _HeadPlan] = {
             head: (self._head_langs.get(head, ()), tuple(self._prefixes_by_head3.get(head, ())))
@@ -186,7 +202,15 @@ class Matcher:
         for lang in self._by_script.get(script, ()):
             heads = self._heads[lang]
             if heads is None or head in heads:
-                found.extend(self._stems[lang].get(self._stem(token, lang), ()))
+                table = self._stems[lang]
+                ids = table.get(self._stem(token, lang))
+                if ids is None and lang in self._clitic_langs:
+                    ids = [
+                        i
+                        for c in without_proclitics(token)
+                        for i in (*self._exact.get(c, ()), *table.get(self._stem(c, lang), ()))
+                    ]
+                found.extend(ids or ())
         hit = frozenset(found)
         if hit:
             memo.atoms[token] = hit
@@ -263,6 +287,8 @@ class Matcher:
         for lang, words in asked.items():
             table = self._stems[lang]
             keys = self._keys(words, lang)
+            if lang in self._clitic_langs:
+                self._learn_clitics(found, words, keys, lang)
             if table.keys().isdisjoint(keys):  # most languages: no key of theirs (one pass in C)
                 continue
             for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
@@ -271,6 +297,20 @@ class Matcher:
         memo.hits.update(found)
         memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
         return True
+
+    def _learn_clitics(
+        self, found: dict[str, list[int]], words: list[str], keys: list[str], lang: str
+    ) -> None:
+        """The atoms of words whose own key is no term's, keyed again without attached particles."""
+        table, exact = self._stems[lang], self._exact
+        pairs = [
+            (w, c) for w, k in zip(words, keys, strict=True) if k not in table for c in without_proclitics(w)
+        ]
+        if not pairs:
+            return
+        for (word, written), key in zip(pairs, self._keys([c for _, c in pairs], lang), strict=True):
+            if written in exact or key in table:  # a short word matches as written, a longer by key
+                found.setdefault(word, []).extend((*exact.get(written, ()), *table.get(key, ())))
 
     def _prefix_atoms(self, token: str) -> list[int]:
         """The prefix atoms a token matches: only prefixes starting like it."""
@@ -362,6 +402,27 @@ class Matcher:
         return tuple(plan)
 
 
+PROCLITIC_LANGUAGES = frozenset({"ar"})
+_CONJUNCTIONS = ("و", "ف")  # "and", "so": before any of the others
+_PREPOSITIONS = ("ب", "ل", "ک")  # "with", "for", "like" (کاف folded to its Persian form)
+
+
+def without_proclitics(token: str) -> list[str]:
+    """An Arabic word without the particles written onto it: "وروسيا" -> ["روسيا"], "وبروسيا" ->
+    ["روسيا", "بروسيا"].  "لل" is "ل" with the article, whose alef it drops: "للأفغان" is also
+    read as "الأفغان", and "للاجئين" as "اللاجئين" (a noun starting with lam keeps one lam less).
+    Nothing under three letters is left."""
+    out: list[str] = []
+    rest = token[1:] if token.startswith(_CONJUNCTIONS) else token
+    if rest.startswith(_PREPOSITIONS):
+        if rest.startswith("لل"):
+            out += ["ا" + rest[1:], "ال" + rest[1:]]
+        out.append(rest[1:])
+    if rest is not token:
+        out.append(rest)
+    return [w for w in out if len(w) >= 3]
+
+
 _FIRST = itemgetter(0)
 LETTERS = 20_000  # first letters whose script the matcher keeps (then it starts afresh)
 
@@ -399,6 +460,19 @@ def _affixed(
     if plain := table.keys() & words:
         out.extend(plain.difference(out))
     return out
+
+
+def _recording(
+    stem: Callable[[str, str], str], keyed: list[tuple[str, str, str]]
+) -> Callable[[str, str], str]:
+    """``stem``, noting each (word, language, key) it gives."""
+
+    def key(word: str, lang: str) -> str:
+        k = stem(word, lang)
+        keyed.append((word, lang, k))
+        return k
+
+    return key
 
 
 _HEADS = itemgetter(slice(0, HEAD))

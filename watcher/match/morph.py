@@ -144,6 +144,15 @@ class Morphology:
             self._batchers.pop(lang, None)
             self._caches.pop(lang, None)
 
+    def dictionary_key(self, lang: str, word: str) -> str | None:
+        """The key an article's ``word`` gets when simplemma's dictionary lemmatises it to another
+        word than itself ("μετανάστης" -> "μετανάστρια", Arabic "لجوء" -> "لجأ"), read from the
+        shipped table (None: the same as its stem, or no table; the dictionary is never loaded)."""
+        if not lemma_language(lang):
+            return None
+        table = lemma_table(lang)
+        return None if table is None else table.forms.get(Morphology.nfc(word))
+
     def forms_keyed_to(self, lang: str, keys: Collection[str]) -> list[str]:
         """The shipped table's forms of ``lang`` whose key is one of ``keys`` (none without a table)."""
         table = self.tabled(lang)
@@ -205,7 +214,7 @@ class Morphology:
         This keeps simplemma's dictionaries (seconds to load) out of building a model: they are
         loaded when the first article word of their language needs a lemma.
         """
-        return stemmer_of(stem_algorithm(lang))(word) if lemma_language(lang) else self.key(word, lang)
+        return stem_function(lang)(word) if lemma_language(lang) else self.key(word, lang)
 
     def clear_cache(self) -> None:
         """Forget every key computed (benchmarks measure the uncached cost)."""
