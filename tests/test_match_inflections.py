@@ -113,3 +113,12 @@ def test_the_particles_cut_leave_a_word_of_three_letters_or_more() -> None:
     assert without_proclitics("للافغان")[0] == "الافغان"
     assert without_proclitics("ولد") == []  # "ول" + one letter: too short to be a word
     assert without_proclitics("روسیا") == []
+
+
+def test_arabic_suffixes_are_stemmed_as_arabic_spells_them() -> None:
+    """The tokeniser writes yeh and kaf in their Persian forms; the Arabic dictionary and stemmer get
+    them back in Arabic, or "المهاجرين" (the migrants) keys to "مهاجری" and misses "مهاجر"."""
+    terms = ("ar:مهاجر", "ar:تأشيرة", "ar:لاجئ")
+    assert _found(terms, ("ar",), "وصل المهاجرين إلى الحدود.") == ("ar:مهاجر",)
+    assert _found(terms, ("ar",), "رفضت السلطات التأشيرات.") == ("ar:تأشيرة",)
+    assert _found(terms, ("ar",), "عاد اللاجئين إلى بلادهم.") == ("ar:لاجئ",)

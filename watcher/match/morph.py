@@ -294,18 +294,39 @@ class Morphology:
             except ValueError:  # simplemma refuses some inputs (e.g. overlong words)
                 return word
 
-        return lemma
+        return _unfolding(lemma) if lang in UNFOLDED else lemma
+
+
+# Arabic as its dictionary and stemmer spell it: ``text.normalise`` writes yeh and kaf in their
+# Persian forms (Persian text mixes them), and the Arabic stemmer then misses its suffixes ("ين",
+# "ية": "المهاجرين" stemmed to "مهاجری", not "مهاجر").
+UNFOLDED = frozenset({"ar"})
+_ARABIC_LETTERS = str.maketrans({"\u06cc": "\u064a", "\u06a9": "\u0643"})  # ی -> ي, ک -> ك
 
 
 def stem_function(lang: str) -> Callable[[str], str]:
     """A language's key without a lemma: its Snowball stem (twice in Turkish), or the word itself."""
     stem = stemmer_of(stem_algorithm(lang))
-    return _twice(stem) if lang in _TWICE else stem
+    stem = _twice(stem) if lang in _TWICE else stem
+    return _unfolding(stem) if lang in UNFOLDED else stem
+
+
+def _unfolding(key: Callable[[str], str]) -> Callable[[str], str]:
+    def unfolded(word: str) -> str:
+        return key(word.translate(_ARABIC_LETTERS))
+
+    return unfolded
 
 
 def stems_function(lang: str) -> Callable[[Sequence[str]], list[str]]:
     """``stem_function`` for many words at once (one call into PyStemmer's C code, twice in Turkish)."""
     stems = stems_of(stem_algorithm(lang))
+    if lang in UNFOLDED:
+        plain = stems
+
+        def stems(words: Sequence[str]) -> list[str]:
+            return plain([w.translate(_ARABIC_LETTERS) for w in words])
+
     if lang not in _TWICE:
         return stems
 
