@@ -98,12 +98,12 @@ def test_a_lexicon_word_whose_lemma_is_another_word_matches_in_its_forms() -> No
 
 def test_arabic_words_with_attached_particles_match() -> None:
     """"و" and, "ف" so, "ب" with, "ل" for, "ك" like, written onto the word (and "لل" for "ل" + "ال")."""
-    terms = ("ar:أفغانستان", "ar:روسيا", "ar:مهاجر", "ar:اللاجئين", "ar:المهاجرين", "ar:الأفغان")
+    terms = ("ar:أفغانستان", "ar:روسيا", "ar:مهاجر", "ar:اللاجئين", "ar:الأفغان")
     found = _found(terms, ("ar",), "وصل مهاجرون من سوريا وأفغانستان.")
     assert set(found) == {"ar:أفغانستان", "ar:مهاجر"}
     assert _found(terms, ("ar",), "سافروا لروسيا بتأشيرة.") == ("ar:روسيا",)
     found = _found(terms, ("ar",), "قدمت المساعدة للاجئين والمهاجرين وللأفغان.")
-    assert set(found) == {"ar:اللاجئين", "ar:المهاجرين", "ar:الأفغان"}
+    assert set(found) == {"ar:اللاجئين", "ar:مهاجر", "ar:الأفغان"}
 
 
 def test_the_particles_cut_leave_a_word_of_three_letters_or_more() -> None:
