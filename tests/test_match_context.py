@@ -48,6 +48,7 @@ ON_TOPIC = [
     ("ru", "Афганских рабочих направят в Россию по соглашению между Москвой и Кабулом."),
     ("de", "Studenten aus Afghanistan schrieben sich über eine Quote an einer russischen Universität ein."),
     ("fa", "دانشجویان افغان در دانشگاه های روسیه بر اساس سهمیه دولتی ثبت نام کردند."),
+    ("fa", "محصلین افغان در پوهنتون های روسیه ثبت نام کردند."),  # the same in Dari's words
 ]
 
 
