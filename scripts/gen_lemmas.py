@@ -27,7 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from watcher import config, lexicon  # noqa: E402
 from watcher.match.keywords import HEAD, MIN_STEM, Atom, Matcher, parse_term  # noqa: E402
-from watcher.match.morph import LEMMA_LANGUAGES, Morphology, stem_function  # noqa: E402
+from watcher.match.morph import (  # noqa: E402
+    LEMMA_LANGUAGES,
+    Morphology,
+    lemma_language,
+    stem_algorithm,
+    stem_function,
+)
 from watcher.match.text import normalise, strip_accents, tokenize  # noqa: E402
 
 OUT = ROOT / "watcher" / "match" / "lemmas"
@@ -97,6 +103,56 @@ def inflections(lang: str, words: set[str]) -> dict[str, list[str]]:
     return {word: sorted(forms) for word, forms in sorted(out.items())}
 
 
+def stem_words(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]]:
+    """Per stemmed-only language (Snowball, no lemma table): the words of lexicon and shipped-topic
+    terms matched by their stem."""
+    morphology = Morphology()
+    words: dict[str, set[str]] = {}
+
+    def term_key(word: str, lang: str) -> str:
+        key = morphology.term_key(word, lang)
+        if stem_algorithm(lang) and not lemma_language(lang) and len(key) >= MIN_STEM:
+            words.setdefault(lang, set()).add(word)
+        return key
+
+    terms = [t for concept in lexicon.load().values() for t in lexicon.matcher_terms(concept)]
+    for topic in config.load(config_path).topics:
+        terms += [*(t for g in topic.groups for t in g.terms), *topic.exclude]
+    atoms: dict[Atom, int] = {}
+    for term in terms:
+        parse_term(term, term_key, atoms)
+    return words
+
+
+def stem_forms(lang: str, words: set[str]) -> dict[str, list[str]]:
+    """The stems of the dictionary's forms of each word that stem otherwise than the word itself
+    (Russian "беженцы" stems to "беженц", "беженец" to itself; Polish "Rosjanie", "Rosjanin")."""
+    from simplemma.strategies.dictionaries import DefaultDictionaryFactory
+
+    try:
+        dictionary = DefaultDictionaryFactory(cache_max_size=1).get_dictionary(lang)
+    except ValueError:  # a language simplemma has no dictionary for
+        return {}
+    stem = stem_function(lang)
+    out: dict[str, set[str]] = {}
+    for form, lemma in dictionary.items():
+        word, token = Morphology.nfc(normalise(str(lemma))), Morphology.nfc(normalise(str(form)))
+        if word not in words or tokenize(token) != [token]:
+            continue
+        key = stem(token)
+        if len(key) >= MIN_STEM and key != stem(word):
+            out.setdefault(word, set()).add(key)
+    return {word: sorted(keys) for word, keys in sorted(out.items())}
+
+
+def stem_form_table() -> dict[str, object]:
+    """``lemmas/stem_forms.json``: language -> word -> the other stems of its forms."""
+    forms = {
+        lang: found for lang, words in sorted(stem_words().items()) if (found := stem_forms(lang, words))
+    }
+    return {"simplemma": version("simplemma"), "forms": forms}
+
+
 def inflection_table() -> dict[str, object]:
     """``lemmas/inflections.json``: language -> word -> forms."""
     forms = {
@@ -144,6 +200,9 @@ def main() -> None:
     data = inflection_table()
     (OUT / "inflections.json").write_text(render(data), encoding="utf-8")
     print(f"inflections: {sum(len(f) for f in data['forms'].values())} words")  # type: ignore[attr-defined]
+    data = stem_form_table()
+    (OUT / "stem_forms.json").write_text(render(data), encoding="utf-8")
+    print(f"stem forms: {sum(len(f) for f in data['forms'].values())} words")  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":

@@ -122,3 +122,32 @@ def test_arabic_suffixes_are_stemmed_as_arabic_spells_them() -> None:
     assert _found(terms, ("ar",), "وصل المهاجرين إلى الحدود.") == ("ar:مهاجر",)
     assert _found(terms, ("ar",), "رفضت السلطات التأشيرات.") == ("ar:تأشيرة",)
     assert _found(terms, ("ar",), "عاد اللاجئين إلى بلادهم.") == ("ar:لاجئ",)
+
+
+def test_inflected_forms_that_stem_otherwise_match_in_stemmed_languages() -> None:
+    """Russian, Polish, Finnish and German are keyed by their Snowball stem alone, and a word's forms
+    do not always share it: "беженец" stems to itself, "беженцы" to "беженц"; "Дагестан" to
+    "дагеста", "в Дагестане" to "дагестан".  The stems of the dictionary's forms match too."""
+    assert _found(("ru:беженец",), ("ru",), "Беженцы из Афганистана прибыли утром.") == ("ru:беженец",)
+    assert _found(("ru:беженец",), ("ru",), "Число беженцев выросло.") == ("ru:беженец",)
+    assert _found(("ru:Дагестан",), ("ru",), "Они работают в Дагестане.") == ("ru:Дагестан",)
+    assert _found(("pl:Rosjanin",), ("pl",), "Rosjanie zamknęli granicę.") == ("pl:Rosjanin",)
+    assert _found(("pl:student",), ("pl",), "Studenci z Afganistanu przyjechali.") == ("pl:student",)
+    assert _found(("fi:Afganistan",), ("fi",), "He palasivat Afganistaniin.") == ("fi:Afganistan",)
+    assert _found(("de:abschieben",), ("de",), "Sie wurden abgeschoben.") == ("de:abschieben",)
+
+
+def test_shipped_stem_forms_are_what_the_generator_writes_for_russian_and_polish() -> None:
+    """Fails when the lexicon, config.toml or simplemma changed without rerunning the script (the
+    whole table loads some twenty dictionaries; two of them are checked here)."""
+    spec = importlib.util.spec_from_file_location("gen_lemmas", ROOT / "scripts" / "gen_lemmas.py")
+    assert spec is not None and spec.loader is not None
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    shipped = json.loads((ROOT / "watcher" / "match" / "lemmas" / "stem_forms.json").read_text("utf-8"))
+    words = gen.stem_words()
+    assert set(shipped["forms"]) <= set(words), "stem_forms.json is stale: run scripts/gen_lemmas.py"
+    for lang in ("ru", "pl"):
+        assert shipped["forms"][lang] == gen.stem_forms(lang, words[lang]), (
+            "stem_forms.json is stale: run scripts/gen_lemmas.py"
+        )

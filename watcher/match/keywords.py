@@ -104,10 +104,18 @@ class Matcher:
         if isinstance(owner, Morphology):
             # A term word whose dictionary lemma is another word keys otherwise in an article than
             # as a term ("μετανάστης", Arabic "لجوء", Turkish "sığınma"): both keys match it.
+            # In a language keyed by its stem alone, the word's inflected forms may stem otherwise
+            # (Russian "беженец", "беженцы"; Polish "Rosjanin", "Rosjanie"): their stems match it.
             for word, lang, term_key in keyed:
                 atom_id = atoms.get(Atom("stem", term_key, lang))
+                if atom_id is None:
+                    continue
+                for key in owner.stem_forms(lang, word):
+                    ids = self._stems.setdefault(lang, {}).setdefault(key, [])
+                    if atom_id not in ids:
+                        ids.append(atom_id)
                 own = owner.dictionary_key(lang, word)
-                if atom_id is None or not own or own == term_key:
+                if not own or own == term_key:
                     continue
                 # (a key too short to match by: the word as written, as for a short term)
                 where = self._stems.setdefault(lang, {}) if len(own) >= MIN_STEM else self._exact

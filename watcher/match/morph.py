@@ -106,6 +106,16 @@ def _inflection_table() -> Mapping[str, Mapping[str, list[str]]]:
     return raw["forms"] if raw.get("simplemma") == _simplemma_version() else {}
 
 
+@functools.cache
+def _stem_form_table() -> Mapping[str, Mapping[str, list[str]]]:
+    """language -> word -> other stems of its forms (``stem_forms.json``; empty for another simplemma)."""
+    try:
+        raw = json.loads(resources.files(__package__).joinpath("lemmas/stem_forms.json").read_bytes())
+    except FileNotFoundError:
+        return {}
+    return raw["forms"] if raw.get("simplemma") == _simplemma_version() else {}
+
+
 def _simplemma_version() -> str:
     from importlib.metadata import version
 
@@ -152,6 +162,13 @@ class Morphology:
             return None
         table = lemma_table(lang)
         return None if table is None else table.forms.get(Morphology.nfc(word))
+
+    def stem_forms(self, lang: str, word: str) -> tuple[str, ...]:
+        """The stems of a lexicon word's inflected forms where they differ from the word's own, in a
+        language keyed by its stem alone: Russian "беженец" stems to itself, "беженцы" and
+        "беженцев" to "беженц" (shipped: ``lemmas/stem_forms.json``, from simplemma's dictionary
+        by ``scripts/gen_lemmas.py``; the dictionary is never loaded)."""
+        return tuple(_stem_form_table().get(lang, {}).get(word, ()))
 
     def forms_keyed_to(self, lang: str, keys: Collection[str]) -> list[str]:
         """The shipped table's forms of ``lang`` whose key is one of ``keys`` (none without a table)."""
