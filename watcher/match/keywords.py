@@ -110,8 +110,8 @@ class Matcher:
                 atom_id = atoms.get(Atom("stem", term_key, lang))
                 if atom_id is None:
                     continue
-                for key in owner.stem_forms(lang, word):
-                    ids = self._stems.setdefault(lang, {}).setdefault(key, [])
+                for form_key in owner.stem_forms(lang, word):
+                    ids = self._stems.setdefault(lang, {}).setdefault(form_key, [])
                     if atom_id not in ids:
                         ids.append(atom_id)
                 own = owner.dictionary_key(lang, word)
