@@ -102,26 +102,7 @@ class Matcher:
             owner.keys if isinstance(owner, Morphology) and stem == owner.key else self._keys_one_by_one
         )
         if isinstance(owner, Morphology):
-            # A term word whose dictionary lemma is another word keys otherwise in an article than
-            # as a term ("μετανάστης", Arabic "لجوء", Turkish "sığınma"): both keys match it.
-            # In a language keyed by its stem alone, the word's inflected forms may stem otherwise
-            # (Russian "беженец", "беженцы"; Polish "Rosjanin", "Rosjanie"): their stems match it.
-            for word, lang, term_key in keyed:
-                atom_id = atoms.get(Atom("stem", term_key, lang))
-                if atom_id is None:
-                    continue
-                for form_key in owner.stem_forms(lang, word):
-                    ids = self._stems.setdefault(lang, {}).setdefault(form_key, [])
-                    if atom_id not in ids:
-                        ids.append(atom_id)
-                own = owner.dictionary_key(lang, word)
-                if not own or own == term_key:
-                    continue
-                # (a key too short to match by: the word as written, as for a short term)
-                where = self._stems.setdefault(lang, {}) if len(own) >= MIN_STEM else self._exact
-                ids = where.setdefault(own if len(own) >= MIN_STEM else word, [])
-                if atom_id not in ids:
-                    ids.append(atom_id)
+            self._add_word_forms(owner, keyed, atoms)
             for atom, i in atoms.items():  # a short word's inflections, as a dictionary lists them
                 if atom.kind == "exact" and atom.lang:
                     for form in owner.inflections(atom.lang, atom.value):
@@ -182,6 +163,31 @@ class Matcher:
         self._plans: dict[frozenset[int], tuple[tuple[int, int, str], ...] | None] = {}
         # atoms of a word a phrase may start with -> the terms to try there, in ``find``'s order
         self._phrases: dict[frozenset[int], tuple[tuple[int, int, Term], ...]] = {}
+
+    def _add_word_forms(
+        self, morphology: Morphology, keyed: Sequence[tuple[str, str, str]], atoms: Mapping[Atom, int]
+    ) -> None:
+        """The other keys by which a term word's forms reach an article (shipped tables, no
+        dictionary loaded): a word whose dictionary lemma is another word keys otherwise in an
+        article than as a term ("μετανάστης", Arabic "لجوء", Turkish "sığınma"), and in a language
+        keyed by its stem alone a word's forms may stem otherwise (Russian "беженец", "беженцы";
+        Polish "Rosjanin", "Rosjanie").  Both match the word's atom."""
+        for word, lang, term_key in keyed:
+            atom_id = atoms.get(Atom("stem", term_key, lang))
+            if atom_id is None:
+                continue
+            keys = [*morphology.stem_forms(lang, word)]
+            own = morphology.dictionary_key(lang, word)
+            if own and own != term_key and len(own) >= MIN_STEM:
+                keys.append(own)
+            elif own and own != term_key:  # too short to match by: the word as written, as short terms
+                ids = self._exact.setdefault(word, [])
+                if atom_id not in ids:
+                    ids.append(atom_id)
+            for key in keys:
+                ids = self._stems.setdefault(lang, {}).setdefault(key, [])
+                if atom_id not in ids:
+                    ids.append(atom_id)
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""

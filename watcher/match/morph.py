@@ -97,20 +97,11 @@ def lemma_table(lang: str) -> LemmaTable | None:
 
 
 @functools.cache
-def _inflection_table() -> Mapping[str, Mapping[str, list[str]]]:
-    """language -> word -> its inflected forms (``inflections.json``; empty for another simplemma)."""
+def _shipped_forms(name: str) -> Mapping[str, Mapping[str, list[str]]]:
+    """language -> word -> its forms or keys, from a shipped ``lemmas/NAME.json``: "inflections"
+    (short words' forms) or "stem_forms" (the stems of a word's forms); empty for another simplemma."""
     try:
-        raw = json.loads(resources.files(__package__).joinpath("lemmas/inflections.json").read_bytes())
-    except FileNotFoundError:
-        return {}
-    return raw["forms"] if raw.get("simplemma") == _simplemma_version() else {}
-
-
-@functools.cache
-def _stem_form_table() -> Mapping[str, Mapping[str, list[str]]]:
-    """language -> word -> other stems of its forms (``stem_forms.json``; empty for another simplemma)."""
-    try:
-        raw = json.loads(resources.files(__package__).joinpath("lemmas/stem_forms.json").read_bytes())
+        raw = json.loads(resources.files(__package__).joinpath(f"lemmas/{name}.json").read_bytes())
     except FileNotFoundError:
         return {}
     return raw["forms"] if raw.get("simplemma") == _simplemma_version() else {}
@@ -168,7 +159,7 @@ class Morphology:
         language keyed by its stem alone: Russian "беженец" stems to itself, "беженцы" and
         "беженцев" to "беженц" (shipped: ``lemmas/stem_forms.json``, from simplemma's dictionary
         by ``scripts/gen_lemmas.py``; the dictionary is never loaded)."""
-        return tuple(_stem_form_table().get(lang, {}).get(word, ()))
+        return tuple(_shipped_forms("stem_forms").get(lang, {}).get(word, ()))
 
     def forms_keyed_to(self, lang: str, keys: Collection[str]) -> list[str]:
         """The shipped table's forms of ``lang`` whose key is one of ``keys`` (none without a table)."""
@@ -182,7 +173,7 @@ class Morphology:
         """The inflected forms of a lexicon word whose key is too short to match by (``keywords.
         MIN_STEM``: "ρώσοι", "ρώσων" of "ρώσος"; "ruslar" of Turkish "rus"), as simplemma's
         dictionary lists them (shipped: ``lemmas/inflections.json``, by ``scripts/gen_lemmas.py``)."""
-        return tuple(_inflection_table().get(lang, {}).get(word, ()))
+        return tuple(_shipped_forms("inflections").get(lang, {}).get(word, ()))
 
     def tabled(self, lang: str) -> LemmaTable | None:
         """The shipped table that keys words of ``lang``, when it covers every expected key."""
