@@ -1,7 +1,7 @@
 """The review site under test: a real SQLite file filled as the pipeline fills it, uvicorn on
 127.0.0.1 in a thread, and Debian's Chromium driven by Playwright (never a downloaded browser).
 
-The articles here are written for these tests (the near misses score just below the shipped
+The articles here are written for these tests (the near misses score below the shipped
 topic's threshold); the hostile strings are those of the digest tests.
 """
 
@@ -31,7 +31,7 @@ from watcher.store import entries as store_entries
 from watcher.store import schema
 
 FEED = "http://127.0.0.1:9/feed.xml"  # never fetched: the entries are recorded directly
-# Near misses: Afghans elsewhere, Russia only a wish (they score just below the topic's threshold).
+# Near misses: Afghans elsewhere, Russia only a wish (they score below the topic's threshold).
 NEAR_QUEUE = Document(
     "Afghan students in Pakistan",
     "Afghan students in Pakistan fear deportation as visas expire. A few hope to go to Russia instead, "
@@ -72,6 +72,10 @@ def site_config(tmp: Path, **serve: Any) -> Config:
     digest = dataclasses.replace(
         cfg.digest, dir=tmp / "digests", email=dataclasses.replace(cfg.digest.email, enabled=False)
     )
+    # The near misses here score well below the fitted threshold, which moves whenever the shipped
+    # weights are refitted (0.20 against 0.40 now): a window wide enough for them and narrow enough
+    # to leave the off-topic article (0.0) out.
+    serve = {"near_margin": 0.35, **serve}
     return dataclasses.replace(
         cfg, feeds=(), http=http, digest=digest, serve=dataclasses.replace(cfg.serve, **serve)
     )
