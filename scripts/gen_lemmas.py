@@ -69,14 +69,19 @@ def covered_keys(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]
     return keys
 
 
+def shipped_terms(config_path: Path = ROOT / "config.toml") -> list[str]:
+    """Every term of the lexicon's concepts and of the shipped topics (their groups and exclusions)."""
+    terms = [t for concept in lexicon.load().values() for t in lexicon.matcher_terms(concept)]
+    for topic in config.load(config_path).topics:
+        terms += [*(t for g in topic.groups for t in g.terms), *topic.exclude]
+    return terms
+
+
 def short_words(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]]:
     """Per language: the words of lexicon and shipped-topic terms matched as written (short keys)."""
     morphology = Morphology()
     atoms: dict[Atom, int] = {}
-    terms = [t for concept in lexicon.load().values() for t in lexicon.matcher_terms(concept)]
-    for topic in config.load(config_path).topics:
-        terms += [*(t for g in topic.groups for t in g.terms), *topic.exclude]
-    for term in terms:
+    for term in shipped_terms(config_path):
         parse_term(term, morphology.term_key, atoms)
     out: dict[str, set[str]] = {}
     for atom in atoms:
@@ -115,11 +120,8 @@ def stem_words(config_path: Path = ROOT / "config.toml") -> dict[str, set[str]]:
             words.setdefault(lang, set()).add(word)
         return key
 
-    terms = [t for concept in lexicon.load().values() for t in lexicon.matcher_terms(concept)]
-    for topic in config.load(config_path).topics:
-        terms += [*(t for g in topic.groups for t in g.terms), *topic.exclude]
     atoms: dict[Atom, int] = {}
-    for term in terms:
+    for term in shipped_terms(config_path):
         parse_term(term, term_key, atoms)
     return words
 

@@ -176,16 +176,13 @@ class Matcher:
             atom_id = atoms.get(Atom("stem", term_key, lang))
             if atom_id is None:
                 continue
-            keys = [*morphology.stem_forms(lang, word)]
+            stems = self._stems.setdefault(lang, {})
+            places = [(stems, key) for key in morphology.stem_forms(lang, word)]
             own = morphology.dictionary_key(lang, word)
-            if own and own != term_key and len(own) >= MIN_STEM:
-                keys.append(own)
-            elif own and own != term_key:  # too short to match by: the word as written, as short terms
-                ids = self._exact.setdefault(word, [])
-                if atom_id not in ids:
-                    ids.append(atom_id)
-            for key in keys:
-                ids = self._stems.setdefault(lang, {}).setdefault(key, [])
+            if own and own != term_key:  # too short to match by: the word as written, as short terms
+                places.append((stems, own) if len(own) >= MIN_STEM else (self._exact, word))
+            for table, key in places:
+                ids = table.setdefault(key, [])
                 if atom_id not in ids:
                     ids.append(atom_id)
 
