@@ -18,6 +18,7 @@ from watcher import match
 from watcher.config import ConceptGroup, SimilarityConfig, TopicConfig
 from watcher.errors import ConfigError
 from watcher.match.explain import explain
+from watcher.match.text import without_headline
 from watcher.models import Document, Score
 
 
@@ -64,6 +65,24 @@ def test_title_only_articles() -> None:
     assert on.matched and set(on.title_terms) >= {"russia", "afghan"}
     assert on.similarity_weight < 0.2  # too short for similarity to say much
     assert not off.matched
+
+
+@pytest.mark.parametrize("doc", (h.ON_TOPIC_REFUGEES, *h.NEAR_MISSES), ids=lambda d: d.id)
+def test_a_text_that_repeats_its_headline_scores_as_one_that_does_not(doc: Document) -> None:
+    # Whether an extracted page's text opens with the <h1> is the site's markup, not the story: a
+    # name in the headline once counted twice as much in such a page (issue 12).
+    model = h.shipped_model()
+    plain = model.analyse(doc)
+    for text in (f"{doc.title}\n{doc.text}", f"{doc.title.upper()}.\n\n{doc.title}\n{doc.text}"):
+        repeated = model.analyse(dataclasses.replace(doc, text=text))
+        assert repeated == plain, text[:80]
+
+
+def test_only_a_headline_at_the_very_start_of_the_text_is_dropped() -> None:
+    assert without_headline(["a", "b"], ["a", "b", "a", "b", "c"]) == ["c"]
+    assert without_headline(["a", "b"], ["c", "a", "b"]) == ["c", "a", "b"]
+    assert without_headline(["a", "b"], ["a", "c"]) == ["a", "c"]
+    assert without_headline([], ["a"]) == ["a"]
 
 
 def test_explanation_lists_groups_terms_and_nearest_seed() -> None:

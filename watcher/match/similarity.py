@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ..errors import ConfigError
 from ..models import Document
-from .text import Analyzer, detect_language, tokenize
+from .text import Analyzer, detect_language, tokenize, without_headline
 
 log = logging.getLogger(__name__)
 Vector = dict[str, float]
@@ -67,7 +67,8 @@ class Backend(Protocol):
 
 def example(name: str, doc: Document) -> Example:
     """Analyse a seed or negative document."""
-    tokens = tuple(tokenize(f"{doc.title}\n{doc.text}"))
+    title = tokenize(doc.title)
+    tokens = (*title, *without_headline(title, tokenize(doc.text)))
     return Example(name, doc, tokens, doc.language or detect_language(f"{doc.title}\n{doc.text}"))
 
 

@@ -100,6 +100,20 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def without_headline(title: list[str], text: list[str]) -> list[str]:
+    """The text's words without the headline it opens with, when it does: the title counts once.
+
+    Whether an extracted text repeats the headline depends on the site's markup (an <h1> inside
+    the article or above it) and the extractor, not on what the article says: counted twice, it
+    weighed a name in the headline (a country elsewhere, say) twice as much in one page as in
+    another of the same words (issue 12).
+    """
+    n = len(title)
+    while n and text[:n] == title:
+        text = text[n:]
+    return text
+
+
 def _ascii_words(text: str) -> list[str]:
     """``_ASCII_TOKEN.findall(text.lower())`` of ASCII text, found sooner: every other character made
     a space in one ``translate`` pass (ASCII to ASCII), split in C, one-letter words left out."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..config import ConceptGroup
 from ..lexicon import Concept
 from ..match import keywords
-from ..match.text import tokenize
+from ..match.text import tokenize, without_headline
 from .forms import lexicon_term, name_forms
 
 # A capitalised word or a run of them ("Kassym-Jomart Tokayev", "Lake Balkhash"), in Latin or
@@ -71,7 +71,7 @@ def find_concepts(
     terms: dict[str, dict[str, None]] = {c.name: {} for c in chosen}
     for seed in seeds:
         title = tokenize(seed.title)
-        tokens = title + tokenize(seed.text)
+        tokens = title + without_headline(title, tokenize(seed.text))
         hits, _ = matcher.find(tokens, len(title))
         kept = _shadow(matcher, hits)
         for g, r in enumerate(keywords.group_results(matcher, kept, len(title), 1.0)):
