@@ -18,7 +18,7 @@ from watcher import match
 from watcher.config import ConceptGroup, SimilarityConfig, TopicConfig
 from watcher.errors import ConfigError
 from watcher.match.explain import explain
-from watcher.match.text import without_headline
+from watcher.match.text import tokenize, without_headline
 from watcher.models import Document, Score
 
 
@@ -78,11 +78,17 @@ def test_a_text_that_repeats_its_headline_scores_as_one_that_does_not(doc: Docum
         assert repeated == plain, text[:80]
 
 
-def test_only_a_headline_at_the_very_start_of_the_text_is_dropped() -> None:
-    assert without_headline(["a", "b"], ["a", "b", "a", "b", "c"]) == ["c"]
-    assert without_headline(["a", "b"], ["c", "a", "b"]) == ["c", "a", "b"]
-    assert without_headline(["a", "b"], ["a", "c"]) == ["a", "c"]
-    assert without_headline([], ["a"]) == ["a"]
+def test_only_whole_lines_that_repeat_the_headline_at_the_start_are_dropped() -> None:
+    title = tokenize("Afghan students in Pakistan")
+    twice = "Afghan students in Pakistan\n\nAFGHAN STUDENTS IN PAKISTAN.\nMore."
+    assert without_headline(title, twice) == "More."
+    # a first sentence that opens with the headline's words says more: it stays whole
+    opening = "Afghan students in Pakistan fear deportation.\nMore."
+    assert without_headline(title, opening) == opening
+    later = "More.\nAfghan students in Pakistan"
+    assert without_headline(title, later) == later
+    assert without_headline([], "Afghan students in Pakistan\nMore.") == "Afghan students in Pakistan\nMore."
+    assert without_headline(title, "Afghan students in Pakistan") == ""
 
 
 def test_explanation_lists_groups_terms_and_nearest_seed() -> None:

@@ -125,7 +125,7 @@ class TopicModel:
         the two together over the dev corpora.
         """
         title = tokenize(doc.title)
-        tokens = title + without_headline(title, tokenize(doc.text))
+        tokens = title + tokenize(without_headline(title, doc.text))
         detected = detect_language_tokens(tokens)
         given = _language(doc.language)  # trusted unless the text is in another script
         language = given if given and language_script(given) == language_script(detected) else detected

@@ -68,7 +68,7 @@ class Backend(Protocol):
 def example(name: str, doc: Document) -> Example:
     """Analyse a seed or negative document."""
     title = tokenize(doc.title)
-    tokens = (*title, *without_headline(title, tokenize(doc.text)))
+    tokens = (*title, *tokenize(without_headline(title, doc.text)))
     return Example(name, doc, tokens, doc.language or detect_language(f"{doc.title}\n{doc.text}"))
 
 

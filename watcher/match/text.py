@@ -100,18 +100,25 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def without_headline(title: list[str], text: list[str]) -> list[str]:
-    """The text's words without the headline it opens with, when it does: the title counts once.
+def without_headline(title: list[str], text: str) -> str:
+    """The text without the lines that repeat its headline at its start: the title counts once.
 
-    Whether an extracted text repeats the headline depends on the site's markup (an <h1> inside
-    the article or above it) and the extractor, not on what the article says: counted twice, it
-    weighed a name in the headline (a country elsewhere, say) twice as much in one page as in
-    another of the same words (issue 12).
+    ``title`` is the headline's words (``tokenize``).  Whether an extracted text repeats the
+    headline depends on the site's markup (an <h1> inside the article or above it) and the
+    extractor, not on what the article says: counted twice, a name in the headline (a country
+    elsewhere, say) weighed twice as much in one page as in another of the same words (issue 12).
+    Only a whole line is a repeated headline: a first sentence that opens with the title's words
+    goes on to say more, and stays.
     """
-    n = len(title)
-    while n and text[:n] == title:
-        text = text[n:]
-    return text
+    pos = 0
+    while title and pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        if line.strip() and tokenize(line) != title:
+            break
+        pos = end + 1  # a blank line, or the headline again
+    return text[pos:] if pos else text
 
 
 def _ascii_words(text: str) -> list[str]:

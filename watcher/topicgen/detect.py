@@ -71,7 +71,7 @@ def find_concepts(
     terms: dict[str, dict[str, None]] = {c.name: {} for c in chosen}
     for seed in seeds:
         title = tokenize(seed.title)
-        tokens = title + without_headline(title, tokenize(seed.text))
+        tokens = title + tokenize(without_headline(title, seed.text))
         hits, _ = matcher.find(tokens, len(title))
         kept = _shadow(matcher, hits)
         for g, r in enumerate(keywords.group_results(matcher, kept, len(title), 1.0)):
