@@ -155,7 +155,8 @@ def test_daemon_killed_at_a_named_point_of_a_cycle_loses_and_doubles_nothing(
             proc.wait()
     # The kill left no half-written feed; the restarted daemon catches up once the leases expire.
     if stage is Stage.ENTRIES_RECORDED:
-        assert query(db, "select count(*) from entries") == [(0,)]  # rolled back, not half there
+        # the paused feed's entries rolled back, not half there (the other feed may be committed)
+        assert query(db, "select count(*) from entries") == entries
     again = _launch(config, "run", tmp_path / "restart.log")
     try:
         wait_for(lambda: _caught_up(db, len(FEEDS)), 60, "the restarted daemon to poll every feed")

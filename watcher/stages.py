@@ -16,6 +16,7 @@ import enum
 import logging
 import os
 import signal
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -71,7 +72,11 @@ def reached(stop: StopAt | None, stage: Stage, **detail: object) -> None:
         handler.flush()
     if stop.exit:
         os._exit(EXIT_CODE)
-    os.kill(os.getpid(), signal.SIGSTOP)  # the test kills us here, or lets us go on (SIGCONT)
+    # The test kills us here, or lets us go on (SIGCONT).  Sent to this thread, not the process:
+    # a process-directed stop is taken by the main thread, which on busy cores may run only
+    # milliseconds later, while this thread (the database thread, say) went on committing past the
+    # point; a thread-directed one stops this thread before it returns, then the rest.
+    signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
 
 
 __all__ = ["EXIT_CODE", "Stage", "StopAt", "from_env", "reached"]
