@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -228,10 +231,7 @@ def test_a_page_that_hangs_the_extractor_is_cut_off_and_the_rest_of_the_batch_is
 
 
 def test_progress_bar_on_a_terminal_and_quiet_in_pipes(tmp_path: Path, http_server: Server) -> None:
-    import os
     import pty
-    import subprocess
-    import sys
 
     urls = serve_stories(http_server)
     feed = serve_feed(http_server, "/p.xml", "P", [(LOCAL_WEATHER.title, urls["storm"], "p-1")])
@@ -261,3 +261,30 @@ def test_progress_bar_on_a_terminal_and_quiet_in_pipes(tmp_path: Path, http_serv
     assert "\x1b[" not in piped.stdout + piped.stderr
     assert "articles extracted" not in piped.stdout + piped.stderr
     assert piped.stdout.strip().splitlines()[-1].startswith("1 feeds polled")
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux's")
+def test_a_one_shot_fetch_cycle_runs_as_batch_work(tmp_path: Path, http_server: Server) -> None:
+    # issue 16: its wake-ups (pages read, workers' answers) do not preempt the extraction workers
+    urls = serve_stories(http_server)
+    feed = serve_feed(http_server, "/b.xml", "B", [(AFGHAN_WORKERS.title, urls["afghan-workers"], "b-1")])
+    config = write_config(tmp_path, [("B", feed)])
+    script = (
+        "import os, sys\n"
+        "from watcher.cli import main\n"
+        "os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))  # as cron starts it\n"
+        "import watcher.pipeline as p\n"
+        "run, during = p.run_cycle, []\n"
+        "def spy(*a, **k):\n"
+        "    during.append(os.sched_getscheduler(0))\n"
+        "    return run(*a, **k)\n"
+        "p.run_cycle = spy\n"
+        "code = main(['fetch', '--json', '--config', sys.argv[1]])\n"
+        "print('policy', during, os.sched_getscheduler(0), code)\n"
+    )
+    cmd = [sys.executable, "-c", script, str(config)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    data = json.loads(out.stdout.splitlines()[0])
+    assert data["new_entries"] == 1 and len(data["matches"]) == 1, out.stderr
+    # batch while the cycle runs; the process's own policy again once it is over
+    assert out.stdout.splitlines()[-1] == f"policy [{os.SCHED_BATCH}] {os.SCHED_OTHER} 0"

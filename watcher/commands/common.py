@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -95,3 +98,30 @@ def open_cycle_store(cfg: Config) -> CycleStore:
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def batch_scheduling() -> Iterator[None]:
+    """Run the block as batch work (Linux ``SCHED_BATCH``), with the threads and extraction
+    workers it starts (they inherit the policy); the calling thread's policy is restored after.
+
+    A one-shot fetch is throughput work: nobody waits on one of its wake-ups.  Its main process
+    wakes thousands of times a cycle (a page read, a worker's answer, a database write), and on a
+    machine with as many cores as extraction workers each wake-up of a normal task preempts a
+    worker in mid-page; a batch task waits for the scheduler's tick instead.  Its share of the
+    CPU and its priority (nice) are unchanged.  Elsewhere (another OS, a refused call) nothing
+    changes (issue 16).
+    """
+    batch = getattr(os, "SCHED_BATCH", None)
+    before = os.sched_getscheduler(0) if batch is not None else None
+    changed = False
+    if batch is not None and before != batch:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, batch, os.sched_param(0))
+            changed = True
+    try:
+        yield
+    finally:
+        if changed and before is not None:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, before, os.sched_param(0))

@@ -145,7 +145,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     store = common.open_cycle_store(cfg)  # SQLAlchemy only once the cycle needs it (issue 16)
     feeds = len(args.feed) or len([f for f in cfg.feeds if f.enabled])
     started = now_utc()
-    with progress_bar(common.is_tty() and not args.json, feeds) as progress:
+    # batch work from before the cycle starts its threads and workers (they inherit it)
+    with common.batch_scheduling(), progress_bar(common.is_tty() and not args.json, feeds) as progress:
         report = pipeline.run_cycle(cfg, store, urls=args.feed or None, progress=progress)
     # Alerts for what this cycle recorded (issue 15): a one-shot run from cron alerts too.  With
     # no [alerts] target the alerts module (and SQLAlchemy with it) is never imported (issue 16).
