@@ -89,6 +89,8 @@ def test_only_whole_lines_that_repeat_the_headline_at_the_start_are_dropped() ->
     assert without_headline(title, later) == later
     assert without_headline([], "Afghan students in Pakistan\nMore.") == "Afghan students in Pakistan\nMore."
     assert without_headline(title, "Afghan students in Pakistan") == ""
+    padded = "  Afghan   students — in Pakistan!  \nMore."  # the same words, however spaced
+    assert without_headline(title, padded) == "More."
 
 
 def test_explanation_lists_groups_terms_and_nearest_seed() -> None:

@@ -111,11 +111,13 @@ def without_headline(title: list[str], text: str) -> str:
     goes on to say more, and stays.
     """
     pos = 0
+    longest = 3 * sum(len(word) + 1 for word in title) + 20  # a line longer is no headline
     while title and pos < len(text):
         end = text.find("\n", pos)
         end = len(text) if end < 0 else end
         line = text[pos:end]
-        if line.strip() and tokenize(line) != title:
+        # a long line (a whole text on one line, say) is not tokenised twice to find that out
+        if line.strip() and (end - pos > longest or tokenize(line) != title):
             break
         pos = end + 1  # a blank line, or the headline again
     return text[pos:] if pos else text
