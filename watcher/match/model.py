@@ -27,9 +27,8 @@ from .text import (
     Analyzer,
     bmp_token,
     detect_language_tokens,
+    document_words,
     language_script,
-    tokenize,
-    without_headline,
     wordfreq_frequency,
 )
 
@@ -124,8 +123,7 @@ class TopicModel:
         every line ``explain`` prints are those of ``full``.  ``tests/test_match_lazy.py`` holds
         the two together over the dev corpora.
         """
-        title = tokenize(doc.title)
-        tokens = title + tokenize(without_headline(title, doc.text))
+        title, tokens = document_words(doc.title, doc.text)
         detected = detect_language_tokens(tokens)
         given = _language(doc.language)  # trusted unless the text is in another script
         language = given if given and language_script(given) == language_script(detected) else detected

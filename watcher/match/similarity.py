@@ -16,7 +16,7 @@ from typing import Protocol
 
 from ..errors import ConfigError
 from ..models import Document
-from .text import Analyzer, detect_language, tokenize, without_headline
+from .text import Analyzer, detect_language, document_words
 
 log = logging.getLogger(__name__)
 Vector = dict[str, float]
@@ -67,8 +67,7 @@ class Backend(Protocol):
 
 def example(name: str, doc: Document) -> Example:
     """Analyse a seed or negative document."""
-    title = tokenize(doc.title)
-    tokens = (*title, *tokenize(without_headline(title, doc.text)))
+    tokens = tuple(document_words(doc.title, doc.text)[1])
     return Example(name, doc, tokens, doc.language or detect_language(f"{doc.title}\n{doc.text}"))
 
 

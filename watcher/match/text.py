@@ -100,6 +100,13 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def document_words(title: str, text: str) -> tuple[list[str], list[str]]:
+    """A document's headline words, and all its words: the headline's, then the text's without
+    the lines that repeat the headline (``without_headline``: the title counts once)."""
+    head = tokenize(title)
+    return head, head + tokenize(without_headline(head, text))
+
+
 def without_headline(title: list[str], text: str) -> str:
     """The text without the lines that repeat its headline at its start: the title counts once.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ..config import ConceptGroup
 from ..lexicon import Concept
 from ..match import keywords
-from ..match.text import tokenize, without_headline
+from ..match.text import document_words
 from .forms import lexicon_term, name_forms
 
 # A capitalised word or a run of them ("Kassym-Jomart Tokayev", "Lake Balkhash"), in Latin or
@@ -70,8 +70,7 @@ def find_concepts(
     spec = [[specificity(t.text, frequency) for t in terms] for terms in matcher.group_terms]
     terms: dict[str, dict[str, None]] = {c.name: {} for c in chosen}
     for seed in seeds:
-        title = tokenize(seed.title)
-        tokens = title + tokenize(without_headline(title, seed.text))
+        title, tokens = document_words(seed.title, seed.text)
         hits, _ = matcher.find(tokens, len(title))
         kept = _shadow(matcher, hits)
         for g, r in enumerate(keywords.group_results(matcher, kept, len(title), 1.0)):
