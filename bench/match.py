@@ -182,14 +182,13 @@ def child(docs_path: Path, config_path: Path, emptied: int) -> dict[str, float]:
 
 def _phases(model: object, docs: list[Document]) -> dict[str, float]:
     """Microseconds a document spends in each phase of ``TopicModel.analyse`` (warm caches)."""
-    from watcher.match.text import detect_language_tokens, tokenize
+    from watcher.match.text import detect_language_tokens, document_words
 
     matcher = model.matcher  # type: ignore[attr-defined]
     spent = {"tokenise": 0.0, "language": 0.0, "terms": 0.0, "total": 0.0}
     for doc in docs:
         t0 = time.process_time()
-        title = tokenize(doc.title)
-        tokens = title + tokenize(doc.text)
+        title, tokens = document_words(doc.title, doc.text)
         t1 = time.process_time()
         detect_language_tokens(tokens)
         t2 = time.process_time()
@@ -224,7 +223,7 @@ def cold_phases(docs_path: Path, config_path: Path) -> dict[str, float]:
 
         return run
 
-    scoring.tokenize = timed(scoring.tokenize, "tokenise")  # type: ignore[attr-defined]
+    scoring.document_words = timed(scoring.document_words, "tokenise")  # type: ignore[attr-defined]
     scoring.detect_language_tokens = timed(scoring.detect_language_tokens, "language")  # type: ignore[attr-defined]
     matcher = model.matcher
     matcher.find = timed(matcher.find, "terms")  # type: ignore[method-assign]
