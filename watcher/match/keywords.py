@@ -12,6 +12,7 @@ from operator import itemgetter, or_
 from typing import NamedTuple, cast
 
 from ..config import ConceptGroup
+from .gate import Gate
 from .morph import Morphology, changing_affixes, lemma_language, stem_algorithm
 from .strength import LEAD_TOKENS as LEAD_TOKENS
 from .strength import LEAD_WEIGHT as LEAD_WEIGHT
@@ -63,7 +64,7 @@ class Matcher:
     ) -> None:
         """``stem`` keys article words; ``term_stem`` (default: ``stem``) keys the terms' words."""
         atoms: dict[Atom, int] = {}
-        heads: dict[str, set[str]] = {}
+        heads: dict[int, set[str]] = {}  # stem atom -> the first HEAD letters of words it may match
         keyed: list[tuple[str, str, str]] = []  # (word, language, key) of every term word keyed
         key = _recording(term_stem or stem, keyed)
         self.groups = tuple(groups)
@@ -73,6 +74,7 @@ class Matcher:
         self.exclude_terms = tuple(parse_term(t, key, atoms, languages, heads) for t in exclude)
         self.supported = supported(self.groups)  # context groups: for ``context.results``
         self._stem = stem
+        self._atoms = tuple(atoms)  # by id (a dict keeps its insertion order: ids count up)
         self._exact: dict[str, list[int]] = {}
         self._stems: dict[str, dict[str, list[int]]] = {}
         self._prefixes: list[tuple[str, int]] = []  # prefixes shorter than two characters
@@ -111,15 +113,21 @@ class Matcher:
             for lang, table in self._stems.items():
                 owner.expect(lang, table.keys())
                 # a dictionary form that keys to a term but starts otherwise ("люди" for "людина")
-                heads.setdefault(lang, set()).update(f[:HEAD] for f in owner.forms_keyed_to(lang, table))
-        # A token is only stemmed in a language when it starts like one of its terms (its first HEAD
-        # letters, as written, as keyed or as a tabled dictionary form): with thirty languages in
-        # one script, stemming every word in each costs too much.
-        # Languages whose stemmers strip prefixes (Arabic script, Indonesian) are always asked.
+                for form, form_key in owner.forms_keyed_to(lang, table):
+                    for i in table[form_key]:
+                        heads.setdefault(i, set()).add(form[:HEAD])
+        # A word matches a stem term only when it starts like it: its first HEAD letters as the
+        # term's word is written, as keyed, or as a tabled dictionary form of it.  So a token is
+        # only stemmed in a language when it starts like one of its terms (with thirty languages in
+        # one script, stemming every word in each costs too much), and what it matches does not
+        # depend on the other terms of that language (``gate``: a concept is told absent from the
+        # words' first letters).  Languages whose stemmers strip prefixes (Arabic script,
+        # Indonesian) are always asked.
+        self._atom_heads = self._heads_of_atoms(heads)
         self._heads: dict[str, frozenset[str] | None] = {
             lang: None
             if _strips_prefixes(lang)
-            else frozenset(stressed(heads.get(lang, set()) | {k[:HEAD] for k in table}, lang))
+            else frozenset().union(*(self._atom_heads[i] for ids in table.values() for i in ids))
             for lang, table in self._stems.items()
         }
         self._by_script = _by_script(self._stems)
@@ -186,6 +194,59 @@ class Matcher:
                 if atom_id not in ids:
                     ids.append(atom_id)
 
+    def _heads_of_atoms(self, written: Mapping[int, set[str]]) -> dict[int, frozenset[str]]:
+        """Stem atom -> the first HEAD letters a word matching it starts with: as its words are
+        written or as a dictionary form of them (``written``), as each of its keys (Greek: with
+        the stress on any vowel, since the accent moves as a word inflects)."""
+        heads = {i: set(h) for i, h in written.items()}
+        for table in self._stems.values():
+            for key, ids in table.items():
+                for i in ids:
+                    heads.setdefault(i, set()).add(key[:HEAD])
+        return {i: frozenset(stressed(h, self._atoms[i].lang)) for i, h in heads.items()}
+
+    def _admitted(self, word: str, key: str, ids: Sequence[int], lang: str) -> list[int]:
+        """The atoms among ``ids`` (those of ``word``'s ``key`` in ``lang``) the word may match: in
+        a language whose keys start like their words, those whose words start like it; in
+        Indonesian (whose stemmer also strips prefixes and may change the first letter left:
+        "menyapu" -> "sapu"), all when the word holds the key but its first letter."""
+        heads = self._heads[lang]
+        if heads is not None:
+            head = word[:HEAD]
+            atom_heads = self._atom_heads
+            return [i for i in ids if head in atom_heads[i]]
+        if lang in self._affixes and key[1:] not in word:
+            return []
+        return list(ids)
+
+    def gate(self, name: str, indices: Sequence[int]) -> Gate:
+        """What a word starting a term of these groups (``indices``) can look like as written (a
+        phrase's other words follow one that matches its first: ``find``)."""
+        atoms = frozenset(term.atoms[0] for gi in indices for term in self.group_terms[gi])
+        heads: set[str] = set()
+        inner: set[str] = set()
+        scripts: set[str] = set()
+        for i in atoms:
+            atom = self._atoms[i]
+            if atom.kind == "prefix" and len(atom.value) >= 2:
+                heads.add(atom.value[:HEAD])
+            elif atom.kind == "prefix":
+                return Gate(name, atoms, frozenset(), frozenset(), open=True)
+            elif atom.kind == "substring":
+                scripts.add("cjk")  # (``atoms_of`` looks for them in CJK words only)
+            elif atom.kind == "stem" and self._heads[atom.lang] is not None:
+                heads |= self._atom_heads[i]
+            elif atom.kind == "stem" and atom.lang in self._affixes:
+                inner.update(k[1:] for k, ids in self._stems[atom.lang].items() if i in ids)
+            elif atom.kind == "stem":
+                scripts.add(language_script(atom.lang))
+        if scripts - {"cjk", "arabic"}:  # (no such language yet: any word of a script may match)
+            return Gate(name, atoms, frozenset(), frozenset(), open=True)
+        exact = frozenset(w for w, ids in self._exact.items() if not atoms.isdisjoint(ids))
+        if self._clitic_langs and any(script_of(w) == "arabic" for w in exact):
+            scripts.add("arabic")  # matched with particles written onto it, too ("وکابل")
+        return Gate(name, atoms, exact, frozenset(heads), tuple(sorted(inner)), frozenset(scripts))
+
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
         return {lang: frozenset(table) for lang, table in self._stems.items()}
@@ -214,8 +275,11 @@ class Matcher:
             heads = self._heads[lang]
             if heads is None or head in heads:
                 table = self._stems[lang]
-                ids = table.get(self._stem(token, lang))
-                if ids is None and lang in self._clitic_langs:
+                key = self._stem(token, lang)
+                ids = table.get(key)
+                if ids is not None:
+                    ids = self._admitted(token, key, ids, lang)
+                elif lang in self._clitic_langs:
                     ids = [
                         i
                         for c in without_proclitics(token)
@@ -303,7 +367,8 @@ class Matcher:
             if table.keys().isdisjoint(keys):  # most languages: no key of theirs (one pass in C)
                 continue
             for word, key in compress(zip(words, keys, strict=True), map(table.__contains__, keys)):
-                found.setdefault(word, []).extend(table[key])
+                if ids := self._admitted(word, key, table[key], lang):
+                    found.setdefault(word, []).extend(ids)
         memo.atoms.update({t: frozenset(ids) for t, ids in found.items()})
         memo.hits.update(found)
         memo.seen.update(tokens)  # last: other threads trust hits for tokens in seen
@@ -336,10 +401,15 @@ class Matcher:
         ]
 
     def find(
-        self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
+        self,
+        tokens: Sequence[str],
+        n_title: int,
+        counts: Mapping[str, int] | None = None,
+        distinct: set[str] | None = None,
     ) -> tuple[list[list[Hit]], list[str]]:
-        """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
-        unique: set[str] = set(tokens if counts is None else counts.keys())
+        """Hits per group and the exclusion terms found; tokens[:n_title] are the title
+        (``distinct``: their set, when the caller has it)."""
+        unique = distinct if distinct is not None else set(tokens if counts is None else counts.keys())
         memo = self._memo  # one snapshot: another thread may renew it meanwhile
         per_token: dict[str, frozenset[int]]
         # the usual case once warm: every token seen, and set algebra in C finds the hits; new

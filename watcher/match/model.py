@@ -12,6 +12,7 @@ from ..config import TopicConfig
 from ..errors import ConfigError
 from ..models import Document, Score
 from . import context, keywords, learned
+from .gate import Gate
 from .morph import Morphology
 from .similarity import (
     Backend,
@@ -72,6 +73,26 @@ class TopicModel:
         self.backend = backend
         self.seeds = tuple(seeds)
         self.negatives = tuple(negatives)
+        self.gate = self._gate()
+
+    def _gate(self) -> Gate | None:
+        """The required concept whose absence alone makes an article score 0 (``score``): the
+        most selective, the one fewest words can name (with the context groups supporting it).
+        None when a score of 0 still matches (a threshold of 0), when the fitted combination has no
+        cap on the weakest concept, or when ``min_groups`` lets a concept be missing."""
+        groups = self.matcher.groups
+        required = [i for i, g in enumerate(groups) if g.required]
+        if self.threshold <= 0 or not required:
+            return None
+        if self.combination is not None and "weakest" not in self.combination.features:
+            return None
+        if self.combination is None and (self.topic.min_groups or len(required)) < len(required):
+            return None
+        gates = [
+            self.matcher.gate(g.name, [i, *(j for j, s in enumerate(groups) if s.supports == g.name)])
+            for i, g in ((i, groups[i]) for i in required)
+        ]
+        return min((g for g in gates if not g.open), key=lambda g: len(g.heads) + len(g.exact), default=None)
 
     def clear_caches(self) -> None:
         """Forget every per-token answer (benchmarks use this to measure the uncached cost)."""
@@ -99,11 +120,36 @@ class TopicModel:
         """Score one document against the topic, with the reasons.
 
         ``full`` compares it with the seeds even when that cannot change its score (see ``analyse``):
-        for ``watcher check`` and ``eval``, which name the nearest seed of any article.
+        for ``watcher check`` and ``eval``, which name the nearest seed of any article.  Without it,
+        an article that names no term of a required concept (``gate``: told from its words as
+        written, most of them never keyed) scores 0 at once: its reasons name that concept alone,
+        with no term and strength 0, as the full analysis has them; the other concepts' terms are
+        not looked for (an article scoring 0 is neither matched nor a near miss; ``watcher check``
+        shows them all).
         """
-        return self.analyse(doc, full=full)[0]
+        if full or self.gate is None:
+            return self.analyse(doc, full=full)[0]
+        words = document_words(doc.title, doc.text)
+        distinct = set(words[1])
+        if self.gate.named(distinct, self.matcher.atoms_of):
+            return self.analyse(doc, words=words, distinct=distinct)[0]
+        return Score(
+            topic=self.name,
+            score=0.0,
+            matched=False,  # (the threshold is above 0: ``_gate``)
+            groups={self.gate.name: ()},
+            language=_document_language(doc, words[1]),
+            strengths={self.gate.name: 0.0},
+        )
 
-    def analyse(self, doc: Document, *, full: bool = False) -> tuple[Score, tuple[float, ...]]:
+    def analyse(
+        self,
+        doc: Document,
+        *,
+        full: bool = False,
+        words: tuple[list[str], list[str]] | None = None,
+        distinct: set[str] | None = None,
+    ) -> tuple[Score, tuple[float, ...]]:
         """The score with its reasons, and the feature values behind it.
 
         The seed comparison (TF-IDF or embedding) is skipped unless ``full`` where it can change
@@ -123,11 +169,9 @@ class TopicModel:
         every line ``explain`` prints are those of ``full``.  ``tests/test_match_lazy.py`` holds
         the two together over the dev corpora.
         """
-        title, tokens = document_words(doc.title, doc.text)
-        detected = detect_language_tokens(tokens)
-        given = _language(doc.language)  # trusted unless the text is in another script
-        language = given if given and language_script(given) == language_script(detected) else detected
-        hits, excluded = self.matcher.find(tokens, len(title))  # (its distinct words: a set, not a Counter)
+        title, tokens = words or document_words(doc.title, doc.text)
+        language = _document_language(doc, tokens)
+        hits, excluded = self.matcher.find(tokens, len(title), distinct=distinct)
         found = context.results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, found)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)
@@ -196,6 +240,13 @@ class TopicModel:
                 if not g.supports
             },
         ), feats
+
+
+def _document_language(doc: Document, tokens: Sequence[str]) -> str:
+    """The language given with a document unless its text is in another script; else detected."""
+    detected = detect_language_tokens(tokens)
+    given = _language(doc.language)
+    return given if given and language_script(given) == language_script(detected) else detected
 
 
 def _language(code: str | None) -> str:

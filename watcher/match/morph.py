@@ -161,13 +161,14 @@ class Morphology:
         by ``scripts/gen_lemmas.py``; the dictionary is never loaded)."""
         return tuple(_shipped_forms("stem_forms").get(lang, {}).get(word, ()))
 
-    def forms_keyed_to(self, lang: str, keys: Collection[str]) -> list[str]:
-        """The shipped table's forms of ``lang`` whose key is one of ``keys`` (none without a table)."""
+    def forms_keyed_to(self, lang: str, keys: Collection[str]) -> list[tuple[str, str]]:
+        """(form, key): the shipped table's forms of ``lang`` whose key is one of ``keys`` (none
+        without a table)."""
         table = self.tabled(lang)
         if table is None:
             return []
         wanted = set(keys)
-        return [form for form, key in table.forms.items() if key in wanted]
+        return [(form, key) for form, key in table.forms.items() if key in wanted]
 
     def inflections(self, lang: str, word: str) -> tuple[str, ...]:
         """The inflected forms of a lexicon word whose key is too short to match by (``keywords.

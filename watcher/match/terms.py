@@ -52,12 +52,13 @@ def parse_term(
     stem: Callable[[str, str], str],
     atoms: dict[Atom, int],
     languages: Sequence[str] = (),
-    heads: dict[str, set[str]] | None = None,
+    heads: dict[int, set[str]] | None = None,
 ) -> Term:
     """Parse one term string, registering its atoms (ids into ``atoms``).
 
     A plain word is stemmed in the first of ``languages`` written in its script (else English for
-    Latin script, Russian for Cyrillic, Persian for Arabic script).
+    Latin script, Russian for Cyrillic, Persian for Arabic script).  ``heads`` collects, per stem
+    atom, the first ``HEAD`` letters of its words as written.
     """
     text = raw.strip().strip('"').strip()
     lang = ""
@@ -66,9 +67,10 @@ def parse_term(
     ids = []
     for word in text.split():
         atom = _atom(normalise(word), lang, stem, languages)
+        i = atoms.setdefault(atom, len(atoms))
         if heads is not None and atom.kind == "stem":  # the word as written starts so, too
-            heads.setdefault(atom.lang, set()).add(normalise(word)[:HEAD])
-        ids.append(atoms.setdefault(atom, len(atoms)))
+            heads.setdefault(i, set()).add(normalise(word)[:HEAD])
+        ids.append(i)
     if not ids:
         raise ValueError(f"empty term {raw!r}")
     return Term(raw.strip(), tuple(ids))

@@ -194,6 +194,11 @@ _SCRIPT_CLASSES = tuple(
 )
 
 
+def script_letters(script: str) -> re.Pattern[str] | None:
+    """A pattern matching one letter that ``script_of`` counts in ``script`` (None: "other")."""
+    return dict(_SCRIPT_CLASSES).get(script)
+
+
 def scripts_of(letters: set[str]) -> dict[str, set[str]]:
     """``script_of`` of many single letters at once: script -> its letters (a pattern search a
     script over them all instead of a call per letter; ``tests/test_match_text.py`` holds the two
