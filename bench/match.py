@@ -175,6 +175,7 @@ def child(docs_path: Path, config_path: Path, emptied: int) -> dict[str, float]:
         "matched": matched + sum(model.score(d).matched for d in docs[:half]),
         "full": len(docs) / full,
         "zero": sum(s.score == 0 for s in scores),
+        "gated": sum(model.gate is not None and s.groups == {model.gate.name: ()} for s in scores),
         "uncovered": sum(s.score > 0 and not model.backend.covers(s.language or "") for s in scores),
         **phases,
     }
@@ -268,7 +269,8 @@ def report(name: str, n: int, detail: str, children: list[dict[str, float]]) -> 
     print(f"  warm caches (second pass): {r['warm']:,.0f} documents/s; full analysis (compared with the "
           f"seeds, as check and eval): {r['full']:,.0f} documents/s")  # fmt: skip
     print(f"  seed comparison left out for {r['zero']:.0f} documents scoring 0 (a required concept "
-          f"missing) and {r['uncovered']:.0f} in a language no seed is in")  # fmt: skip
+          f"missing) and {r['uncovered']:.0f} in a language no seed is in; {r['gated']:.0f} settled by "
+          f"the gate (no word of its concept: their other words never keyed)")  # fmt: skip
     rest = r["us_total"] - r["us_tokenise"] - r["us_language"] - r["us_terms"]
     print(f"  per document, warm: {r['us_total']:.0f} us = tokenise {r['us_tokenise']:.0f} + language "
           f"{r['us_language']:.0f} + terms {r['us_terms']:.0f} + the rest {rest:.0f} (context, score, "
