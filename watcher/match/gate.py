@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from .text import script_letters
+from .text import arabic_skeleton, script_letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,7 @@ class Gate:
     heads: frozenset[str]  # first HEAD letters (or two: prefix terms of two letters) of words that may match
     inner: tuple[str, ...] = ()  # held by any word keyed to one of its Indonesian stems
     scripts: frozenset[str] = frozenset()  # any word of these may match ("cjk", "arabic")
+    skeletal: tuple[str, ...] = ()  # held by an Arabic-script word's skeleton when it may match
     open: bool = False  # a prefix of one letter: any word may
     starts: re.Pattern[str] | None = field(default=None, compare=False)  # a line starting so: a word
 
@@ -52,6 +53,13 @@ class Gate:
         for inner in self.inner:
             if inner in joined:
                 maybe += [w for w in words if inner in w]
+        if self.skeletal and _letter("arabic").search(joined):
+            skeleton = arabic_skeleton(joined)  # (letter for letter: its lines are the words')
+            lines: list[str] = []
+            for held in self.skeletal:
+                if held in skeleton:
+                    lines = lines or skeleton.split("\n")[1:]
+                    maybe += [w for w, line in zip(words, lines, strict=True) if held in line]
         atoms = self.atoms
         return any(not atoms.isdisjoint(atoms_of(w)) for w in maybe)
 

@@ -33,7 +33,7 @@ from .terms import Atom as Atom
 from .terms import Term as Term
 from .terms import parse_term as parse_term
 from .terms import shown, stressed
-from .text import CACHE_SIZE, language_script, script_of, scripts_of
+from .text import CACHE_SIZE, arabic_skeleton, language_script, script_of, scripts_of
 
 _NONE: frozenset[int] = frozenset()  # the atoms of most tokens
 # what a word's first HEAD letters ask of it: the languages to key it in, the prefix terms to try
@@ -149,6 +149,15 @@ class Matcher:
             for lang in self._always
             if isinstance(owner, Morphology) and stem == owner.key and (affixes := changing_affixes(lang))
         }
+        # Arabic-script languages keyed by the morphology's own keyer with a shipped table: a word
+        # is keyed by its listed dictionary form, else by its Snowball stem, which its skeleton holds
+        # but the stem's last letter (hamza may be written so there: "لاجئ" -> "لاجء"); a word
+        # matches such a term only so (``_admitted``), whatever the dictionary would say.
+        self._skeletal: dict[str, Mapping[str, str]] = {}
+        for lang in self._always:
+            tabled = owner.tabled(lang) if isinstance(owner, Morphology) and stem == owner.key else None
+            if tabled is not None and language_script(lang) == "arabic":
+                self._skeletal[lang] = tabled.forms
         self._letters = _Letters(frozenset(), {})  # first letters by script, learnt as they come
         # Languages whose words carry attached particles ("و" and, "ب" with, "ل" for: "وروسيا",
         # "للاجئين"): a word whose key is no term's is keyed again without them.
@@ -205,11 +214,14 @@ class Matcher:
                     heads.setdefault(i, set()).add(key[:HEAD])
         return {i: frozenset(stressed(h, self._atoms[i].lang)) for i, h in heads.items()}
 
-    def _admitted(self, word: str, key: str, ids: Sequence[int], lang: str) -> list[int]:
-        """The atoms among ``ids`` (those of ``word``'s ``key`` in ``lang``) the word may match: in
-        a language whose keys start like their words, those whose words start like it; in
-        Indonesian (whose stemmer also strips prefixes and may change the first letter left:
-        "menyapu" -> "sapu"), all when the word holds the key but its first letter."""
+    def _admitted(self, word: str, key: str, ids: Sequence[int], lang: str, form: str = "") -> list[int]:
+        """The atoms among ``ids`` (those of ``word``'s ``key`` in ``lang``; ``form``: the word
+        keyed, when particles written onto it were left out) the word may match: in a language
+        whose keys start like their words, those whose words start like it; in Indonesian (whose
+        stemmer also strips prefixes and may change the first letter left: "menyapu" -> "sapu"),
+        all when the word holds the key but its first letter; in Arabic and Persian, all when the
+        form keyed is a listed dictionary form or the word's skeleton holds the key's but its last
+        letter."""
         heads = self._heads[lang]
         if heads is not None:
             head = word[:HEAD]
@@ -217,7 +229,9 @@ class Matcher:
             return [i for i in ids if head in atom_heads[i]]
         if lang in self._affixes and key[1:] not in word:
             return []
-        return list(ids)
+        forms = self._skeletal.get(lang)
+        listed = forms is None or Morphology.nfc(form or word) in forms
+        return list(ids) if listed or arabic_skeleton(key)[:-1] in arabic_skeleton(word) else []
 
     def gate(self, name: str, indices: Sequence[int]) -> Gate:
         """What a word starting a term of these groups (``indices``) can look like as written (a
@@ -225,6 +239,7 @@ class Matcher:
         atoms = frozenset(term.atoms[0] for gi in indices for term in self.group_terms[gi])
         heads: set[str] = set()
         inner: set[str] = set()
+        skeletal: set[str] = set()
         scripts: set[str] = set()
         for i in atoms:
             atom = self._atoms[i]
@@ -238,14 +253,31 @@ class Matcher:
                 heads |= self._atom_heads[i]
             elif atom.kind == "stem" and atom.lang in self._affixes:
                 inner.update(k[1:] for k, ids in self._stems[atom.lang].items() if i in ids)
+            elif atom.kind == "stem" and atom.lang in self._skeletal:  # (``_admitted``)
+                keys = {k for k, ids in self._stems[atom.lang].items() if i in ids}
+                skeletal.update(arabic_skeleton(k)[:-1] for k in keys)
+                # a listed form keyed so, particles written onto it or not, holds all but its first two
+                forms = self._skeletal[atom.lang]
+                skeletal.update(arabic_skeleton(f)[2:] for f, k in forms.items() if k in keys)
             elif atom.kind == "stem":
                 scripts.add(language_script(atom.lang))
         if scripts - {"cjk", "arabic"}:  # (no such language yet: any word of a script may match)
             return Gate(name, atoms, frozenset(), frozenset(), open=True)
         exact = frozenset(w for w, ids in self._exact.items() if not atoms.isdisjoint(ids))
-        if self._clitic_langs and any(script_of(w) == "arabic" for w in exact):
-            scripts.add("arabic")  # matched with particles written onto it, too ("وکابل")
-        return Gate(name, atoms, exact, frozenset(heads), tuple(sorted(inner)), frozenset(scripts))
+        if self._clitic_langs:  # matched with particles written onto it, too ("وکابل"): then the
+            # word holds all of it but its first two letters (``without_proclitics``)
+            skeletal.update(arabic_skeleton(w)[2:] for w in exact if script_of(w) == "arabic")
+        if any(len(s) < 2 for s in skeletal):
+            scripts.add("arabic")
+        return Gate(
+            name,
+            atoms,
+            exact,
+            frozenset(heads),
+            inner=_shortest(inner),
+            scripts=frozenset(scripts),
+            skeletal=_shortest(skeletal),
+        )
 
     def stem_keys(self) -> dict[str, frozenset[str]]:
         """The keys each language's words are compared with."""
@@ -280,11 +312,11 @@ class Matcher:
                 if ids is not None:
                     ids = self._admitted(token, key, ids, lang)
                 elif lang in self._clitic_langs:
-                    ids = [
-                        i
-                        for c in without_proclitics(token)
-                        for i in (*self._exact.get(c, ()), *table.get(self._stem(c, lang), ()))
-                    ]
+                    ids = []
+                    for c in without_proclitics(token):
+                        c_key = self._stem(c, lang)
+                        ids += self._exact.get(c, ())
+                        ids += self._admitted(token, c_key, table.get(c_key, ()), lang, c)
                 found.extend(ids or ())
         hit = frozenset(found)
         if hit:
@@ -386,7 +418,9 @@ class Matcher:
             return
         for (word, written), key in zip(pairs, self._keys([c for _, c in pairs], lang), strict=True):
             if written in exact or key in table:  # a short word matches as written, a longer by key
-                found.setdefault(word, []).extend((*exact.get(written, ()), *table.get(key, ())))
+                ids = [*exact.get(written, ()), *self._admitted(word, key, table.get(key, ()), lang, written)]
+                if ids:
+                    found.setdefault(word, []).extend(ids)
 
     def _prefix_atoms(self, token: str) -> list[int]:
         """The prefix atoms a token matches: only prefixes starting like it."""
@@ -541,6 +575,11 @@ def _affixed(
     if plain := table.keys() & words:
         out.extend(plain.difference(out))
     return out
+
+
+def _shortest(held: set[str]) -> tuple[str, ...]:
+    """The strings none of the others is part of (a word holding a longer one holds that one)."""
+    return tuple(sorted(s for s in held if not any(t != s and t in s for t in held)))
 
 
 def _recording(

@@ -77,6 +77,25 @@ def normalise(text: str) -> str:
     return text
 
 
+# Arabic-script letters a stemmer may write otherwise, each as one plain letter (a letter for a
+# letter, so a text keeps its length): hamza on a carrier, alef forms, teh marbuta, Arabic yeh and
+# kaf, heh forms (``arabic_skeleton``).
+_SKELETON = {
+    "\u0624": "\u0648", "\u0626": "\u06cc", "\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627",
+    "\u0629": "\u0647", "\u064a": "\u06cc", "\u0643": "\u06a9", "\u0649": "\u06cc", "\u06c1": "\u0647",
+    "\u06c0": "\u0647", "\u06be": "\u0647",
+}  # fmt: skip
+
+
+def arabic_skeleton(text: str) -> str:
+    """Arabic-script text with the letters a stemmer may write otherwise made one plain letter each
+    ("اللاجئين" -> "اللاجیین", "أفغان" -> "افغان"): the Arabic and Persian stemmers' keys, so written,
+    are held by the words keyed to them (``keywords.Matcher``); the same length as ``text``."""
+    for letter in [c for c in _SKELETON if c in text]:
+        text = text.replace(letter, _SKELETON[letter])
+    return text
+
+
 def strip_accents(text: str) -> str:
     """The text without combining marks (accents, diaeresis): "ασύλου" -> "ασυλου", "é" -> "e"."""
     return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
