@@ -2,23 +2,27 @@
 
 A topic is an AND of concepts, so most articles a feed brings score 0 whatever else they say: no
 Afghan is named.  Whether a concept is named shows in the words as written, before any is keyed
-(stemmed, lemmatised: the costly part of reading an article): a word matches one of its terms only
-if it is one of the concept's exact words, starts like one of its prefixes, or starts like one of
-its stem terms (``Matcher`` holds a word to that: the term's word as written, its key or a listed
-dictionary form of it); or, where the words' first letters say little, it is a CJK word (substring
-terms), a word of a script whose stemmers strip prefixes (Arabic: any such word) or, in Indonesian
-(whose stemmer may also change the first letter left), a word holding the key but its first letter.
-The few words that pass are looked up as ever (``Matcher.atoms_of``, cached), so the gate's answer
-is the matcher's: a concept it finds absent has no term in the full analysis either.
+(stemmed, lemmatised: the costly part of reading an article).  A word matches one of its terms
+only if it is one of its exact words or starts like one of its prefix or stem terms (``Matcher``
+holds a word to that: the term's word as written, its key or a listed dictionary form of it), or
+holds one of its CJK terms, or, in languages whose stemmers strip prefixes, holds the key but its
+first letter (Indonesian: the stemmer may change that letter) or, in Arabic and Persian, is a
+listed dictionary form of it or a word whose skeleton (``text.arabic_skeleton``) holds the key's
+but its last letter (with particles written onto it: all of a listed form but its first two
+letters).  Pattern searches over the article's text (in C) pick out the few words that may; they
+are looked up as ever (``Matcher.atoms_of``, cached), so the gate's answer is the matcher's: a
+concept it finds absent has no term in the full analysis either.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .text import arabic_skeleton, script_letters
+from .terms import HEAD
+from .text import TOKEN_LETTERS, arabic_skeleton, script_letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,39 +33,52 @@ class Gate:
     atoms: frozenset[int]  # the first atoms of its terms and of its supporting groups' terms
     exact: frozenset[str]  # words that match as written
     heads: frozenset[str]  # first HEAD letters (or two: prefix terms of two letters) of words that may match
-    inner: tuple[str, ...] = ()  # held by any word keyed to one of its Indonesian stems
-    scripts: frozenset[str] = frozenset()  # any word of these may match ("cjk", "arabic")
+    inner: tuple[str, ...] = ()  # held by any word that may match a CJK term or an Indonesian stem
+    scripts: frozenset[str] = frozenset()  # any word of these may match ("arabic")
     skeletal: tuple[str, ...] = ()  # held by an Arabic-script word's skeleton when it may match
     open: bool = False  # a prefix of one letter: any word may
-    starts: re.Pattern[str] | None = field(default=None, compare=False)  # a line starting so: a word
+    starts: re.Pattern[str] | None = field(default=None, compare=False)  # from a start to the word's end
 
     def __post_init__(self) -> None:
-        heads = "|".join(map(re.escape, sorted(self.heads, key=lambda h: (-len(h), h))))
-        object.__setattr__(self, "starts", re.compile(f"\n((?:{heads})[^\n]*)") if heads else None)
+        firsts = self.heads | {w[:HEAD] for w in self.exact}
+        alternatives = "|".join(map(re.escape, sorted(firsts, key=lambda h: (-len(h), h))))
+        starts = re.compile(f"(?:{alternatives})[{TOKEN_LETTERS}]*") if alternatives else None
+        object.__setattr__(self, "starts", starts)
 
-    def named(self, words: Collection[str], atoms_of: Callable[[str], frozenset[int]]) -> bool:
-        """Whether any of ``words`` (an article's distinct words) matches one of its terms."""
-        if self.open or not self.exact.isdisjoint(words):
+    def named(self, text: str, atoms_of: Callable[[str], frozenset[int]]) -> bool:
+        """Whether a word of ``text`` (a document's title and text, ``normalise``d) matches one
+        of its terms: its words that may are picked out by pattern searches in C, and only they
+        are looked up (``Matcher.atoms_of``: their keys, cached)."""
+        if self.open:
             return True
-        joined = "\n" + "\n".join(words)  # one word a line: searched in C, not word by word
-        maybe = self.starts.findall(joined) if self.starts is not None else []
-        if self.scripts:  # (a word with a letter of a script may be of it: never fewer)
-            if "arabic" in self.scripts and _letter("arabic").search(joined):
+        maybe = []
+        if self.starts is not None:  # the words starting so (a match inside a word is none)
+            for found in self.starts.finditer(text):
+                at = found.start()
+                if at == 0 or not _LETTER.match(text, at - 1):
+                    maybe.append(found.group())
+        if self.scripts or self.skeletal:  # (a word with a letter of a script may be of it)
+            if "arabic" in self.scripts and _letter("arabic").search(text):
                 return True  # every such word may: the full analysis keys them all at once
-            if "cjk" in self.scripts and (cjk := _letter("cjk")).search(joined):
-                maybe += [w for w in words if cjk.search(w)]
+            if self.skeletal and _letter("arabic").search(text):
+                skeleton = arabic_skeleton(text)  # (letter for letter: the same words at the same places)
+                for held in self.skeletal:
+                    if held in skeleton:
+                        maybe += [text[m.start() : m.end()] for m in _holding(held).finditer(skeleton)]
         for inner in self.inner:
-            if inner in joined:
-                maybe += [w for w in words if inner in w]
-        if self.skeletal and _letter("arabic").search(joined):
-            skeleton = arabic_skeleton(joined)  # (letter for letter: its lines are the words')
-            lines: list[str] = []
-            for held in self.skeletal:
-                if held in skeleton:
-                    lines = lines or skeleton.split("\n")[1:]
-                    maybe += [w for w, line in zip(words, lines, strict=True) if held in line]
+            if inner in text:
+                maybe += _holding(inner).findall(text)
         atoms = self.atoms
-        return any(not atoms.isdisjoint(atoms_of(w)) for w in maybe)
+        return any(not atoms.isdisjoint(atoms_of(w)) for w in set(maybe))
+
+
+_LETTER = re.compile(f"[{TOKEN_LETTERS}]")
+
+
+@functools.cache
+def _holding(part: str) -> re.Pattern[str]:
+    """A pattern matching the whole word around ``part``."""
+    return re.compile(f"[{TOKEN_LETTERS}]*{re.escape(part)}[{TOKEN_LETTERS}]*")
 
 
 def _letter(script: str) -> re.Pattern[str]:

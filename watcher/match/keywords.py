@@ -247,8 +247,8 @@ class Matcher:
                 heads.add(atom.value[:HEAD])
             elif atom.kind == "prefix":
                 return Gate(name, atoms, frozenset(), frozenset(), open=True)
-            elif atom.kind == "substring":
-                scripts.add("cjk")  # (``atoms_of`` looks for them in CJK words only)
+            elif atom.kind == "substring":  # (CJK: held by the words they match)
+                inner.add(atom.value)
             elif atom.kind == "stem" and self._heads[atom.lang] is not None:
                 heads |= self._atom_heads[i]
             elif atom.kind == "stem" and atom.lang in self._affixes:
@@ -261,7 +261,7 @@ class Matcher:
                 skeletal.update(arabic_skeleton(f)[2:] for f, k in forms.items() if k in keys)
             elif atom.kind == "stem":
                 scripts.add(language_script(atom.lang))
-        if scripts - {"cjk", "arabic"}:  # (no such language yet: any word of a script may match)
+        if scripts - {"arabic"}:  # (no such language yet: any word of a script may match)
             return Gate(name, atoms, frozenset(), frozenset(), open=True)
         exact = frozenset(w for w, ids in self._exact.items() if not atoms.isdisjoint(ids))
         if self._clitic_langs:  # matched with particles written onto it, too ("وکابل"): then the
@@ -435,15 +435,10 @@ class Matcher:
         ]
 
     def find(
-        self,
-        tokens: Sequence[str],
-        n_title: int,
-        counts: Mapping[str, int] | None = None,
-        distinct: set[str] | None = None,
+        self, tokens: Sequence[str], n_title: int, counts: Mapping[str, int] | None = None
     ) -> tuple[list[list[Hit]], list[str]]:
-        """Hits per group and the exclusion terms found; tokens[:n_title] are the title
-        (``distinct``: their set, when the caller has it)."""
-        unique = distinct if distinct is not None else set(tokens if counts is None else counts.keys())
+        """Hits per group and the exclusion terms found; tokens[:n_title] are the title."""
+        unique: set[str] = set(tokens if counts is None else counts.keys())
         memo = self._memo  # one snapshot: another thread may renew it meanwhile
         per_token: dict[str, frozenset[int]]
         # the usual case once warm: every token seen, and set algebra in C finds the hits; new

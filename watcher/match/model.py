@@ -25,11 +25,14 @@ from .similarity import (
     load_encoder,
 )
 from .text import (
+    LANGUAGE_SAMPLE,
     Analyzer,
     bmp_token,
     detect_language_tokens,
+    document_text,
     document_words,
     language_script,
+    leading_words,
     wordfreq_frequency,
 )
 
@@ -127,29 +130,19 @@ class TopicModel:
         not looked for (an article scoring 0 is neither matched nor a near miss; ``watcher check``
         shows them all).
         """
-        if full or self.gate is None:
+        gate = self.gate
+        if full or gate is None or gate.named(document_text(doc.title, doc.text), self.matcher.atoms_of):
             return self.analyse(doc, full=full)[0]
-        words = document_words(doc.title, doc.text)
-        distinct = set(words[1])
-        if self.gate.named(distinct, self.matcher.atoms_of):
-            return self.analyse(doc, words=words, distinct=distinct)[0]
         return Score(
             topic=self.name,
             score=0.0,
             matched=False,  # (the threshold is above 0: ``_gate``)
-            groups={self.gate.name: ()},
-            language=_document_language(doc, words[1]),
-            strengths={self.gate.name: 0.0},
+            groups={gate.name: ()},
+            language=_document_language(doc, leading_words(doc.title, doc.text, LANGUAGE_SAMPLE)),
+            strengths={gate.name: 0.0},
         )
 
-    def analyse(
-        self,
-        doc: Document,
-        *,
-        full: bool = False,
-        words: tuple[list[str], list[str]] | None = None,
-        distinct: set[str] | None = None,
-    ) -> tuple[Score, tuple[float, ...]]:
+    def analyse(self, doc: Document, *, full: bool = False) -> tuple[Score, tuple[float, ...]]:
         """The score with its reasons, and the feature values behind it.
 
         The seed comparison (TF-IDF or embedding) is skipped unless ``full`` where it can change
@@ -169,9 +162,9 @@ class TopicModel:
         every line ``explain`` prints are those of ``full``.  ``tests/test_match_lazy.py`` holds
         the two together over the dev corpora.
         """
-        title, tokens = words or document_words(doc.title, doc.text)
+        title, tokens = document_words(doc.title, doc.text)
         language = _document_language(doc, tokens)
-        hits, excluded = self.matcher.find(tokens, len(title), distinct=distinct)
+        hits, excluded = self.matcher.find(tokens, len(title))
         found = context.results(self.matcher, hits, len(title), self.topic.saturation)
         groups = keywords.apply_contrast(self.matcher.groups, found)
         kscore = keywords.keyword_score(self.matcher.groups, groups, self.topic.min_groups)

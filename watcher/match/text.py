@@ -24,7 +24,9 @@ from .stemming import make_stems as make_stems
 _F = TypeVar("_F")  # what a per-thread factory makes
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
-_TOKEN = re.compile(r"[\w\u0900-\u0dff]{2,}")  # faster than a letters-only class; numbers get no weight
+TOKEN_LETTERS = r"\w\u0900-\u0dff"  # (inside a class)
+_TOKEN = re.compile(f"[{TOKEN_LETTERS}]{{2,}}")
+_NOT_TOKEN = re.compile(f"[^{TOKEN_LETTERS}]")  # faster than a letters-only class; numbers get no weight
 _TOKEN_RUN = re.compile(r"[\w\u0900-\u0dff]+")  # its letters, one run at a time
 _ASCII_TOKEN = re.compile("[0-9A-Z_a-z]{2,}")  # ``_TOKEN`` on ASCII text (\w there is these letters)
 # ASCII text with every character ``_ASCII_TOKEN`` does not count made a space: its words are
@@ -124,6 +126,25 @@ def document_words(title: str, text: str) -> tuple[list[str], list[str]]:
     the lines that repeat the headline (``without_headline``: the title counts once)."""
     head = tokenize(title)
     return head, head + tokenize(without_headline(head, text))
+
+
+def document_text(title: str, text: str) -> str:
+    """A document's title and text in one, ``normalise``d: its words are ``document_words``' (and
+    those of the headline repeated at the text's start, if it is)."""
+    return normalise(f"{title}\n{text}")
+
+
+def leading_words(title: str, text: str, n: int) -> list[str]:
+    """``document_words(title, text)[1][:n]``, without tokenising the whole text: its start is cut
+    after a character no word has (so no word is cut, and each is normalised as in the whole)."""
+    head = tokenize(title)
+    rest = without_headline(head, text)
+    cut = _NOT_TOKEN.search(rest, 16 * n) if len(rest) > 16 * n else None
+    if cut is not None:
+        words = head + tokenize(rest[: cut.start()])
+        if len(words) >= n:
+            return words[:n]
+    return (head + tokenize(rest))[:n]
 
 
 def without_headline(title: list[str], text: str) -> str:
@@ -253,9 +274,13 @@ def detect_language(text: str) -> str:
     return detect_language_tokens(tokenize(text[:3000]))
 
 
+LANGUAGE_SAMPLE = 120  # the first words of a text tell its language
+
+
 def detect_language_tokens(tokens: Sequence[str]) -> str:
-    """Guess the language of tokens (the first 120 are enough): script, then common words."""
-    sample = tokens[:120]
+    """Guess the language of tokens (the first ``LANGUAGE_SAMPLE`` are enough): script, then
+    common words."""
+    sample = tokens[:LANGUAGE_SAMPLE]
     firsts = "".join(map(itemgetter(0), sample))
     if firsts.isascii():  # the usual case: Latin script, no other script to count (one pass in C)
         return _vote(sample) if sample else "en"
