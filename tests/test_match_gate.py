@@ -11,6 +11,7 @@ drawn from wordfreq's lists (no text copied).
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable
 
 import pytest
@@ -24,12 +25,14 @@ from watcher.match.keywords import Matcher, without_proclitics
 from watcher.match.morph import Morphology
 from watcher.match.terms import MIN_STEM
 from watcher.match.text import (
+    TOKEN_LETTERS,
     arabic_skeleton,
     document_text,
     document_words,
     leading_words,
     script_of,
     tokenize,
+    words_holding,
 )
 from watcher.models import Document
 
@@ -194,3 +197,25 @@ def test_arabic_and_persian_keys_are_held_by_their_words_skeletons() -> None:
 )
 def test_the_leading_words_are_the_first_words_of_the_whole_document(title: str, text: str, n: int) -> None:
     assert leading_words(title, text, n) == document_words(title, text)[1][:n]
+
+
+@pytest.mark.parametrize(
+    ("text", "part", "words"),
+    [
+        ("bulletin: istanbul, bul-bul; Bul", "bul", ["bulletin", "istanbul", "bul", "bul"]),
+        ("阿富汗人 在 喀布尔 阿富汗", "阿富汗", ["阿富汗人", "阿富汗"]),
+        ("no such word here", "xyz", []),
+        ("kabulkabul", "kabul", ["kabulkabul"]),  # a word once, however often it holds the part
+    ],
+)
+def test_the_words_holding_a_part_are_whole_words(text: str, part: str, words: list[str]) -> None:
+    assert words_holding(text, part) == words
+    whole = f"[{TOKEN_LETTERS}]*{re.escape(part)}[{TOKEN_LETTERS}]*"
+    assert words_holding(text, part) == re.findall(whole, text)
+
+
+def test_a_skeleton_is_the_text_letter_for_letter() -> None:
+    text = "اللاجئون في كابول، والأفغان هنا؛ لاجئة مؤقتة"
+    skeleton = arabic_skeleton(text)
+    assert len(skeleton) == len(text) and skeleton != text
+    assert words_holding(text, "لاجی", skeleton) == ["اللاجئون", "لاجئة"]  # found in the skeleton

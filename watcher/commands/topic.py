@@ -272,7 +272,7 @@ def run_rescore(args: argparse.Namespace) -> int:
         total = 0
         for entry_id, doc in store_topics.stored_documents(engine, since):
             total += 1
-            score = model.score(doc)
+            score = model.score(doc, full=entry_id in judged)  # a judged article's reasons all shown
             rescored.append((entry_id, score))
             old = current.get(entry_id)
             if judged.get(entry_id, score.matched):

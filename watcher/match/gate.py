@@ -16,13 +16,12 @@ concept it finds absent has no term in the full analysis either.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .terms import HEAD
-from .text import TOKEN_LETTERS, arabic_skeleton, script_letters
+from .text import TOKEN_LETTER, TOKEN_LETTERS, arabic_skeleton, script_letters, words_holding
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ class Gate:
         if self.starts is not None:  # the words starting so (a match inside a word is none)
             for found in self.starts.finditer(text):
                 at = found.start()
-                if at == 0 or not _LETTER.match(text, at - 1):
+                if at == 0 or not TOKEN_LETTER.match(text, at - 1):
                     maybe.append(found.group())
         if self.scripts or self.skeletal:  # (a word with a letter of a script may be of it)
             if "arabic" in self.scripts and _letter("arabic").search(text):
@@ -63,22 +62,11 @@ class Gate:
             if self.skeletal and _letter("arabic").search(text):
                 skeleton = arabic_skeleton(text)  # (letter for letter: the same words at the same places)
                 for held in self.skeletal:
-                    if held in skeleton:
-                        maybe += [text[m.start() : m.end()] for m in _holding(held).finditer(skeleton)]
+                    maybe += words_holding(text, held, skeleton)
         for inner in self.inner:
-            if inner in text:
-                maybe += _holding(inner).findall(text)
+            maybe += words_holding(text, inner)
         atoms = self.atoms
         return any(not atoms.isdisjoint(atoms_of(w)) for w in set(maybe))
-
-
-_LETTER = re.compile(f"[{TOKEN_LETTERS}]")
-
-
-@functools.cache
-def _holding(part: str) -> re.Pattern[str]:
-    """A pattern matching the whole word around ``part``."""
-    return re.compile(f"[{TOKEN_LETTERS}]*{re.escape(part)}[{TOKEN_LETTERS}]*")
 
 
 def _letter(script: str) -> re.Pattern[str]:

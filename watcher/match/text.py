@@ -26,7 +26,8 @@ _F = TypeVar("_F")  # what a per-thread factory makes
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 TOKEN_LETTERS = r"\w\u0900-\u0dff"  # (inside a class)
 _TOKEN = re.compile(f"[{TOKEN_LETTERS}]{{2,}}")
-_NOT_TOKEN = re.compile(f"[^{TOKEN_LETTERS}]")  # faster than a letters-only class; numbers get no weight
+_NOT_TOKEN = re.compile(f"[^{TOKEN_LETTERS}]")
+TOKEN_LETTER = re.compile(f"[{TOKEN_LETTERS}]")  # faster than a letters-only class; numbers get no weight
 _TOKEN_RUN = re.compile(r"[\w\u0900-\u0dff]+")  # its letters, one run at a time
 _ASCII_TOKEN = re.compile("[0-9A-Z_a-z]{2,}")  # ``_TOKEN`` on ASCII text (\w there is these letters)
 # ASCII text with every character ``_ASCII_TOKEN`` does not count made a space: its words are
@@ -136,15 +137,34 @@ def document_text(title: str, text: str) -> str:
 
 def leading_words(title: str, text: str, n: int) -> list[str]:
     """``document_words(title, text)[1][:n]``, without tokenising the whole text: its start is cut
-    after a character no word has (so no word is cut, and each is normalised as in the whole)."""
+    after a character no word has (so no word is cut, and each is normalised as in the whole),
+    further each time it holds too few words."""
     head = tokenize(title)
     rest = without_headline(head, text)
-    cut = _NOT_TOKEN.search(rest, 16 * n) if len(rest) > 16 * n else None
-    if cut is not None:
+    size = 10 * n  # characters: ~8 a word in most languages
+    while size < len(rest) and (cut := _NOT_TOKEN.search(rest, size)) is not None:
         words = head + tokenize(rest[: cut.start()])
         if len(words) >= n:
             return words[:n]
+        size *= 2
     return (head + tokenize(rest))[:n]
+
+
+def words_holding(text: str, part: str, hay: str | None = None) -> list[str]:
+    """The words of ``text`` that hold ``part`` (each time it occurs), found in ``hay`` when given
+    (``text`` written otherwise letter for letter, as ``arabic_skeleton`` writes it)."""
+    hay = text if hay is None else hay
+    out = []
+    at = hay.find(part)
+    while at >= 0:
+        start = at
+        while start and TOKEN_LETTER.match(hay, start - 1):  # back to the word's start (a few letters)
+            start -= 1
+        after = _NOT_TOKEN.search(hay, at + len(part))
+        end = len(hay) if after is None else after.start()
+        out.append(text[start:end])
+        at = hay.find(part, end)
+    return out
 
 
 def without_headline(title: list[str], text: str) -> str:
