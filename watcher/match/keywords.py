@@ -241,6 +241,9 @@ class Matcher:
         inner: set[str] = set()
         skeletal: set[str] = set()
         scripts: set[str] = set()
+        keys: dict[str, set[str]] = {}  # language -> its keys of these atoms (prefix-stripping ones)
+        for lang in self._affixes.keys() | self._skeletal.keys():
+            keys[lang] = {k for k, ids in self._stems.get(lang, {}).items() if not atoms.isdisjoint(ids)}
         for i in atoms:
             atom = self._atoms[i]
             if atom.kind == "prefix" and len(atom.value) >= 2:
@@ -251,18 +254,18 @@ class Matcher:
                 inner.add(atom.value)
             elif atom.kind == "stem" and self._heads[atom.lang] is not None:
                 heads |= self._atom_heads[i]
-            elif atom.kind == "stem" and atom.lang in self._affixes:
-                inner.update(k[1:] for k, ids in self._stems[atom.lang].items() if i in ids)
-            elif atom.kind == "stem" and atom.lang in self._skeletal:  # (``_admitted``)
-                keys = {k for k, ids in self._stems[atom.lang].items() if i in ids}
-                skeletal.update(arabic_skeleton(k)[:-1] for k in keys)
-                # a listed form keyed so, particles written onto it or not, holds all but its first two
-                forms = self._skeletal[atom.lang]
-                skeletal.update(arabic_skeleton(f)[2:] for f, k in forms.items() if k in keys)
-            elif atom.kind == "stem":
+            elif atom.kind == "stem" and atom.lang not in keys:
                 scripts.add(language_script(atom.lang))
         if scripts - {"arabic"}:  # (no such language yet: any word of a script may match)
             return Gate(name, atoms, frozenset(), frozenset(), open=True)
+        for lang, lang_keys in keys.items():  # (``_admitted``)
+            if lang in self._affixes:
+                inner.update(k[1:] for k in lang_keys)
+            else:
+                skeletal.update(arabic_skeleton(k)[:-1] for k in lang_keys)
+                # a listed form keyed so, particles written onto it or not, holds all but its first two
+                forms = self._skeletal[lang]
+                skeletal.update(arabic_skeleton(f)[2:] for f, k in forms.items() if k in lang_keys)
         exact = frozenset(w for w, ids in self._exact.items() if not atoms.isdisjoint(ids))
         if self._clitic_langs:  # matched with particles written onto it, too ("وکابل"): then the
             # word holds all of it but its first two letters (``without_proclitics``)

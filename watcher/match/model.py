@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -76,9 +77,9 @@ class TopicModel:
         self.backend = backend
         self.seeds = tuple(seeds)
         self.negatives = tuple(negatives)
-        self.gate = self._gate()
 
-    def _gate(self) -> Gate | None:
+    @functools.cached_property
+    def gate(self) -> Gate | None:
         """The required concept whose absence alone makes an article score 0 (``score``): the
         most selective, the one fewest words can name (with the context groups supporting it).
         None when a score of 0 still matches (a threshold of 0), when the fitted combination has no
@@ -136,7 +137,7 @@ class TopicModel:
         return Score(
             topic=self.name,
             score=0.0,
-            matched=False,  # (the threshold is above 0: ``_gate``)
+            matched=False,  # (the threshold is above 0: ``gate``)
             groups={gate.name: ()},
             language=_document_language(doc, leading_words(doc.title, doc.text, LANGUAGE_SAMPLE)),
             strengths={gate.name: 0.0},
