@@ -10,6 +10,7 @@ drawn from wordfreq's lists (no text copied).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from collections.abc import Iterable
@@ -67,6 +68,14 @@ def test_the_shipped_topic_gates_on_its_most_selective_concept() -> None:
     assert not model.gate.open and "arabic" not in model.gate.scripts  # no script lets every word in
     others = [model.matcher.gate(g.name, [i]) for i, g in enumerate(model.matcher.groups) if g.required]
     assert all(len(model.gate.heads) <= len(o.heads) for o in others)
+
+
+def test_no_gate_where_an_article_missing_a_concept_may_still_score() -> None:
+    topic = h.shipped_topic()
+    assert match.build_model(topic, fitted=False).gate is not None  # the hand-set formula: all needed
+    assert match.build_model(dataclasses.replace(topic, min_groups=2), fitted=False).gate is None
+    zero = dataclasses.replace(topic, threshold=0.0, threshold_set=True)  # a score of 0 matches
+    assert match.build_model(zero).gate is None and match.build_model(zero, fitted=False).gate is None
 
 
 def test_the_gate_agrees_with_the_full_analysis_on_every_dev_article() -> None:

@@ -90,7 +90,8 @@ class TopicModel:
             return None
         if self.combination is not None and "weakest" not in self.combination.features:
             return None
-        if self.combination is None and (self.topic.min_groups or len(required)) < len(required):
+        need = self.topic.min_groups
+        if self.combination is None and need is not None and need < len(required):
             return None
         gates = [
             self.matcher.gate(g.name, [i, *(j for j, s in enumerate(groups) if s.supports == g.name)])

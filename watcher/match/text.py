@@ -25,10 +25,10 @@ _F = TypeVar("_F")  # what a per-thread factory makes
 
 # \w plus the Indic blocks, whose vowel signs \w does not count as letters (issue 12: Hindi words)
 TOKEN_LETTERS = r"\w\u0900-\u0dff"  # (inside a class)
-_TOKEN = re.compile(f"[{TOKEN_LETTERS}]{{2,}}")
-_NOT_TOKEN = re.compile(f"[^{TOKEN_LETTERS}]")
-TOKEN_LETTER = re.compile(f"[{TOKEN_LETTERS}]")  # faster than a letters-only class; numbers get no weight
-_TOKEN_RUN = re.compile(r"[\w\u0900-\u0dff]+")  # its letters, one run at a time
+_TOKEN = re.compile(f"[{TOKEN_LETTERS}]{{2,}}")  # faster than a letters-only class; numbers get no weight
+_TOKEN_RUN = re.compile(f"[{TOKEN_LETTERS}]+")  # its letters, one run at a time
+TOKEN_LETTER = re.compile(f"[{TOKEN_LETTERS}]")  # one of them
+_NOT_TOKEN = re.compile(f"[^{TOKEN_LETTERS}]")  # a character no word has
 _ASCII_TOKEN = re.compile("[0-9A-Z_a-z]{2,}")  # ``_TOKEN`` on ASCII text (\w there is these letters)
 # ASCII text with every character ``_ASCII_TOKEN`` does not count made a space: its words are
 # ``str.split``'s runs (those of two letters or more)
