@@ -215,6 +215,8 @@ def test_the_leading_words_are_the_first_words_of_the_whole_document(title: str,
         ("阿富汗人 在 喀布尔 阿富汗", "阿富汗", ["阿富汗人", "阿富汗"]),
         ("no such word here", "xyz", []),
         ("kabulkabul", "kabul", ["kabulkabul"]),  # a word once, however often it holds the part
+        ("x" * 200 + "bul" + "y" * 70 + " bul", "bul", ["x" * 200 + "bul" + "y" * 70, "bul"]),  # long
+        ("a " + "z" * 130 + "bul", "bul", ["z" * 130 + "bul"]),
     ],
 )
 def test_the_words_holding_a_part_are_whole_words(text: str, part: str, words: list[str]) -> None:

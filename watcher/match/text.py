@@ -157,14 +157,24 @@ def words_holding(text: str, part: str, hay: str | None = None) -> list[str]:
     out = []
     at = hay.find(part)
     while at >= 0:
-        start = at
-        while start and TOKEN_LETTER.match(hay, start - 1):  # back to the word's start (a few letters)
-            start -= 1
+        start = _word_start(hay, at)
         after = _NOT_TOKEN.search(hay, at + len(part))
         end = len(hay) if after is None else after.start()
         out.append(text[start:end])
         at = hay.find(part, end)
     return out
+
+
+def _word_start(text: str, at: int) -> int:
+    """Where the word holding ``text[at]`` starts: back a few letters, read in reversed slices of
+    64 (a hostile text may be one word of millions of letters)."""
+    start = at
+    while start:
+        back = text[max(0, start - 64) : start][::-1]
+        if (other := _NOT_TOKEN.search(back)) is not None:
+            return start - other.start()
+        start -= len(back)
+    return 0
 
 
 def without_headline(title: list[str], text: str) -> str:
