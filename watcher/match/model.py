@@ -93,9 +93,10 @@ class TopicModel:
         need = self.topic.min_groups
         if self.combination is None and need is not None and need < len(required):
             return None
+        supporting = self.matcher.supported  # (context group, the group it supports, its anchors)
         gates = [
-            self.matcher.gate(g.name, [i, *(j for j, s in enumerate(groups) if s.supports == g.name)])
-            for i, g in ((i, groups[i]) for i in required)
+            self.matcher.gate(groups[i].name, [i, *(si for si, ti, _ in supporting if ti == i)])
+            for i in required
         ]
         return min((g for g in gates if not g.open), key=lambda g: len(g.heads) + len(g.exact), default=None)
 

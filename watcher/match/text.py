@@ -71,12 +71,16 @@ _STOP_LANGUAGES = {
 
 def normalise(text: str) -> str:
     """Lower-case and fold spelling variants that carry no meaning."""
-    text = text.lower()
-    # str.replace per letter present, not translate() (slow on long strings); no replacement is
-    # a letter another one replaces, so the order does not matter.  Eight substring searches in C
-    # find them sooner than one pattern search (issue 12 point 7).
-    for letter in [c for c in _FOLDED if c in text]:
-        text = text.replace(letter, _FOLDED[letter])
+    return _replaced(text.lower(), _FOLDED)
+
+
+def _replaced(text: str, letters: dict[str, str]) -> str:
+    """``text`` with each of ``letters`` present replaced: ``str.replace`` per letter present, not
+    translate() (slow on long strings).  No replacement is a letter another one replaces, so the
+    order does not matter.  A substring search in C a letter finds them sooner than one pattern
+    search (issue 12 point 7)."""
+    for letter in [c for c in letters if c in text]:
+        text = text.replace(letter, letters[letter])
     return text
 
 
@@ -94,9 +98,7 @@ def arabic_skeleton(text: str) -> str:
     """Arabic-script text with the letters a stemmer may write otherwise made one plain letter each
     ("اللاجئين" -> "اللاجیین", "أفغان" -> "افغان"): the Arabic and Persian stemmers' keys, so written,
     are held by the words keyed to them (``keywords.Matcher``); the same length as ``text``."""
-    for letter in [c for c in _SKELETON if c in text]:
-        text = text.replace(letter, _SKELETON[letter])
-    return text
+    return _replaced(text, _SKELETON)
 
 
 def strip_accents(text: str) -> str:
