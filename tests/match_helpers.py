@@ -8,8 +8,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tests.shared_data import require_shared
 from watcher import config, match
 from watcher.config import TopicConfig
+from watcher.match.evaluate import Record, read_records
 from watcher.models import Document
 from watcher.store import schema
 
@@ -130,6 +132,15 @@ def shipped_topic() -> TopicConfig:
 def shipped_model() -> match.TopicModel:
     """The shipped topic compiled once for the whole test session (read-only use)."""
     return match.build_model(shipped_topic())
+
+
+def dev_records() -> list[Record]:
+    """The labelled articles of both dev files (``../shared``: skipped without it, failed in CI)."""
+    records: list[Record] = []
+    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
+        path = require_shared("corpus", name)
+        records += read_records(path.read_text(encoding="utf-8").splitlines(), str(path))
+    return records
 
 
 def add_entry(engine: sa.Engine, url: str, title: str, text: str, *, seen: datetime | None = None) -> int:

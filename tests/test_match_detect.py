@@ -11,8 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import repeat
 
-from tests.shared_data import require_shared
-from watcher.match.evaluate import read_records
+from tests import match_helpers as h
 from watcher.match.text import _STOPSETS, _other_script, detect_language_tokens, normalise, tokenize
 
 TRICKY = [
@@ -65,10 +64,7 @@ def _reference(tokens: Sequence[str]) -> str:
 
 def test_the_language_guess_is_the_token_by_token_one() -> None:
     texts = list(TRICKY)
-    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
-        path = require_shared("corpus", name)
-        records = read_records(path.read_text(encoding="utf-8").splitlines())
-        texts += [f"{r.document.title}\n{r.document.text}" for r in records]
+    texts += [f"{r.document.title}\n{r.document.text}" for r in h.dev_records()]
     guessed = set()
     for text in texts:
         tokens = tokenize(text)

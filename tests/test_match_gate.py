@@ -18,10 +18,8 @@ from collections.abc import Iterable
 import pytest
 
 from tests import match_helpers as h
-from tests.shared_data import require_shared
 from watcher import match
 from watcher.config import ConceptGroup
-from watcher.match.evaluate import read_records
 from watcher.match.keywords import Matcher, without_proclitics
 from watcher.match.morph import Morphology
 from watcher.match.terms import MIN_STEM
@@ -79,11 +77,7 @@ def test_no_gate_where_an_article_missing_a_concept_may_still_score() -> None:
 
 
 def test_the_gate_agrees_with_the_full_analysis_on_every_dev_article() -> None:
-    docs = []
-    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
-        path = require_shared("corpus", name)
-        docs += [r.document for r in read_records(path.read_text(encoding="utf-8").splitlines(), str(path))]
-    settled, absent = _check(h.shipped_model(), docs)
+    settled, absent = _check(h.shipped_model(), [r.document for r in h.dev_records()])
     assert settled > 50 and absent >= settled  # both kinds are there: the test compares something
 
 

@@ -17,21 +17,11 @@ from collections.abc import Sequence
 import pytest
 
 from tests import match_helpers as h
-from tests.shared_data import require_shared
 from watcher import match
-from watcher.match.evaluate import Record, read_records
 from watcher.match.explain import explain
 from watcher.models import Document, Score
 
 WEAK = Document("Afghans in Russia", "Afghan families in Moscow met officials about schools.")
-
-
-def _dev_records() -> list[Record]:
-    records: list[Record] = []
-    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
-        path = require_shared("corpus", name)
-        records += read_records(path.read_text(encoding="utf-8").splitlines(), str(path))
-    return records
 
 
 def _compare(model: match.TopicModel, docs: Sequence[Document]) -> tuple[int, int]:
@@ -67,7 +57,7 @@ def _seed_fields(score: Score) -> dict[str, object]:
 
 
 def test_lazy_and_full_scores_agree_on_every_dev_article_with_the_fitted_topic() -> None:
-    records = _dev_records()
+    records = h.dev_records()
     model = match.build_model(h.shipped_topic())
     assert model.combination is not None and not model.negatives  # the shipped topic as it runs
     skipped, compared = _compare(model, [r.document for r in records])
@@ -75,7 +65,7 @@ def test_lazy_and_full_scores_agree_on_every_dev_article_with_the_fitted_topic()
 
 
 def test_lazy_and_full_scores_agree_with_the_hand_set_formula() -> None:
-    records = _dev_records()
+    records = h.dev_records()
     model = match.build_model(h.shipped_topic(), fitted=False)
     assert model.combination is None and model.topic.similarity.weight > 0  # similarity counts here
     skipped, compared = _compare(model, [r.document for r in records])

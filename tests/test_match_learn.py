@@ -13,9 +13,7 @@ from functools import cache
 import wordfreq
 
 from tests import match_helpers as h
-from tests.shared_data import require_shared
 from watcher import match
-from watcher.match.evaluate import read_records
 from watcher.match.keywords import PROCLITIC_LANGUAGES, Hit, Matcher, _strips_prefixes, without_proclitics
 from watcher.match.morph import Morphology, changing_affixes
 from watcher.match.terms import HEAD
@@ -145,10 +143,7 @@ def _hits_the_long_way(
 def test_hits_of_the_dev_articles_are_those_found_the_long_way() -> None:
     matcher = _model().matcher
     texts = [f"{d.title}\n{d.text}" for d in (h.ON_TOPIC_LABOUR, h.RUSSIAN_ON_TOPIC, *h.NEAR_MISSES)]
-    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
-        path = require_shared("corpus", name)
-        records = read_records(path.read_text(encoding="utf-8").splitlines())
-        texts += [f"{r.document.title}\n{r.document.text}" for r in records]
+    texts += [f"{r.document.title}\n{r.document.text}" for r in h.dev_records()]
     phrases = 0
     for text in texts:
         tokens = tokenize(text)
@@ -161,10 +156,8 @@ def test_hits_of_the_dev_articles_are_those_found_the_long_way() -> None:
 
 def _dev_words() -> list[str]:
     words: dict[str, None] = {}
-    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
-        path = require_shared("corpus", name)
-        for r in read_records(path.read_text(encoding="utf-8").splitlines()):
-            words.update(dict.fromkeys(tokenize(f"{r.document.title}\n{r.document.text}")))
+    for r in h.dev_records():
+        words.update(dict.fromkeys(tokenize(f"{r.document.title}\n{r.document.text}")))
     return list(words)
 
 

@@ -11,8 +11,7 @@ import random
 
 import wordfreq
 
-from tests.shared_data import require_shared
-from watcher.match.evaluate import read_records
+from tests import match_helpers as h
 from watcher.match.text import _ASCII_TOKEN, _FOLDED, _TOKEN, _ascii_words, bmp_token, normalise, tokenize
 
 
@@ -84,8 +83,6 @@ def test_tokens_of_mixed_texts_are_the_reference_tokens() -> None:
 
 
 def test_tokens_of_the_dev_corpora_are_the_reference_tokens() -> None:
-    for name in ("dev.jsonl", "dev_multilingual.jsonl"):
-        path = require_shared("corpus", name)
-        for r in read_records(path.read_text(encoding="utf-8").splitlines()):
-            for text in (r.document.title, r.document.text):
-                assert tokenize(text) == _reference(text), r.id
+    for r in h.dev_records():
+        for text in (r.document.title, r.document.text):
+            assert tokenize(text) == _reference(text), r.id
